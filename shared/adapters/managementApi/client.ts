@@ -1,0 +1,340 @@
+import { PermanentError, TransientError, IngestError } from '../../core/errors.js';
+import { checkFeedUrl, feedRoot, formatApiTime, isValidContentId } from '../../core/feedUrls.js';
+import type { ContentListing, ContentType, SubscriptionInfo, TimeWindow } from '../../core/model.js';
+import { silentLogger, type Logger } from '../../ports.js';
+import { classifyFailure, parseErrorBody, parseRetryAfter } from './apiErrors.js';
+import { DEFAULT_RATE, RateLimiter, realSleep, type Sleep } from './rateLimiter.js';
+import type { AccessTokenSource } from './tokens.js';
+
+export interface ManagementActivityClientOptions {
+  readonly tenantId: string;
+  /** `https://manage.office.com` or an override; the only origin that ever receives this tenant's token. */
+  readonly managementEndpoint: string;
+  /** Sent on every call, blob downloads included, for a dedicated throttling quota. */
+  readonly publisherIdentifier: string;
+  readonly tokens: AccessTokenSource;
+  readonly rateLimiter?: RateLimiter;
+  readonly retry?: RetryOptions;
+  /** How long to wait for response headers (and between body chunks of a download). Default 60 s. */
+  readonly requestTimeoutInMs?: number;
+  /** Guard against a NextPageUri loop. Default 5,000 pages per window. */
+  readonly maxPagesPerWindow?: number;
+  readonly logger?: Logger;
+  readonly sleep?: Sleep;
+  readonly random?: () => number;
+  readonly now?: () => number;
+}
+
+export interface RetryOptions {
+  /** Attempts per call, the first included. Default 4. */
+  readonly maxAttempts?: number;
+  readonly baseDelayInMs?: number;
+  readonly maxDelayInMs?: number;
+  /** A Retry-After longer than this is not slept in-process; the error goes to the caller (the platform retries). */
+  readonly maxRetryAfterInMs?: number;
+}
+
+export interface CallOptions {
+  readonly abortSignal?: AbortSignal;
+}
+
+export interface StartSubscriptionResult extends SubscriptionInfo {
+  /** True when the API answered AF20024 "already enabled", which is success. */
+  readonly alreadyEnabled: boolean;
+}
+
+export interface ContentPage {
+  readonly pageNumber: number;
+  readonly items: readonly ContentListing[];
+}
+
+export interface ContentDownload {
+  /** The blob's bytes as they arrive; iterate once. A stall longer than the request timeout aborts it. */
+  readonly body: AsyncIterable<Uint8Array>;
+  readonly contentLength?: number;
+}
+
+interface SendOptions extends CallOptions {
+  readonly operation: string;
+  /** AF codes that mean success for this operation (AF20024 for /start). */
+  readonly successCodes?: readonly string[];
+}
+
+type Sent =
+  | {
+      readonly kind: 'response';
+      readonly response: Response;
+      /** Clears the request's timer; call when done with the body. */
+      readonly release: () => void;
+      /** Restarts the timer (idle timeout while a body streams in). */
+      readonly touch: () => void;
+    }
+  | { readonly kind: 'success-code'; readonly afCode: string };
+
+/**
+ * Client for one tenant's Office 365 Management Activity API: subscriptions, content listing with
+ * paging, and content downloads. Every call carries `PublisherIdentifier`, passes the tenant's rate
+ * limiter, retries transient failures a bounded number of times with jittered backoff (honouring
+ * Retry-After), refreshes the token once on a bare 401, never follows redirects, and refuses to send
+ * the token anywhere but the management origin under the tenant's feed path.
+ */
+export class ManagementActivityClient {
+  private readonly root: string;
+  private readonly limiter: RateLimiter;
+  private readonly retry: Required<RetryOptions>;
+  private readonly timeoutInMs: number;
+  private readonly log: Logger;
+  private readonly sleep: Sleep;
+  private readonly random: () => number;
+  private readonly now: () => number;
+
+  constructor(private readonly options: ManagementActivityClientOptions) {
+    this.root = feedRoot(options.managementEndpoint, options.tenantId);
+    this.limiter = options.rateLimiter ?? new RateLimiter(DEFAULT_RATE);
+    this.retry = { maxAttempts: 4, baseDelayInMs: 500, maxDelayInMs: 20_000, maxRetryAfterInMs: 60_000, ...options.retry };
+    this.timeoutInMs = options.requestTimeoutInMs ?? 60_000;
+    this.log = options.logger ?? silentLogger;
+    this.sleep = options.sleep ?? realSleep;
+    this.random = options.random ?? Math.random;
+    this.now = options.now ?? Date.now;
+  }
+
+  get tenantId(): string {
+    return this.options.tenantId;
+  }
+
+  /** Starts (or confirms) the subscription to a content type. AF20024 "already enabled" is success. */
+  async startSubscription(contentType: ContentType, options: CallOptions = {}): Promise<StartSubscriptionResult> {
+    const url = this.url('/subscriptions/start', { contentType });
+    const sent = await this.send('POST', url, { ...options, operation: `start subscription ${contentType}`, successCodes: ['AF20024'] });
+    if (sent.kind === 'success-code') return { contentType, status: 'enabled', alreadyEnabled: true };
+    const body = await this.readJson(sent, `start subscription ${contentType}`);
+    return { ...toSubscription(body, contentType), alreadyEnabled: false };
+  }
+
+  /** Lists the tenant's subscriptions; content types never started are absent. */
+  async listSubscriptions(options: CallOptions = {}): Promise<SubscriptionInfo[]> {
+    const url = this.url('/subscriptions/list', {});
+    const sent = await this.send('GET', url, { ...options, operation: 'list subscriptions' });
+    const body = await this.readJson(sent as Extract<Sent, { kind: 'response' }>, 'list subscriptions');
+    if (!Array.isArray(body)) throw this.malformed('list subscriptions', 'expected a JSON array');
+    return body.map((item) => toSubscription(item, undefined));
+  }
+
+  /**
+   * Lists the content blobs with `window.start <= contentCreated < window.end`, one page at a time,
+   * following `NextPageUri` (or `NextPageUrl`, any case) until the service sends none. A page link to
+   * another host or tenant path is refused, as is a link that repeats.
+   */
+  async *listContent(contentType: ContentType, window: TimeWindow, options: CallOptions = {}): AsyncGenerator<ContentPage> {
+    const operation = `list content ${contentType}`;
+    let url = this.url('/subscriptions/content', {
+      contentType,
+      startTime: formatApiTime(window.start),
+      endTime: formatApiTime(window.end),
+    });
+    const visited = new Set<string>();
+    for (let pageNumber = 1; ; pageNumber++) {
+      visited.add(url.href);
+      const sent = (await this.send('GET', url, { ...options, operation })) as Extract<Sent, { kind: 'response' }>;
+      const next = sent.response.headers.get('NextPageUri') ?? sent.response.headers.get('NextPageUrl');
+      const body = await this.readJson(sent, operation);
+      if (!Array.isArray(body)) throw this.malformed(operation, 'expected a JSON array of content blobs');
+      yield { pageNumber, items: body.map((item, i) => toListing(item, i, operation, this.options.tenantId)) };
+
+      if (!next) return;
+      const verdict = checkFeedUrl(next, this.options.managementEndpoint, this.options.tenantId);
+      if (!verdict.ok) {
+        this.log.warn('next page link refused', { tenantId: this.options.tenantId, contentType, problem: verdict.problem });
+        throw new PermanentError('ForeignHost', `${operation} for tenant ${this.options.tenantId}: the next-page link was refused (${verdict.problem}); the token is only sent to ${this.options.managementEndpoint}`, { tenantId: this.options.tenantId });
+      }
+      url = this.withPublisher(verdict.url);
+      if (visited.has(url.href) || pageNumber >= (this.options.maxPagesPerWindow ?? 5000)) {
+        throw new TransientError('ServiceUnavailable', `${operation} for tenant ${this.options.tenantId}: paging did not end after ${pageNumber} pages (loop or runaway); the window will be listed again`, { tenantId: this.options.tenantId });
+      }
+    }
+  }
+
+  /**
+   * Downloads a content blob. `contentUri` must be on the management origin under the tenant's feed
+   * path (`.../activity/feed/audit/{contentId}`); anything else is refused before a token is attached.
+   */
+  async fetchContent(contentUri: string, options: CallOptions = {}): Promise<ContentDownload> {
+    const verdict = checkFeedUrl(contentUri, this.options.managementEndpoint, this.options.tenantId);
+    const contentId = verdict.ok ? /\/activity\/feed\/audit\/([^/]+)$/i.exec(verdict.url.pathname)?.[1] : undefined;
+    if (!verdict.ok || !contentId || !isValidContentId(contentId)) {
+      throw new PermanentError('ForeignHost', `fetch content for tenant ${this.options.tenantId}: refused a content URI that is not a content blob of this tenant on ${this.options.managementEndpoint} (${verdict.ok ? 'not a content path' : verdict.problem})`, { tenantId: this.options.tenantId });
+    }
+    const sent = (await this.send('GET', this.withPublisher(verdict.url), { ...options, operation: 'fetch content' })) as Extract<Sent, { kind: 'response' }>;
+    const length = Number(sent.response.headers.get('content-length'));
+    return { body: this.guardedBody(sent, options.abortSignal), contentLength: Number.isFinite(length) && length >= 0 ? length : undefined };
+  }
+
+  private url(path: string, query: Record<string, string>): URL {
+    const url = new URL(`${this.root}${path}`);
+    for (const [key, value] of Object.entries(query)) url.searchParams.set(key, value);
+    return this.withPublisher(url);
+  }
+
+  /** Adds PublisherIdentifier unless the URL already carries it (parameter names are case-insensitive). */
+  private withPublisher(url: URL): URL {
+    const has = [...url.searchParams.keys()].some((k) => k.toLowerCase() === 'publisheridentifier');
+    if (!has) url.searchParams.set('PublisherIdentifier', this.options.publisherIdentifier);
+    return url;
+  }
+
+  private async send(method: 'GET' | 'POST', url: URL, options: SendOptions): Promise<Sent> {
+    const tenantId = this.options.tenantId;
+    let refreshed = false;
+    for (let attempt = 1; ; attempt++) {
+      let failure: IngestError;
+      await this.limiter.acquire(options.abortSignal);
+      const token = await this.options.tokens.getToken({ abortSignal: options.abortSignal });
+      const { signal, release, touch, timedOut } = this.deadline(options.abortSignal);
+      try {
+        const response = await fetch(url, {
+          method,
+          headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' },
+          redirect: 'manual',
+          signal,
+        });
+        if (response.ok) return { kind: 'response', response, release, touch };
+        const text = await readLimitedText(response, 64 * 1024).finally(release);
+        const parsed = parseErrorBody(text);
+        if (parsed.afCode && options.successCodes?.includes(parsed.afCode)) return { kind: 'success-code', afCode: parsed.afCode };
+        if (response.status >= 300 && response.status < 400) {
+          throw new PermanentError('ForeignHost', `${options.operation} for tenant ${tenantId}: the API answered with a redirect (HTTP ${response.status}); redirects are never followed, so the token stays on ${this.options.managementEndpoint}`, { httpStatus: response.status, tenantId });
+        }
+        if (response.status === 401 && !parsed.afCode && !refreshed) {
+          // An expired or revoked token: get a new one and try again in place, once.
+          refreshed = true;
+          this.log.debug('token refused, refreshing', { tenantId, operation: options.operation });
+          await this.options.tokens.getToken({ forceRefresh: true, abortSignal: options.abortSignal });
+          attempt--;
+          continue;
+        }
+        failure = classifyFailure(
+          { httpStatus: response.status, ...parsed, retryAfterInMs: parseRetryAfter(response.headers.get('retry-after'), this.now()) },
+          { tenantId, operation: options.operation },
+        );
+      } catch (err) {
+        release();
+        if (err instanceof IngestError) throw err;
+        if (options.abortSignal?.aborted) throw options.abortSignal.reason ?? err;
+        failure = timedOut()
+          ? new TransientError('Timeout', `${options.operation} for tenant ${tenantId}: no response within ${this.timeoutInMs} ms`, { tenantId, cause: err })
+          : new TransientError('Network', `${options.operation} for tenant ${tenantId}: ${networkReason(err)}`, { tenantId, cause: err });
+      }
+      if (!failure.retryable || attempt >= this.retry.maxAttempts) throw failure;
+      const waitInMs = this.backoff(attempt, failure.retryAfterInMs);
+      if (waitInMs === undefined) throw failure;
+      this.log.debug('retrying', { tenantId, operation: options.operation, attempt, waitInMs, code: failure.code, afCode: failure.afCode });
+      await this.sleep(waitInMs, options.abortSignal);
+    }
+  }
+
+  /** Full-jitter exponential backoff, or the service's Retry-After; undefined when that is too long to wait here. */
+  private backoff(attempt: number, retryAfterInMs: number | undefined): number | undefined {
+    if (retryAfterInMs !== undefined) return retryAfterInMs <= this.retry.maxRetryAfterInMs ? retryAfterInMs : undefined;
+    const ceiling = Math.min(this.retry.maxDelayInMs, this.retry.baseDelayInMs * 2 ** (attempt - 1));
+    return Math.round(ceiling / 2 + (this.random() * ceiling) / 2);
+  }
+
+  /** An abort signal for one request: the caller's signal plus an idle timeout that `touch` restarts and `release` clears. */
+  private deadline(outer?: AbortSignal): { signal: AbortSignal; release: () => void; timedOut: () => boolean; touch: () => void } {
+    const controller = new AbortController();
+    let expired = false;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        expired = true;
+        controller.abort(new Error('request timed out'));
+      }, this.timeoutInMs);
+    };
+    const onAbort = () => controller.abort(outer?.reason);
+    outer?.addEventListener('abort', onAbort, { once: true });
+    arm();
+    const release = () => {
+      clearTimeout(timer);
+      outer?.removeEventListener('abort', onAbort);
+    };
+    return { signal: controller.signal, release, timedOut: () => expired, touch: arm };
+  }
+
+  private async readJson(sent: Extract<Sent, { kind: 'response' }>, operation: string): Promise<unknown> {
+    try {
+      return JSON.parse(await sent.response.text());
+    } catch (err) {
+      // A truncated or garbled listing: the next attempt (next poll) lists the window again.
+      throw new TransientError('ServiceUnavailable', `${operation} for tenant ${this.options.tenantId}: the response was not valid JSON`, { tenantId: this.options.tenantId, httpStatus: sent.response.status, cause: err });
+    } finally {
+      sent.release();
+    }
+  }
+
+  private malformed(operation: string, what: string): TransientError {
+    return new TransientError('ServiceUnavailable', `${operation} for tenant ${this.options.tenantId}: unexpected response shape (${what})`, { tenantId: this.options.tenantId });
+  }
+
+  private async *guardedBody(sent: Extract<Sent, { kind: 'response' }>, outer?: AbortSignal): AsyncGenerator<Uint8Array> {
+    const body = sent.response.body;
+    if (!body) return sent.release();
+    try {
+      for await (const chunk of body as AsyncIterable<Uint8Array>) {
+        sent.touch();
+        yield chunk;
+      }
+    } catch (err) {
+      if (outer?.aborted) throw outer.reason ?? err;
+      throw new TransientError('Network', `fetch content for tenant ${this.options.tenantId}: the download broke off (${networkReason(err)})`, { tenantId: this.options.tenantId, cause: err });
+    } finally {
+      sent.release();
+    }
+  }
+}
+
+function toSubscription(value: unknown, fallbackType: string | undefined): SubscriptionInfo {
+  const v = (value ?? {}) as { contentType?: unknown; status?: unknown };
+  const status = typeof v.status === 'string' ? v.status.toLowerCase() : undefined;
+  return {
+    contentType: typeof v.contentType === 'string' ? v.contentType : (fallbackType ?? 'unknown'),
+    status: status === 'enabled' || status === 'disabled' ? status : 'unknown',
+  };
+}
+
+function toListing(value: unknown, index: number, operation: string, tenantId: string): ContentListing {
+  const v = (value ?? {}) as Record<string, unknown>;
+  const created = typeof v.contentCreated === 'string' ? Date.parse(v.contentCreated) : NaN;
+  const expires = typeof v.contentExpiration === 'string' ? Date.parse(v.contentExpiration) : NaN;
+  if (!isValidContentId(v.contentId) || typeof v.contentUri !== 'string' || Number.isNaN(created) || Number.isNaN(expires)) {
+    // Never skip an entry silently: fail the window so it is listed again and the stream shows the error.
+    throw new TransientError('ServiceUnavailable', `${operation} for tenant ${tenantId}: entry ${index} of the listing is unusable (contentId, contentUri, contentCreated or contentExpiration missing or invalid)`, { tenantId });
+  }
+  return {
+    contentType: typeof v.contentType === 'string' ? v.contentType : '',
+    contentId: v.contentId,
+    contentUri: v.contentUri,
+    contentCreated: new Date(created).toISOString(),
+    contentExpiration: new Date(expires).toISOString(),
+  };
+}
+
+async function readLimitedText(response: Response, limit: number): Promise<string> {
+  if (!response.body) return '';
+  const decoder = new TextDecoder();
+  let text = '';
+  for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+    text += decoder.decode(chunk, { stream: true });
+    if (text.length >= limit) {
+      await response.body.cancel().catch(() => undefined);
+      break;
+    }
+  }
+  return text;
+}
+
+function networkReason(err: unknown): string {
+  const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
+  return cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
+}

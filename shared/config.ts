@@ -1,0 +1,415 @@
+import { CLOUDS, CLOUD_NAMES, isCloudName, type CloudName } from './core/clouds.js';
+import { CONTENT_TYPES, isContentType, isGuid, type ContentType } from './core/model.js';
+
+/**
+ * The configuration contract (DESIGN.md §7). `loadConfig(env)` is the only code that reads app
+ * settings; it validates everything at once and throws one {@link ConfigError} that lists every
+ * problem with the setting's name and what is expected.
+ */
+
+export type TenantCredential =
+  | { readonly type: 'secret'; readonly secretName: string }
+  | { readonly type: 'certificate'; readonly secretName: string; readonly passwordSecretName?: string }
+  | { readonly type: 'managedIdentity'; readonly clientId?: string };
+
+export interface TenantConfig {
+  readonly tenantId: string;
+  /** The Entra application (client) id; absent only for managed identity without a user-assigned id. */
+  readonly clientId?: string;
+  /** A display name for logs and health; defaults to the tenant id. */
+  readonly name: string;
+  readonly cloud: CloudName;
+  readonly credential: TenantCredential;
+  readonly contentTypes: readonly ContentType[];
+  /** Sent on every call for a dedicated throttling quota; defaults to the tenant id (reference §2.2). */
+  readonly publisherIdentifier: string;
+  /** Resolved from the cloud profile, unless overridden: `https://host[:port]`, no trailing slash. */
+  readonly managementEndpoint: string;
+  readonly authorityHost: string;
+  readonly tokenScope: string;
+}
+
+export type PartitionKeyMode = 'content' | 'tenant' | 'none';
+
+export interface StorageConfig {
+  /** A connection string (Azurite, or a key-based account) ... */
+  readonly connectionString?: string;
+  /** ... or an identity-based account: `AzureWebJobsStorage__accountName`. */
+  readonly accountName?: string;
+  readonly blobServiceUri?: string;
+  readonly queueServiceUri?: string;
+  readonly tableServiceUri?: string;
+}
+
+export interface EventHubConfig {
+  readonly name: string;
+  readonly connectionString?: string;
+  readonly fullyQualifiedNamespace?: string;
+}
+
+export interface Config {
+  readonly tenants: readonly TenantConfig[];
+  readonly keyVaultUrl?: string;
+  /** Local mode (no `KEY_VAULT_URL`): the values of every referenced `secretName`, read from the environment. */
+  readonly localSecrets: ReadonlyMap<string, string>;
+  /** `AZURE_CLIENT_ID`: the user-assigned managed identity the app's SDK clients use. */
+  readonly managedIdentityClientId?: string;
+  readonly storage: StorageConfig;
+  readonly eventHub: EventHubConfig;
+  readonly contentQueueName: string;
+  readonly poll: {
+    readonly schedule: string;
+    readonly settleLagMinutes: number;
+    readonly overlapMinutes: number;
+    readonly initialLookbackHours: number;
+  };
+  readonly ingest: {
+    readonly maxEventBytes: number;
+    readonly partitionKeyMode: PartitionKeyMode;
+  };
+}
+
+/** One row of the settings reference: the README table and the Bicep app settings are checked against it. */
+export interface SettingSpec {
+  readonly name: string;
+  readonly required: boolean;
+  readonly default?: string;
+  readonly description: string;
+}
+
+export const SETTINGS: readonly SettingSpec[] = [
+  { name: 'O365_TENANTS', required: true, description: 'JSON array of tenants: tenantId, clientId, cloud, credential, optional contentTypes, publisherIdentifier, name' },
+  { name: 'O365_CONTENT_TYPES', required: false, default: CONTENT_TYPES.join(','), description: 'Default content types for tenants that do not list their own (comma-separated)' },
+  { name: 'O365_MANAGEMENT_ENDPOINT', required: false, description: "Override the cloud's Management API endpoint (simulator, tests)" },
+  { name: 'O365_AUTHORITY_HOST', required: false, description: "Override the cloud's Entra authority host (simulator, tests)" },
+  { name: 'KEY_VAULT_URL', required: false, description: 'Key Vault holding tenant credentials; without it a secretName is read from the environment variable of that name' },
+  { name: 'AZURE_CLIENT_ID', required: false, description: 'Client id of the user-assigned managed identity the app uses for Storage, Event Hubs and Key Vault' },
+  { name: 'EVENTHUB_CONNECTION__fullyQualifiedNamespace', required: false, description: 'Event Hubs namespace (identity-based); one of this or EVENTHUB_CONNECTION is required' },
+  { name: 'EVENTHUB_CONNECTION', required: false, description: 'Event Hubs connection string (local broker, or key-based namespaces)' },
+  { name: 'EVENTHUB_NAME', required: true, description: 'The event hub that receives normalized events' },
+  { name: 'AzureWebJobsStorage', required: false, description: 'Storage connection string; one of this or AzureWebJobsStorage__accountName is required' },
+  { name: 'AzureWebJobsStorage__accountName', required: false, description: 'Storage account name for identity-based access' },
+  { name: 'CONTENT_QUEUE_NAME', required: false, default: 'o365-content', description: 'Queue of content blobs to ingest (its poison queue is <name>-poison)' },
+  { name: 'POLL_SCHEDULE', required: false, default: '0 */5 * * * *', description: 'NCRONTAB schedule of the pollContent timer' },
+  { name: 'SETTLE_LAG_MINUTES', required: false, default: '10', description: 'Windows end this long before now, so late-listed blobs settle' },
+  { name: 'OVERLAP_MINUTES', required: false, default: '120', description: 'Each poll re-lists this much before the cursor to catch blobs listed late' },
+  { name: 'INITIAL_LOOKBACK_HOURS', required: false, default: '24', description: 'How far back the first poll of a stream starts (at most 167)' },
+  { name: 'MAX_EVENT_BYTES', required: false, default: '61440', description: 'Per-event budget; larger events move Raw to a claim-check blob' },
+  { name: 'PARTITION_KEY_MODE', required: false, default: 'content', description: 'Event Hubs partition key: content (contentId), tenant, or none (round-robin)' },
+];
+
+/** Thrown once at startup with every configuration problem; never caught by the pipeline. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n- ${problems.join('\n- ')}`);
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function loadConfig(env: Env): Config {
+  const problems: string[] = [];
+  const get = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value ? value : undefined;
+  };
+
+  const endpointOverride = optionalHttpsOrigin(get, 'O365_MANAGEMENT_ENDPOINT', problems);
+  const authorityOverride = optionalHttpsOrigin(get, 'O365_AUTHORITY_HOST', problems);
+  const defaultContentTypes = parseContentTypeList(get('O365_CONTENT_TYPES'), 'O365_CONTENT_TYPES', problems) ?? [...CONTENT_TYPES];
+  const keyVaultUrl = optionalHttpsOrigin(get, 'KEY_VAULT_URL', problems);
+
+  const tenants = parseTenants(get('O365_TENANTS'), { defaultContentTypes, endpointOverride, authorityOverride }, problems);
+
+  const localSecrets = new Map<string, string>();
+  if (!keyVaultUrl) {
+    for (const tenant of tenants) {
+      for (const secretName of secretNamesOf(tenant.credential)) {
+        const value = env[secretName];
+        if (value === undefined || value === '') {
+          problems.push(
+            `${secretName}: tenant ${tenant.name} reads its credential from this environment variable (local mode, KEY_VAULT_URL is not set), but it is empty`,
+          );
+        } else localSecrets.set(secretName, value);
+      }
+    }
+  }
+
+  const managedIdentityClientId = get('AZURE_CLIENT_ID');
+  if (managedIdentityClientId !== undefined && !isGuid(managedIdentityClientId)) {
+    problems.push(`AZURE_CLIENT_ID: expected the GUID of a user-assigned managed identity, got "${managedIdentityClientId}"`);
+  }
+
+  const storage = parseStorage(get, problems);
+  const eventHub = parseEventHub(get, problems);
+
+  const contentQueueName = get('CONTENT_QUEUE_NAME') ?? 'o365-content';
+  if (!/^[a-z0-9](?!.*--)[a-z0-9-]{1,55}[a-z0-9]$/.test(contentQueueName)) {
+    problems.push(
+      `CONTENT_QUEUE_NAME: expected 3–57 lowercase letters, digits and single hyphens (the "-poison" suffix must still fit 63), got "${contentQueueName}"`,
+    );
+  }
+
+  const schedule = get('POLL_SCHEDULE') ?? '0 */5 * * * *';
+  if (schedule.split(/\s+/).length !== 6) {
+    problems.push(`POLL_SCHEDULE: expected an NCRONTAB expression with 6 fields (second minute hour day month weekday), got "${schedule}"`);
+  }
+  const settleLagMinutes = integerSetting(get, 'SETTLE_LAG_MINUTES', 10, 0, 720, problems);
+  const overlapMinutes = integerSetting(get, 'OVERLAP_MINUTES', 120, 0, 1440, problems);
+  // The API refuses windows that start more than 7 days back; leave an hour of margin.
+  const initialLookbackHours = integerSetting(get, 'INITIAL_LOOKBACK_HOURS', 24, 1, 167, problems);
+  // 1 KiB floor keeps the envelope itself sendable; 1 MiB is the Standard tier's publication limit.
+  const maxEventBytes = integerSetting(get, 'MAX_EVENT_BYTES', 61440, 1024, 1048576, problems);
+  const partitionKeyMode = get('PARTITION_KEY_MODE') ?? 'content';
+  if (partitionKeyMode !== 'content' && partitionKeyMode !== 'tenant' && partitionKeyMode !== 'none') {
+    problems.push(`PARTITION_KEY_MODE: expected one of content, tenant, none, got "${partitionKeyMode}"`);
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return deepFreeze({
+    tenants,
+    keyVaultUrl,
+    localSecrets,
+    managedIdentityClientId,
+    storage,
+    eventHub,
+    contentQueueName,
+    poll: { schedule, settleLagMinutes, overlapMinutes, initialLookbackHours },
+    ingest: { maxEventBytes, partitionKeyMode: partitionKeyMode as PartitionKeyMode },
+  });
+}
+
+function secretNamesOf(credential: TenantCredential): string[] {
+  if (credential.type === 'secret') return [credential.secretName];
+  if (credential.type === 'certificate') {
+    return credential.passwordSecretName ? [credential.secretName, credential.passwordSecretName] : [credential.secretName];
+  }
+  return [];
+}
+
+interface TenantDefaults {
+  defaultContentTypes: ContentType[];
+  endpointOverride?: string;
+  authorityOverride?: string;
+}
+
+const TENANT_KEYS = new Set([
+  'tenantId', 'clientId', 'cloud', 'credential', 'contentTypes', 'publisherIdentifier', 'name', 'managementEndpoint', 'authorityHost',
+]);
+
+function parseTenants(raw: string | undefined, defaults: TenantDefaults, problems: string[]): TenantConfig[] {
+  const setting = 'O365_TENANTS';
+  if (raw === undefined) {
+    problems.push(`${setting}: required; expected a JSON array of tenants, e.g. [{"tenantId":"<guid>","clientId":"<guid>","cloud":"commercial","credential":{"type":"secret","secretName":"contoso-o365"}}]`);
+    return [];
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (err) {
+    problems.push(`${setting}: expected a JSON array of tenants, but it is not valid JSON (${(err as Error).message})`);
+    return [];
+  }
+  if (!Array.isArray(parsed) || parsed.length === 0) {
+    problems.push(`${setting}: expected a non-empty JSON array of tenants`);
+    return [];
+  }
+  const tenants: TenantConfig[] = [];
+  const seen = new Set<string>();
+  parsed.forEach((item: unknown, index) => {
+    const at = `${setting}[${index}]`;
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+      problems.push(`${at}: expected an object`);
+      return;
+    }
+    const t = item as Record<string, unknown>;
+    const before = problems.length;
+    for (const key of Object.keys(t)) {
+      if (!TENANT_KEYS.has(key)) problems.push(`${at}.${key}: unknown key; expected one of ${[...TENANT_KEYS].join(', ')}`);
+    }
+    if (!isGuid(t.tenantId)) problems.push(`${at}.tenantId: expected the tenant GUID, got ${show(t.tenantId)}`);
+    const tenantId = typeof t.tenantId === 'string' ? t.tenantId.toLowerCase() : '';
+    if (tenantId && seen.has(tenantId)) problems.push(`${at}.tenantId: tenant ${tenantId} is listed twice`);
+    seen.add(tenantId);
+
+    const cloud = t.cloud ?? 'commercial';
+    if (!isCloudName(cloud)) problems.push(`${at}.cloud: expected one of ${CLOUD_NAMES.join(', ')}, got ${show(t.cloud)}`);
+
+    const credential = parseCredential(t.credential, `${at}.credential`, problems);
+    if (t.clientId !== undefined && !isGuid(t.clientId)) problems.push(`${at}.clientId: expected the application (client) GUID, got ${show(t.clientId)}`);
+    if (t.clientId === undefined && credential && credential.type !== 'managedIdentity') {
+      problems.push(`${at}.clientId: required for a ${credential.type} credential (the application id registered in Entra ID)`);
+    }
+    if (t.publisherIdentifier !== undefined && !isGuid(t.publisherIdentifier)) {
+      problems.push(`${at}.publisherIdentifier: expected a GUID (your organization's tenant id), got ${show(t.publisherIdentifier)}`);
+    }
+    if (t.name !== undefined && (typeof t.name !== 'string' || t.name.trim() === '')) problems.push(`${at}.name: expected a non-empty string`);
+    let contentTypes: ContentType[] | undefined = defaults.defaultContentTypes;
+    if (t.contentTypes !== undefined) {
+      contentTypes = Array.isArray(t.contentTypes)
+        ? parseContentTypeList(t.contentTypes.join(','), `${at}.contentTypes`, problems, t.contentTypes)
+        : (problems.push(`${at}.contentTypes: expected an array of content types`), undefined);
+    }
+    const endpoint = tenantOrigin(t.managementEndpoint, `${at}.managementEndpoint`, problems) ?? defaults.endpointOverride;
+    const authority = tenantOrigin(t.authorityHost, `${at}.authorityHost`, problems) ?? defaults.authorityOverride;
+
+    if (problems.length > before || !credential || !contentTypes || !isCloudName(cloud)) return;
+    const profile = CLOUDS[cloud];
+    tenants.push({
+      tenantId,
+      clientId: typeof t.clientId === 'string' ? t.clientId.toLowerCase() : undefined,
+      name: typeof t.name === 'string' ? t.name.trim() : tenantId,
+      cloud,
+      credential,
+      contentTypes,
+      publisherIdentifier: typeof t.publisherIdentifier === 'string' ? t.publisherIdentifier.toLowerCase() : tenantId,
+      managementEndpoint: endpoint ?? profile.managementEndpoint,
+      authorityHost: authority ?? profile.authorityHost,
+      // The scope names the cloud's resource even when the endpoint is overridden: a token for the
+      // wrong audience would be refused by the real service.
+      tokenScope: profile.tokenScope,
+    });
+  });
+  return tenants;
+}
+
+function parseCredential(value: unknown, at: string, problems: string[]): TenantCredential | undefined {
+  const expected = 'expected {"type":"secret","secretName":"..."}, {"type":"certificate","secretName":"..."} or {"type":"managedIdentity"}';
+  if (typeof value !== 'object' || value === null) {
+    problems.push(`${at}: required; ${expected}`);
+    return undefined;
+  }
+  const c = value as Record<string, unknown>;
+  const secretName = c.secretName;
+  const validName = (name: unknown) => typeof name === 'string' && /^[A-Za-z0-9-_]{1,127}$/.test(name);
+  switch (c.type) {
+    case 'secret':
+    case 'certificate': {
+      if (!validName(secretName)) {
+        problems.push(`${at}.secretName: expected a Key Vault secret name (letters, digits, hyphens; underscores allowed in local mode), got ${show(secretName)}`);
+        return undefined;
+      }
+      if (c.type === 'secret') return { type: 'secret', secretName: secretName as string };
+      if (c.passwordSecretName !== undefined && !validName(c.passwordSecretName)) {
+        problems.push(`${at}.passwordSecretName: expected a Key Vault secret name, got ${show(c.passwordSecretName)}`);
+        return undefined;
+      }
+      return { type: 'certificate', secretName: secretName as string, passwordSecretName: c.passwordSecretName as string | undefined };
+    }
+    case 'managedIdentity':
+      if (c.clientId !== undefined && !isGuid(c.clientId)) {
+        problems.push(`${at}.clientId: expected the GUID of a user-assigned managed identity, got ${show(c.clientId)}`);
+        return undefined;
+      }
+      return { type: 'managedIdentity', clientId: c.clientId as string | undefined };
+    default:
+      problems.push(`${at}.type: ${expected}, got type ${show(c.type)}`);
+      return undefined;
+  }
+}
+
+function parseContentTypeList(raw: string | undefined, at: string, problems: string[], items?: unknown[]): ContentType[] | undefined {
+  if (raw === undefined) return undefined;
+  const values = items ?? raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = values.filter((v) => !isContentType(v));
+  if (bad.length > 0 || values.length === 0) {
+    problems.push(`${at}: expected one or more of ${CONTENT_TYPES.join(', ')} (exact spelling), got ${bad.length ? bad.map(show).join(', ') : 'none'}`);
+    return undefined;
+  }
+  return [...new Set(values as ContentType[])];
+}
+
+function optionalHttpsOrigin(get: (n: string) => string | undefined, name: string, problems: string[]): string | undefined {
+  const raw = get(name);
+  return raw === undefined ? undefined : toHttpsOrigin(raw, name, problems);
+}
+
+function tenantOrigin(value: unknown, at: string, problems: string[]): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') {
+    problems.push(`${at}: expected an https URL`);
+    return undefined;
+  }
+  return toHttpsOrigin(value, at, problems);
+}
+
+/** Accepts `https://host[:port]` with or without a trailing slash (a trailing slash broke peers' validation). */
+function toHttpsOrigin(raw: string, at: string, problems: string[]): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    problems.push(`${at}: expected an https URL such as https://host or https://host:port, got "${raw}"`);
+    return undefined;
+  }
+  if (url.protocol !== 'https:' || url.username || url.password || url.search || url.hash || (url.pathname !== '/' && url.pathname !== '')) {
+    problems.push(`${at}: expected an https origin without path, query or credentials (https://host or https://host:port), got "${raw}"`);
+    return undefined;
+  }
+  return url.origin;
+}
+
+function parseStorage(get: (n: string) => string | undefined, problems: string[]): StorageConfig {
+  const connectionString = get('AzureWebJobsStorage');
+  const accountName = get('AzureWebJobsStorage__accountName');
+  const blobServiceUri = get('AzureWebJobsStorage__blobServiceUri');
+  const queueServiceUri = get('AzureWebJobsStorage__queueServiceUri');
+  const tableServiceUri = get('AzureWebJobsStorage__tableServiceUri');
+  if (!connectionString && !accountName && !(blobServiceUri && queueServiceUri && tableServiceUri)) {
+    problems.push(
+      'AzureWebJobsStorage: required; set AzureWebJobsStorage (a connection string, e.g. UseDevelopmentStorage=true for Azurite) or AzureWebJobsStorage__accountName (identity-based)',
+    );
+  }
+  if (accountName && !/^[a-z0-9]{3,24}$/.test(accountName)) {
+    problems.push(`AzureWebJobsStorage__accountName: expected 3–24 lowercase letters and digits, got "${accountName}"`);
+  }
+  return { connectionString, accountName, blobServiceUri, queueServiceUri, tableServiceUri };
+}
+
+function parseEventHub(get: (n: string) => string | undefined, problems: string[]): EventHubConfig {
+  const connectionString = get('EVENTHUB_CONNECTION');
+  const fullyQualifiedNamespace = get('EVENTHUB_CONNECTION__fullyQualifiedNamespace');
+  const entityPath = connectionString ? /(?:^|;)EntityPath=([^;]+)/i.exec(connectionString)?.[1] : undefined;
+  const name = get('EVENTHUB_NAME') ?? entityPath;
+  if (!connectionString && !fullyQualifiedNamespace) {
+    problems.push(
+      'EVENTHUB_CONNECTION__fullyQualifiedNamespace: required (e.g. myns.servicebus.windows.net, identity-based), or EVENTHUB_CONNECTION with a connection string',
+    );
+  }
+  if (connectionString && !/(?:^|;)Endpoint=sb:\/\//i.test(connectionString)) {
+    problems.push('EVENTHUB_CONNECTION: expected an Event Hubs connection string starting with Endpoint=sb://');
+  }
+  if (fullyQualifiedNamespace && /[/\s]/.test(fullyQualifiedNamespace)) {
+    problems.push(`EVENTHUB_CONNECTION__fullyQualifiedNamespace: expected a host name such as myns.servicebus.windows.net, got "${fullyQualifiedNamespace}"`);
+  }
+  if (!name) problems.push('EVENTHUB_NAME: required; the event hub that receives normalized events');
+  else if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,255}$/.test(name)) problems.push(`EVENTHUB_NAME: expected letters, digits, '.', '_' and '-', got "${name}"`);
+  return { name: name ?? '', connectionString, fullyQualifiedNamespace };
+}
+
+function integerSetting(get: (n: string) => string | undefined, name: string, fallback: number, min: number, max: number, problems: string[]): number {
+  const raw = get(name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < min || value > max) {
+    problems.push(`${name}: expected a whole number from ${min} to ${max}, got "${raw}"`);
+    return fallback;
+  }
+  return value;
+}
+
+function show(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !(value instanceof Map) && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

@@ -1,0 +1,198 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, SETTINGS } from '../../shared/config.js';
+
+const TENANT = '8f0a1c2d-3b4e-4f56-8a9b-0c1d2e3f4a5b';
+const APP = '1d2c3b4a-5f6e-4a7b-9c8d-7e6f5a4b3c2d';
+
+function baseEnv(overrides: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+  return {
+    O365_TENANTS: JSON.stringify([{ tenantId: TENANT, clientId: APP, credential: { type: 'secret', secretName: 'CONTOSO_SECRET' } }]),
+    CONTOSO_SECRET: 'not-a-real-secret',
+    AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+    EVENTHUB_CONNECTION: 'Endpoint=sb://localhost:5672;SharedAccessKeyName=k;SharedAccessKey=v;UseDevelopmentEmulator=true',
+    EVENTHUB_NAME: 'm365-audit',
+    ...overrides,
+  };
+}
+
+function problemsOf(env: Record<string, string | undefined>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return [...(err as ConfigError).problems];
+  }
+  throw new Error('expected loadConfig to throw');
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults and the commercial cloud profile', () => {
+    const config = loadConfig(baseEnv());
+    expect(config.contentQueueName).toBe('o365-content');
+    expect(config.poll).toEqual({ schedule: '0 */5 * * * *', settleLagMinutes: 10, overlapMinutes: 120, initialLookbackHours: 24 });
+    expect(config.ingest).toEqual({ maxEventBytes: 61440, partitionKeyMode: 'content' });
+    const [tenant] = config.tenants;
+    expect(tenant).toMatchObject({
+      tenantId: TENANT,
+      clientId: APP,
+      name: TENANT,
+      cloud: 'commercial',
+      publisherIdentifier: TENANT,
+      managementEndpoint: 'https://manage.office.com',
+      authorityHost: 'https://login.microsoftonline.com',
+      tokenScope: 'https://manage.office.com/.default',
+    });
+    expect(tenant?.contentTypes).toEqual(['Audit.AzureActiveDirectory', 'Audit.Exchange', 'Audit.SharePoint', 'Audit.General', 'DLP.All']);
+    expect(config.localSecrets.get('CONTOSO_SECRET')).toBe('not-a-real-secret');
+    expect(Object.isFrozen(config.poll)).toBe(true);
+  });
+
+  it.each([
+    ['gcc', 'https://manage-gcc.office.com', 'https://login.microsoftonline.com'],
+    ['gcchigh', 'https://manage.office365.us', 'https://login.microsoftonline.us'],
+    ['dod', 'https://manage.protection.apps.mil', 'https://login.microsoftonline.us'],
+  ])('resolves the %s cloud to its management and login hosts', (cloud, endpoint, authority) => {
+    const env = baseEnv({
+      O365_TENANTS: JSON.stringify([{ tenantId: TENANT, clientId: APP, cloud, credential: { type: 'secret', secretName: 'CONTOSO_SECRET' } }]),
+    });
+    const [tenant] = loadConfig(env).tenants;
+    expect(tenant?.managementEndpoint).toBe(endpoint);
+    expect(tenant?.authorityHost).toBe(authority);
+    expect(tenant?.tokenScope).toBe(`${endpoint}/.default`);
+  });
+
+  it('lets the environment override hosts (trailing slash tolerated) while keeping the cloud token scope', () => {
+    const config = loadConfig(baseEnv({ O365_MANAGEMENT_ENDPOINT: 'https://127.0.0.1:8443/', O365_AUTHORITY_HOST: 'https://localhost:9443' }));
+    expect(config.tenants[0]).toMatchObject({
+      managementEndpoint: 'https://127.0.0.1:8443',
+      authorityHost: 'https://localhost:9443',
+      tokenScope: 'https://manage.office.com/.default',
+    });
+  });
+
+  it('reads tenant options: name, publisher id, content types, certificate and managed identity credentials', () => {
+    const publisher = 'aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee';
+    const second = '2a2a2a2a-2b2b-4c2c-8d2d-2e2e2e2e2e2e';
+    const config = loadConfig(
+      baseEnv({
+        KEY_VAULT_URL: 'https://kv-audit.vault.azure.net/',
+        O365_TENANTS: JSON.stringify([
+          { tenantId: TENANT.toUpperCase(), clientId: APP, name: 'Contoso', publisherIdentifier: publisher, contentTypes: ['DLP.All'],
+            credential: { type: 'certificate', secretName: 'contoso-cert', passwordSecretName: 'contoso-cert-password' } },
+          { tenantId: second, cloud: 'gcchigh', credential: { type: 'managedIdentity' } },
+        ]),
+      }),
+    );
+    expect(config.keyVaultUrl).toBe('https://kv-audit.vault.azure.net');
+    expect(config.localSecrets.size).toBe(0);
+    expect(config.tenants[0]).toMatchObject({
+      tenantId: TENANT,
+      name: 'Contoso',
+      publisherIdentifier: publisher,
+      contentTypes: ['DLP.All'],
+      credential: { type: 'certificate', secretName: 'contoso-cert', passwordSecretName: 'contoso-cert-password' },
+    });
+    expect(config.tenants[1]).toMatchObject({ tenantId: second, clientId: undefined, cloud: 'gcchigh', credential: { type: 'managedIdentity' } });
+  });
+
+  it('takes the hub name from EntityPath when EVENTHUB_NAME is absent', () => {
+    const config = loadConfig(baseEnv({ EVENTHUB_NAME: undefined, EVENTHUB_CONNECTION: 'Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=s;SharedAccessKey=k;EntityPath=audit' }));
+    expect(config.eventHub.name).toBe('audit');
+  });
+
+  it('accepts identity-based storage and Event Hubs settings', () => {
+    const config = loadConfig(
+      baseEnv({
+        AzureWebJobsStorage: undefined,
+        AzureWebJobsStorage__accountName: 'stauditprod',
+        EVENTHUB_CONNECTION: undefined,
+        EVENTHUB_CONNECTION__fullyQualifiedNamespace: 'evhns-audit.servicebus.windows.net',
+        AZURE_CLIENT_ID: APP,
+      }),
+    );
+    expect(config.storage.accountName).toBe('stauditprod');
+    expect(config.eventHub).toEqual({ name: 'm365-audit', connectionString: undefined, fullyQualifiedNamespace: 'evhns-audit.servicebus.windows.net' });
+    expect(config.managedIdentityClientId).toBe(APP);
+  });
+
+  it('reports every problem at once, each naming its setting and what is expected', () => {
+    const problems = problemsOf({
+      O365_TENANTS: JSON.stringify([
+        { tenantId: 'contoso', cloud: 'china', credential: { type: 'password' }, extra: 1 },
+        { tenantId: TENANT, credential: { type: 'secret', secretName: 'S1' } },
+      ]),
+      O365_CONTENT_TYPES: 'Audit.Exchange,audit.sharepoint',
+      O365_MANAGEMENT_ENDPOINT: 'http://manage.office.com',
+      CONTENT_QUEUE_NAME: 'Bad_Queue',
+      POLL_SCHEDULE: '*/5 * * * *',
+      SETTLE_LAG_MINUTES: '-1',
+      INITIAL_LOOKBACK_HOURS: '200',
+      MAX_EVENT_BYTES: '64k',
+      PARTITION_KEY_MODE: 'random',
+      AZURE_CLIENT_ID: 'not-a-guid',
+    });
+    const expected = [
+      /^O365_TENANTS\[0\]\.extra: unknown key/,
+      /^O365_TENANTS\[0\]\.tenantId: expected the tenant GUID, got "contoso"/,
+      /^O365_TENANTS\[0\]\.cloud: expected one of commercial, gcc, gcchigh, dod, got "china"/,
+      /^O365_TENANTS\[0\]\.credential\.type: expected .*got type "password"/,
+      /^O365_TENANTS\[1\]\.clientId: required for a secret credential/,
+      /^O365_CONTENT_TYPES: expected one or more of .*got "audit\.sharepoint"/,
+      /^O365_MANAGEMENT_ENDPOINT: expected an https origin/,
+      /^CONTENT_QUEUE_NAME: expected 3–57 lowercase/,
+      /^POLL_SCHEDULE: expected an NCRONTAB expression with 6 fields/,
+      /^SETTLE_LAG_MINUTES: expected a whole number from 0 to 720, got "-1"/,
+      /^INITIAL_LOOKBACK_HOURS: expected a whole number from 1 to 167, got "200"/,
+      /^MAX_EVENT_BYTES: expected a whole number from 1024 to 1048576, got "64k"/,
+      /^PARTITION_KEY_MODE: expected one of content, tenant, none, got "random"/,
+      /^AZURE_CLIENT_ID: expected the GUID/,
+      /^AzureWebJobsStorage: required/,
+      /^EVENTHUB_CONNECTION__fullyQualifiedNamespace: required/,
+      /^EVENTHUB_NAME: required/,
+    ];
+    for (const pattern of expected) expect(problems.some((p) => pattern.test(p)), `missing ${pattern}`).toBe(true);
+    expect(problems).toHaveLength(expected.length);
+  });
+
+  it('requires O365_TENANTS and explains its shape', () => {
+    const problems = problemsOf(baseEnv({ O365_TENANTS: undefined }));
+    expect(problems).toEqual([expect.stringMatching(/^O365_TENANTS: required; expected a JSON array of tenants/)]);
+    expect(problemsOf(baseEnv({ O365_TENANTS: '{not json' }))).toEqual([expect.stringMatching(/^O365_TENANTS: .*not valid JSON/)]);
+    expect(problemsOf(baseEnv({ O365_TENANTS: '[]' }))).toEqual(['O365_TENANTS: expected a non-empty JSON array of tenants']);
+  });
+
+  it('in local mode names the environment variable a tenant secret should come from, without printing values', () => {
+    const problems = problemsOf(baseEnv({ CONTOSO_SECRET: '' }));
+    expect(problems).toEqual([expect.stringMatching(/^CONTOSO_SECRET: tenant .* reads its credential from this environment variable/)]);
+  });
+
+  it('rejects a tenant listed twice and a malformed event hub connection string', () => {
+    const tenants = JSON.stringify([
+      { tenantId: TENANT, clientId: APP, credential: { type: 'secret', secretName: 'CONTOSO_SECRET' } },
+      { tenantId: TENANT.toUpperCase(), clientId: APP, credential: { type: 'secret', secretName: 'CONTOSO_SECRET' } },
+    ]);
+    const problems = problemsOf(baseEnv({ O365_TENANTS: tenants, EVENTHUB_CONNECTION: 'HostName=x' }));
+    expect(problems).toEqual([
+      expect.stringMatching(/^O365_TENANTS\[1\]\.tenantId: tenant .* is listed twice/),
+      expect.stringMatching(/^EVENTHUB_CONNECTION: expected an Event Hubs connection string/),
+    ]);
+  });
+
+  it('never echoes a secret value in an error', () => {
+    const secret = 'super-secret-value-123';
+    try {
+      loadConfig(baseEnv({ CONTOSO_SECRET: secret, EVENTHUB_NAME: 'bad name!' }));
+      expect.unreachable();
+    } catch (err) {
+      expect(String(err)).not.toContain(secret);
+    }
+  });
+
+  it('documents every setting it reads in SETTINGS', () => {
+    const names = SETTINGS.map((s) => s.name);
+    for (const name of ['O365_TENANTS', 'EVENTHUB_NAME', 'CONTENT_QUEUE_NAME', 'MAX_EVENT_BYTES', 'PARTITION_KEY_MODE', 'KEY_VAULT_URL']) {
+      expect(names).toContain(name);
+    }
+    expect(SETTINGS.filter((s) => s.required).map((s) => s.name)).toEqual(['O365_TENANTS', 'EVENTHUB_NAME']);
+  });
+});
