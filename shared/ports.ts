@@ -1,3 +1,6 @@
+import type { ContentMessage } from './core/contentMessage.js';
+import type { ContentListing, StreamKey, TimeWindow } from './core/model.js';
+
 /**
  * The ports: what use cases need from the outside world, as plain data and promises. Adapters in
  * shared/adapters implement them over the Azure SDKs and HTTP; tests implement them in memory.
@@ -17,3 +20,97 @@ export interface Clock {
 }
 
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+export interface CallOptions {
+  readonly abortSignal?: AbortSignal;
+}
+
+/** Counters and gauges for dashboards and alerts. */
+export interface Metrics {
+  count(name: string, value: number, dimensions?: Readonly<Record<string, string>>): void;
+}
+
+export const noMetrics: Metrics = { count() {} };
+
+/** The Management Activity API as discovery needs it, per stream. */
+export interface ActivityFeed {
+  /** Starts the stream's subscription; "already enabled" (AF20024) is success. */
+  startSubscription(stream: StreamKey, options?: CallOptions): Promise<{ readonly alreadyEnabled: boolean }>;
+  /** Every page of the window, in order; throws an IngestError when a page cannot be listed. */
+  listContent(stream: StreamKey, window: TimeWindow, options?: CallOptions): AsyncIterable<{ readonly pageNumber: number; readonly items: readonly ContentListing[] }>;
+}
+
+/** The content queue. `enqueue` resolves only when every message is durably stored. */
+export interface ContentQueue {
+  enqueue(messages: readonly ContentMessage[], options?: CallOptions): Promise<void>;
+}
+
+export type LedgerStatus = 'listed' | 'done' | 'expired' | 'missing' | 'failed' | 'poisoned';
+
+/** One content blob's row: from listing to its final status, with the reason for every non-done end. */
+export interface LedgerEntry {
+  readonly tenantId: string;
+  readonly contentType: string;
+  readonly contentId: string;
+  readonly contentUri: string;
+  readonly contentCreated: string;
+  readonly contentExpiration: string;
+  readonly listedAt: string;
+  readonly status: LedgerStatus;
+  readonly enqueuedAt?: string;
+  readonly attempts?: number;
+  readonly lastError?: string;
+  readonly records?: number;
+  readonly events?: number;
+  readonly bytes?: number;
+  readonly completedAt?: string;
+  readonly durationMs?: number;
+  /** Records of this blob already acknowledged by the hub, for resuming after a failed attempt. */
+  readonly resumeOffset?: number;
+}
+
+/** The content ledger (one row per contentId). */
+export interface Ledger {
+  /** Inserts each entry whose contentId has no row yet; returns exactly the entries it inserted. */
+  insertIfAbsent(entries: readonly LedgerEntry[], options?: CallOptions): Promise<LedgerEntry[]>;
+  /**
+   * Deletes rows this poller just inserted but could not enqueue, so the next listing inserts and
+   * enqueues them again. (A crash between insert and enqueue leaves a row without `enqueuedAt`;
+   * reconcile re-enqueues those.)
+   */
+  forget(stream: StreamKey, contentIds: readonly string[], options?: CallOptions): Promise<void>;
+  /** Records that these blobs' queue messages are stored. */
+  markEnqueued(stream: StreamKey, contentIds: readonly string[], at: string, options?: CallOptions): Promise<void>;
+  get(stream: StreamKey, contentId: string, options?: CallOptions): Promise<LedgerEntry | undefined>;
+}
+
+export type SubscriptionState = 'unknown' | 'enabled' | 'disabled' | 'missing';
+
+/** A stream's cursor row: where listing has reached, the subscription, and the stream's health facts. */
+export interface CursorState {
+  /** End (ISO) of the last window whose every page was listed and enqueued. */
+  readonly cursor?: string;
+  readonly subscription: SubscriptionState;
+  readonly lastStartAt?: string;
+  readonly lastRunAt?: string;
+  /** The last run that listed every planned window. */
+  readonly lastSuccessAt?: string;
+  readonly lastErrorCode?: string;
+  readonly lastError?: string;
+  readonly lastErrorAt?: string;
+  readonly consecutiveFailures: number;
+  /** Time the API could no longer serve when listing resumed (outage beyond 7 days). */
+  readonly gapCount: number;
+  readonly gapTotalMs: number;
+  readonly lastGapStart?: string;
+  readonly lastGapEnd?: string;
+}
+
+export interface CursorStore {
+  read(stream: StreamKey, options?: CallOptions): Promise<{ readonly state: CursorState; readonly etag: string } | undefined>;
+  /**
+   * Writes the row only if it is unchanged since `etag` was read (or still absent when `etag` is
+   * undefined). Returns the new etag, or `undefined` when another writer got there first.
+   */
+  write(stream: StreamKey, state: CursorState, etag: string | undefined, options?: CallOptions): Promise<string | undefined>;
+}

@@ -1,0 +1,274 @@
+import { toContentMessage } from '../core/contentMessage.js';
+import { describeError, IngestError, PermanentError } from '../core/errors.js';
+import { streamId, type ContentListing, type StreamKey, type TimeWindow } from '../core/model.js';
+import { MINUTE_MS, planWindows } from '../core/windows.js';
+import type { ActivityFeed, CallOptions, Clock, ContentQueue, CursorState, CursorStore, Ledger, LedgerEntry, Logger, Metrics } from '../ports.js';
+
+export interface PollDependencies {
+  readonly feed: ActivityFeed;
+  readonly ledger: Ledger;
+  readonly queue: ContentQueue;
+  readonly cursors: CursorStore;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+}
+
+export interface PollOptions {
+  readonly settleLagMs: number;
+  readonly overlapMs: number;
+  readonly initialLookbackMs: number;
+  /** Streams polled at once. */
+  readonly concurrency: number;
+  /** Epoch ms by which the run must have stopped starting work (well before the function timeout). */
+  readonly deadline: number;
+  readonly abortSignal?: AbortSignal;
+}
+
+export type StreamOutcome = 'complete' | 'partial' | 'failed' | 'skipped';
+
+export interface StreamPollResult {
+  readonly stream: StreamKey;
+  readonly outcome: StreamOutcome;
+  readonly windowsListed: number;
+  readonly windowsPlanned: number;
+  readonly pagesListed: number;
+  readonly blobsListed: number;
+  readonly blobsEnqueued: number;
+  readonly cursor?: string;
+  readonly gap?: TimeWindow;
+  /** Why the stream stopped early or failed. */
+  readonly reason?: string;
+}
+
+/** The API asks for 15 minutes between start requests for a subscription (reference §3.1). */
+export const START_COOLDOWN_MS = 15 * MINUTE_MS;
+
+const INITIAL_STATE: CursorState = { subscription: 'unknown', consecutiveFailures: 0, gapCount: 0, gapTotalMs: 0 };
+
+/**
+ * Discovery (DESIGN.md §2): for every stream, plan windows from its cursor, list every page, record new
+ * content blobs in the ledger and enqueue exactly those, and only then move the cursor (ETag-guarded).
+ * Streams are isolated: one stream's failure is recorded on its own cursor row and never stops another.
+ */
+export async function pollStreams(streams: readonly StreamKey[], deps: PollDependencies, options: PollOptions): Promise<StreamPollResult[]> {
+  const results: StreamPollResult[] = new Array(streams.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < streams.length) {
+      const index = next++;
+      results[index] = await new StreamPoll(streams[index]!, deps, options).run();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, streams.length)) }, worker));
+  return results;
+}
+
+class ConcurrentPollerError extends Error {}
+
+/** One stream's poll: owns its cursor row for the duration of the run. */
+class StreamPoll {
+  private state: CursorState = INITIAL_STATE;
+  private etag: string | undefined;
+  private readonly id: string;
+  private readonly result = { windowsListed: 0, windowsPlanned: 0, pagesListed: 0, blobsListed: 0, blobsEnqueued: 0 };
+  private gap?: TimeWindow;
+
+  constructor(
+    private readonly stream: StreamKey,
+    private readonly deps: PollDependencies,
+    private readonly options: PollOptions,
+  ) {
+    this.id = streamId(stream);
+  }
+
+  async run(): Promise<StreamPollResult> {
+    const { logger } = this.deps;
+    const call: CallOptions = { abortSignal: this.options.abortSignal };
+    try {
+      const read = await this.deps.cursors.read(this.stream, call);
+      if (read) ({ state: this.state, etag: this.etag } = read);
+      const now = this.deps.clock.now();
+      this.state = { ...this.state, lastRunAt: iso(now) };
+
+      if (this.state.subscription !== 'enabled' && this.state.lastStartAt === undefined) await this.startSubscription();
+
+      const plan = planWindows({
+        cursor: this.state.cursor === undefined ? undefined : Date.parse(this.state.cursor),
+        now,
+        settleLagMs: this.options.settleLagMs,
+        overlapMs: this.options.overlapMs,
+        initialLookbackMs: this.options.initialLookbackMs,
+      });
+      this.result.windowsPlanned = plan.windows.length;
+
+      for (const window of plan.windows) {
+        if (this.outOfTime()) return this.finish('partial', 'time budget reached; the next run continues from the cursor');
+        if (!(await this.listWindow(window))) return this.finish('partial', 'time budget reached mid-window; the window is listed again next run');
+        // The gap becomes final when the cursor moves past it; until then a rerun would plan it again.
+        if (plan.gap && this.gap === undefined) this.recordGap(plan.gap);
+        this.state = { ...this.state, subscription: 'enabled', cursor: iso(window.end) };
+        // Persist after every window, so a catch-up survives a crash or timeout window by window.
+        await this.save();
+        this.result.windowsListed++;
+      }
+      this.state = { ...this.state, lastSuccessAt: this.state.lastRunAt, consecutiveFailures: 0, lastError: undefined, lastErrorCode: undefined, lastErrorAt: undefined };
+      await this.save();
+      return this.finish('complete');
+    } catch (err) {
+      if (err instanceof ConcurrentPollerError) {
+        logger.warn('stream skipped: another poller updated its cursor', { stream: this.id });
+        return this.finish('skipped', 'another poller is working on this stream');
+      }
+      return this.fail(err);
+    }
+  }
+
+  /** Lists every page of a window; false when the time budget ran out before the last page. */
+  private async listWindow(window: TimeWindow): Promise<boolean> {
+    try {
+      return await this.listPages(window);
+    } catch (err) {
+      const code = err instanceof IngestError ? err.code : undefined;
+      if (code !== 'SubscriptionMissing' && code !== 'SubscriptionDisabled') throw err;
+      this.state = { ...this.state, subscription: code === 'SubscriptionMissing' ? 'missing' : 'disabled' };
+      if (!this.mayStart()) {
+        throw new PermanentError(code, `${(err as Error).message}; a start was requested at ${this.state.lastStartAt}, the next is allowed 15 minutes later`, { afCode: (err as IngestError).afCode, tenantId: this.stream.tenantId });
+      }
+      await this.startSubscription();
+      try {
+        return await this.listPages(window);
+      } catch (retryErr) {
+        if (retryErr instanceof IngestError && retryErr.code === 'SubscriptionDisabled') {
+          this.state = { ...this.state, subscription: 'disabled' };
+          throw new PermanentError(
+            'SubscriptionDisabled',
+            `tenant ${this.stream.tenantId}: the ${this.stream.contentType} subscription was disabled by an administrator and starting it did not re-enable it (AF20023). ` +
+              'An administrator must re-enable it (or check that unified audit logging is on and the app still has ActivityFeed.Read); the pipeline retries every 15 minutes.',
+            { afCode: retryErr.afCode, tenantId: this.stream.tenantId, cause: retryErr },
+          );
+        }
+        throw retryErr;
+      }
+    }
+  }
+
+  private async listPages(window: TimeWindow): Promise<boolean> {
+    const call: CallOptions = { abortSignal: this.options.abortSignal };
+    for await (const page of this.deps.feed.listContent(this.stream, window, call)) {
+      this.result.pagesListed++;
+      this.result.blobsListed += page.items.length;
+      await this.record(page.items);
+      if (this.outOfTime()) return false;
+    }
+    return true;
+  }
+
+  /** Ledger first (insert-if-absent), then enqueue only the new rows, then mark them enqueued. */
+  private async record(items: readonly ContentListing[]): Promise<void> {
+    if (items.length === 0) return;
+    const listedAt = this.deps.clock.now();
+    const unique = new Map<string, ContentListing>();
+    for (const item of items) if (!unique.has(item.contentId)) unique.set(item.contentId, item);
+    const entries: LedgerEntry[] = [...unique.values()].map((item) => ({
+      tenantId: this.stream.tenantId,
+      contentType: this.stream.contentType,
+      contentId: item.contentId,
+      contentUri: item.contentUri,
+      contentCreated: item.contentCreated,
+      contentExpiration: item.contentExpiration,
+      listedAt: iso(listedAt),
+      status: 'listed',
+      attempts: 0,
+    }));
+    const call: CallOptions = { abortSignal: this.options.abortSignal };
+    const inserted = await this.deps.ledger.insertIfAbsent(entries, call);
+    if (inserted.length === 0) return;
+    try {
+      await this.deps.queue.enqueue(
+        inserted.map((e) => toContentMessage(this.stream, unique.get(e.contentId)!, listedAt)),
+        call,
+      );
+    } catch (err) {
+      await this.deps.ledger.forget(this.stream, inserted.map((e) => e.contentId), call).catch((forgetErr: unknown) =>
+        this.deps.logger.error('could not undo ledger rows after a failed enqueue; reconcile will re-enqueue them', { stream: this.id, count: inserted.length, error: describeError(forgetErr) }),
+      );
+      throw err;
+    }
+    await this.deps.ledger.markEnqueued(this.stream, inserted.map((e) => e.contentId), iso(this.deps.clock.now()), call);
+    this.result.blobsEnqueued += inserted.length;
+    this.deps.metrics.count('blobs.enqueued', inserted.length, { tenantId: this.stream.tenantId, contentType: this.stream.contentType });
+  }
+
+  private async startSubscription(): Promise<void> {
+    const at = iso(this.deps.clock.now());
+    // Record the attempt even if it fails: the 15-minute spacing counts from the request.
+    this.state = { ...this.state, lastStartAt: at };
+    const { alreadyEnabled } = await this.deps.feed.startSubscription(this.stream, { abortSignal: this.options.abortSignal });
+    this.state = { ...this.state, subscription: 'enabled' };
+    this.deps.logger.info('subscription started', { stream: this.id, alreadyEnabled });
+  }
+
+  private mayStart(): boolean {
+    return this.state.lastStartAt === undefined || this.deps.clock.now() - Date.parse(this.state.lastStartAt) >= START_COOLDOWN_MS;
+  }
+
+  private recordGap(gap: TimeWindow): void {
+    this.gap = gap;
+    const lengthMs = gap.end - gap.start;
+    this.state = {
+      ...this.state,
+      gapCount: this.state.gapCount + 1,
+      gapTotalMs: this.state.gapTotalMs + lengthMs,
+      lastGapStart: iso(gap.start),
+      lastGapEnd: iso(gap.end),
+    };
+    this.deps.logger.warn('content gap: the API no longer lists this time range', {
+      stream: this.id,
+      gapStart: iso(gap.start),
+      gapEnd: iso(gap.end),
+      gapHours: Math.round((lengthMs / 3_600_000) * 10) / 10,
+    });
+    this.deps.metrics.count('stream.gap.ms', lengthMs, { tenantId: this.stream.tenantId, contentType: this.stream.contentType });
+  }
+
+  private outOfTime(): boolean {
+    return this.deps.clock.now() >= this.options.deadline || this.options.abortSignal?.aborted === true;
+  }
+
+  private async save(): Promise<void> {
+    const etag = await this.deps.cursors.write(this.stream, this.state, this.etag, { abortSignal: this.options.abortSignal });
+    if (etag === undefined) throw new ConcurrentPollerError();
+    this.etag = etag;
+  }
+
+  private async fail(err: unknown): Promise<StreamPollResult> {
+    const code = err instanceof IngestError ? err.code : 'Unexpected';
+    const retryable = !(err instanceof IngestError) || err.retryable;
+    this.state = {
+      ...this.state,
+      consecutiveFailures: this.state.consecutiveFailures + 1,
+      lastErrorCode: err instanceof IngestError && err.afCode ? `${code}/${err.afCode}` : code,
+      lastError: describeError(err),
+      lastErrorAt: iso(this.deps.clock.now()),
+    };
+    const fields = { stream: this.id, code, error: describeError(err), consecutiveFailures: this.state.consecutiveFailures };
+    if (retryable) this.deps.logger.warn('stream poll failed; the next run retries', fields);
+    else this.deps.logger.error('stream poll failed and needs attention', fields);
+    this.deps.metrics.count('stream.poll.failed', 1, { tenantId: this.stream.tenantId, contentType: this.stream.contentType, code });
+    try {
+      await this.save();
+    } catch (saveErr) {
+      if (!(saveErr instanceof ConcurrentPollerError)) this.deps.logger.error('could not record the failure on the cursor row', { stream: this.id, error: describeError(saveErr) });
+    }
+    return this.finish('failed', describeError(err));
+  }
+
+  private finish(outcome: StreamOutcome, reason?: string): StreamPollResult {
+    return { stream: this.stream, outcome, ...this.result, cursor: this.state.cursor, gap: this.gap, reason };
+  }
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}

@@ -1,0 +1,151 @@
+import type { ContentMessage } from '../../shared/core/contentMessage.js';
+import { PermanentError, type IngestError } from '../../shared/core/errors.js';
+import { streamId, type ContentListing, type StreamKey, type TimeWindow } from '../../shared/core/model.js';
+import type { ActivityFeed, Clock, ContentQueue, CursorState, CursorStore, Ledger, LedgerEntry, Logger, Metrics } from '../../shared/ports.js';
+
+/** In-memory fakes of the ports, for use-case unit tests. Integration tests use the real adapters. */
+
+export class ManualClock implements Clock {
+  constructor(public current: number) {}
+  now(): number {
+    return this.current;
+  }
+  advance(ms: number): void {
+    this.current += ms;
+  }
+}
+
+export class MemoryLedger implements Ledger {
+  readonly rows = new Map<string, LedgerEntry>();
+  key(stream: StreamKey, contentId: string): string {
+    return `${streamId(stream)}|${contentId}`;
+  }
+  async insertIfAbsent(entries: readonly LedgerEntry[]): Promise<LedgerEntry[]> {
+    const inserted: LedgerEntry[] = [];
+    for (const entry of entries) {
+      const key = this.key(entry as unknown as StreamKey, entry.contentId);
+      if (this.rows.has(key)) continue;
+      this.rows.set(key, entry);
+      inserted.push(entry);
+    }
+    return inserted;
+  }
+  async forget(stream: StreamKey, contentIds: readonly string[]): Promise<void> {
+    for (const id of contentIds) this.rows.delete(this.key(stream, id));
+  }
+  async markEnqueued(stream: StreamKey, contentIds: readonly string[], at: string): Promise<void> {
+    for (const id of contentIds) {
+      const row = this.rows.get(this.key(stream, id));
+      if (row) this.rows.set(this.key(stream, id), { ...row, enqueuedAt: at });
+    }
+  }
+  async get(stream: StreamKey, contentId: string): Promise<LedgerEntry | undefined> {
+    return this.rows.get(this.key(stream, contentId));
+  }
+}
+
+export class MemoryQueue implements ContentQueue {
+  readonly messages: ContentMessage[] = [];
+  failNext = 0;
+  async enqueue(messages: readonly ContentMessage[]): Promise<void> {
+    if (this.failNext > 0) {
+      this.failNext--;
+      throw new Error('queue unavailable');
+    }
+    this.messages.push(...messages);
+  }
+}
+
+export class MemoryCursorStore implements CursorStore {
+  readonly rows = new Map<string, { state: CursorState; etag: string }>();
+  private version = 0;
+  writes = 0;
+  async read(stream: StreamKey) {
+    return this.rows.get(streamId(stream));
+  }
+  async write(stream: StreamKey, state: CursorState, etag: string | undefined): Promise<string | undefined> {
+    const current = this.rows.get(streamId(stream));
+    if ((current?.etag ?? undefined) !== etag) return undefined;
+    const next = `v${++this.version}`;
+    this.rows.set(streamId(stream), { state, etag: next });
+    this.writes++;
+    return next;
+  }
+}
+
+interface FeedBlob extends ContentListing {
+  readonly stream: string;
+}
+
+/** A feed over a list of blobs: filters by window, pages, and fails on request. */
+export class ScriptedFeed implements ActivityFeed {
+  readonly blobs: FeedBlob[] = [];
+  readonly starts: string[] = [];
+  readonly lists: Array<{ stream: string; window: TimeWindow }> = [];
+  pageSize = 3;
+  /** Errors thrown by the next list calls, in order (before the first page). */
+  listErrors: IngestError[] = [];
+  /** Fail when this page number (1-based) of the next list call is requested. */
+  failOnPage?: { page: number; error: IngestError };
+  startError?: IngestError;
+  /** Errors for the listing after a start (e.g. AF20023 again). */
+  onListAfterStart: IngestError[] = [];
+  private startedSinceList = false;
+
+  add(stream: StreamKey, contentId: string, contentCreated: number): void {
+    this.blobs.push({
+      stream: streamId(stream),
+      contentType: stream.contentType,
+      contentId,
+      contentUri: `https://manage.office.com/api/v1.0/${stream.tenantId}/activity/feed/audit/${contentId}`,
+      contentCreated: new Date(contentCreated).toISOString(),
+      contentExpiration: new Date(contentCreated + 7 * 86_400_000).toISOString(),
+    });
+  }
+
+  async startSubscription(stream: StreamKey) {
+    this.starts.push(streamId(stream));
+    if (this.startError) throw this.startError;
+    this.startedSinceList = true;
+    return { alreadyEnabled: false };
+  }
+
+  async *listContent(stream: StreamKey, window: TimeWindow) {
+    this.lists.push({ stream: streamId(stream), window });
+    if (this.startedSinceList && this.onListAfterStart.length > 0) {
+      this.startedSinceList = false;
+      throw this.onListAfterStart.shift()!;
+    }
+    this.startedSinceList = false;
+    const error = this.listErrors.shift();
+    if (error) throw error;
+    const items = this.blobs.filter((b) => b.stream === streamId(stream) && Date.parse(b.contentCreated) >= window.start && Date.parse(b.contentCreated) < window.end);
+    const failOnPage = this.failOnPage;
+    this.failOnPage = undefined;
+    for (let i = 0, page = 1; i < items.length || page === 1; i += this.pageSize, page++) {
+      if (failOnPage?.page === page) throw failOnPage.error;
+      yield { pageNumber: page, items: items.slice(i, i + this.pageSize) };
+      if (items.length === 0) break;
+    }
+  }
+}
+
+export class RecordingLogger implements Logger {
+  readonly lines: Array<{ level: string; message: string; fields?: Record<string, unknown> }> = [];
+  debug(message: string, fields?: Record<string, unknown>) { this.lines.push({ level: 'debug', message, fields }); }
+  info(message: string, fields?: Record<string, unknown>) { this.lines.push({ level: 'info', message, fields }); }
+  warn(message: string, fields?: Record<string, unknown>) { this.lines.push({ level: 'warn', message, fields }); }
+  error(message: string, fields?: Record<string, unknown>) { this.lines.push({ level: 'error', message, fields }); }
+}
+
+export class RecordingMetrics implements Metrics {
+  readonly counts: Array<{ name: string; value: number; dimensions?: Readonly<Record<string, string>> }> = [];
+  count(name: string, value: number, dimensions?: Readonly<Record<string, string>>) {
+    this.counts.push({ name, value, dimensions });
+  }
+  total(name: string): number {
+    return this.counts.filter((c) => c.name === name).reduce((s, c) => s + c.value, 0);
+  }
+}
+
+export const af = (code: 'SubscriptionMissing' | 'SubscriptionDisabled', afCode: string) => new PermanentError(code, `${afCode} test`, { afCode });

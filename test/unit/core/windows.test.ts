@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { DAY_MS, DEFAULT_MAX_WINDOW_MS, HOUR_MS, LISTING_RETENTION_MS, MINUTE_MS, planWindows } from '../../../shared/core/windows.js';
+
+const now = Date.parse('2026-11-24T12:00:00.000Z');
+const base = { now, settleLagMs: 10 * MINUTE_MS, overlapMs: 120 * MINUTE_MS, initialLookbackMs: 24 * HOUR_MS };
+
+/** Invariants every plan must satisfy, whatever the input. */
+function assertWellFormed(plan: ReturnType<typeof planWindows>, input: { now: number }) {
+  const earliest = input.now - LISTING_RETENTION_MS;
+  let previousEnd: number | undefined;
+  for (const w of plan.windows) {
+    expect(w.end).toBeGreaterThan(w.start);
+    expect(w.end - w.start).toBeLessThanOrEqual(DEFAULT_MAX_WINDOW_MS);
+    expect(w.start % 1000).toBe(0);
+    expect(w.end % 1000).toBe(0);
+    expect(w.start).toBeGreaterThan(earliest); // never at or beyond the 7-day limit
+    if (previousEnd !== undefined) expect(w.start).toBe(previousEnd); // contiguous, no holes
+    previousEnd = w.end;
+  }
+  if (plan.windows.length > 0) {
+    expect(plan.windows[0]!.start).toBe(plan.from);
+    expect(plan.windows.at(-1)!.end).toBe(plan.to);
+  }
+}
+
+describe('planWindows', () => {
+  it('starts a first run at the initial lookback and ends at now − settle lag', () => {
+    const plan = planWindows(base);
+    expect(plan.from).toBe(now - 24 * HOUR_MS);
+    expect(plan.to).toBe(now - 10 * MINUTE_MS);
+    expect(plan.windows).toEqual([
+      { start: now - 24 * HOUR_MS, end: now - HOUR_MS },
+      { start: now - HOUR_MS, end: now - 10 * MINUTE_MS },
+    ]);
+    expect(plan.gap).toBeUndefined();
+  });
+
+  it('re-lists the overlap before the cursor on a steady-state run', () => {
+    const cursor = now - 15 * MINUTE_MS;
+    const plan = planWindows({ ...base, cursor });
+    expect(plan.windows).toEqual([{ start: cursor - 120 * MINUTE_MS, end: now - 10 * MINUTE_MS }]);
+    expect(plan.gap).toBeUndefined();
+  });
+
+  it('chunks a 3-day catch-up into windows under 24 h that cover everything', () => {
+    const cursor = now - 3 * DAY_MS;
+    const plan = planWindows({ ...base, cursor });
+    assertWellFormed(plan, base);
+    expect(plan.from).toBe(cursor - 2 * HOUR_MS);
+    const covered = plan.windows.reduce((sum, w) => sum + (w.end - w.start), 0);
+    expect(covered).toBe(plan.to - plan.from);
+    expect(plan.windows).toHaveLength(4);
+    expect(plan.gap).toBeUndefined();
+  });
+
+  it('clamps an outage longer than 7 days inside the limit and reports the gap', () => {
+    const cursor = now - 10 * DAY_MS;
+    const plan = planWindows({ ...base, cursor });
+    assertWellFormed(plan, base);
+    const earliest = now - LISTING_RETENTION_MS + 15 * MINUTE_MS;
+    expect(plan.from).toBe(earliest);
+    expect(plan.gap).toEqual({ start: cursor, end: earliest });
+  });
+
+  it('does not call it a gap when only the overlap falls outside the limit', () => {
+    const cursor = now - LISTING_RETENTION_MS + 20 * MINUTE_MS; // inside the limit; cursor − overlap is not
+    const plan = planWindows({ ...base, cursor });
+    expect(plan.from).toBe(now - LISTING_RETENTION_MS + 15 * MINUTE_MS);
+    expect(plan.gap).toBeUndefined();
+  });
+
+  it('plans nothing when the cursor is already at now − settle lag', () => {
+    const plan = planWindows({ ...base, overlapMs: 0, cursor: now - 10 * MINUTE_MS });
+    expect(plan.windows).toEqual([]);
+  });
+
+  it('floors to whole seconds so the API time format loses nothing', () => {
+    const plan = planWindows({ ...base, now: now + 999, cursor: now - 60 * MINUTE_MS + 500 });
+    assertWellFormed(plan, { now: now + 999 });
+    expect(plan.to).toBe(now - 10 * MINUTE_MS);
+  });
+
+  it('honours a custom margin and window size, and rejects a window over 24 h', () => {
+    const plan = planWindows({ ...base, cursor: now - 6 * HOUR_MS, overlapMs: 0, maxWindowMs: HOUR_MS, retentionMarginMs: HOUR_MS });
+    expect(plan.windows).toHaveLength(6);
+    expect(plan.windows.at(-1)).toEqual({ start: now - HOUR_MS, end: now - 10 * MINUTE_MS });
+    expect(() => planWindows({ ...base, maxWindowMs: DAY_MS + 1 })).toThrow(RangeError);
+  });
+
+  it('keeps its invariants over many cursors, clocks and settings', () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let i = 0; i < 2000; i++) {
+      const n = now + Math.floor(random() * DAY_MS);
+      const input = {
+        now: n,
+        cursor: random() < 0.2 ? undefined : n - Math.floor(random() * 12 * DAY_MS),
+        settleLagMs: Math.floor(random() * 60) * MINUTE_MS,
+        overlapMs: Math.floor(random() * 240) * MINUTE_MS,
+        initialLookbackMs: (1 + Math.floor(random() * 167)) * HOUR_MS,
+      };
+      const plan = planWindows(input);
+      assertWellFormed(plan, input);
+      // Everything from the cursor to now − settle lag is either planned or reported as a gap.
+      if (input.cursor !== undefined && input.cursor < plan.to) {
+        const start = Math.floor(input.cursor / 1000) * 1000;
+        const covered = plan.gap ? plan.gap.start <= start && plan.gap.end >= plan.from : plan.from <= start;
+        expect(covered).toBe(true);
+      }
+    }
+  });
+});
