@@ -114,3 +114,9 @@ export interface CursorStore {
    */
   write(stream: StreamKey, state: CursorState, etag: string | undefined, options?: CallOptions): Promise<string | undefined>;
 }
+
+/** Tenant credentials (client secrets, certificate PEMs). Values are secrets: never log them. */
+export interface SecretProvider {
+  /** The secret's current value; `refresh` bypasses any cache (after the credential was rejected). */
+  get(name: string, options?: { refresh?: boolean } & CallOptions): Promise<string>;
+}

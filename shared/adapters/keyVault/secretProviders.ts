@@ -1,0 +1,62 @@
+import type { TokenCredential } from '@azure/identity';
+import { SecretClient } from '@azure/keyvault-secrets';
+import { PermanentError, TransientError } from '../../core/errors.js';
+import type { CallOptions, SecretProvider } from '../../ports.js';
+
+/** Local mode: secrets captured from the environment by loadConfig (no Key Vault). */
+export class EnvSecretProvider implements SecretProvider {
+  constructor(private readonly values: ReadonlyMap<string, string>) {}
+
+  async get(name: string): Promise<string> {
+    const value = this.values.get(name);
+    if (value === undefined) throw new PermanentError('CredentialRejected', `secret ${name} is not set in the environment (local mode)`);
+    return value;
+  }
+}
+
+export interface KeyVaultSecretProviderOptions {
+  readonly vaultUrl: string;
+  readonly credential: TokenCredential;
+  /** How long a value is served from memory. Default 15 minutes; a rejected credential forces a re-read. */
+  readonly ttlInMs?: number;
+  readonly now?: () => number;
+}
+
+/**
+ * Secrets from Key Vault, cached with a TTL so a rotated secret is picked up without a restart. An
+ * unreachable vault is transient (the stream's health shows it); a missing secret is permanent.
+ */
+export class KeyVaultSecretProvider implements SecretProvider {
+  private readonly client: SecretClient;
+  private readonly cache = new Map<string, { value: string; readAt: number }>();
+  private readonly ttlInMs: number;
+  private readonly now: () => number;
+
+  constructor(options: KeyVaultSecretProviderOptions) {
+    const host = new URL(options.vaultUrl).hostname;
+    this.client = new SecretClient(options.vaultUrl, options.credential, {
+      // The challenge check compares the vault host with the resource; only real vault hosts pass it.
+      disableChallengeResourceVerification: !/\.vault\.(azure\.net|usgovcloudapi\.net|azure\.cn)$/.test(host),
+      retryOptions: { maxRetries: 2 },
+    });
+    this.ttlInMs = options.ttlInMs ?? 15 * 60_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  async get(name: string, options: { refresh?: boolean } & CallOptions = {}): Promise<string> {
+    const cached = this.cache.get(name);
+    if (!options.refresh && cached && this.now() - cached.readAt < this.ttlInMs) return cached.value;
+    try {
+      const secret = await this.client.getSecret(name, { abortSignal: options.abortSignal });
+      if (secret.value === undefined) throw new PermanentError('CredentialRejected', `Key Vault secret ${name} has no value`);
+      this.cache.set(name, { value: secret.value, readAt: this.now() });
+      return secret.value;
+    } catch (err) {
+      if (err instanceof PermanentError) throw err;
+      const status = (err as { statusCode?: number }).statusCode;
+      if (status === 404) throw new PermanentError('CredentialRejected', `Key Vault secret ${name} does not exist in ${this.client.vaultUrl}`, { httpStatus: 404, cause: err });
+      if (status === 403) throw new PermanentError('PermissionMissing', `the app's identity may not read secret ${name} (grant Key Vault Secrets User on ${this.client.vaultUrl})`, { httpStatus: 403, cause: err });
+      throw new TransientError('SecretUnavailable', `Key Vault ${this.client.vaultUrl} is unreachable or failing (${status ? `HTTP ${status}` : (err as Error).name})`, { httpStatus: status, cause: err });
+    }
+  }
+}

@@ -1,0 +1,58 @@
+import { TableClient } from '@azure/data-tables';
+import type { TokenCredential } from '@azure/identity';
+import { QueueClient, QueueServiceClient } from '@azure/storage-queue';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { TransientError } from '../../core/errors.js';
+import type { StorageConfig } from '../../config.js';
+
+/** Table names of DESIGN.md §4 (the Bicep creates the same). */
+export const TABLES = { ledger: 'ledger', cursors: 'cursors', health: 'health' } as const;
+export const CONTAINERS = { quarantine: 'quarantine', claimCheck: 'claim-check' } as const;
+
+/**
+ * Builds Storage clients from the app's storage settings: a connection string (Azurite, local runs)
+ * or an identity-based account (`AzureWebJobsStorage__accountName`) with the app's managed identity.
+ */
+export class StorageClients {
+  constructor(
+    private readonly config: StorageConfig,
+    private readonly credential?: TokenCredential,
+  ) {}
+
+  table(name: string): TableClient {
+    const { connectionString } = this.config;
+    if (connectionString) {
+      // data-tables refuses http unless told; Azurite speaks http.
+      return TableClient.fromConnectionString(connectionString, name, { allowInsecureConnection: /DefaultEndpointsProtocol=http;|UseDevelopmentStorage=true|TableEndpoint=http:/i.test(connectionString) });
+    }
+    return new TableClient(this.config.tableServiceUri ?? `https://${this.config.accountName}.table.core.windows.net`, name, this.requireCredential());
+  }
+
+  queue(name: string): QueueClient {
+    if (this.config.connectionString) return QueueServiceClient.fromConnectionString(this.config.connectionString).getQueueClient(name);
+    return new QueueServiceClient(this.config.queueServiceUri ?? `https://${this.config.accountName}.queue.core.windows.net`, this.requireCredential()).getQueueClient(name);
+  }
+
+  blobService(): BlobServiceClient {
+    if (this.config.connectionString) return BlobServiceClient.fromConnectionString(this.config.connectionString);
+    return new BlobServiceClient(this.config.blobServiceUri ?? `https://${this.config.accountName}.blob.core.windows.net`, this.requireCredential());
+  }
+
+  private requireCredential(): TokenCredential {
+    if (!this.credential) throw new RangeError('identity-based storage needs a credential');
+    return this.credential;
+  }
+}
+
+/** HTTP status of a Storage SDK error, if it has one. */
+export function statusOf(err: unknown): number | undefined {
+  const status = err && typeof err === 'object' ? (err as { statusCode?: unknown }).statusCode : undefined;
+  return typeof status === 'number' ? status : undefined;
+}
+
+/** Storage failures are transient for the pipeline: the platform retries; nothing moves forward meanwhile. */
+export function storageError(operation: string, err: unknown): TransientError {
+  const status = statusOf(err);
+  const code = (err as { code?: string })?.code;
+  return new TransientError('ServiceUnavailable', `${operation} failed${status ? ` (HTTP ${status}${code ? ` ${code}` : ''})` : ''}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`, { httpStatus: status, cause: err });
+}

@@ -1,0 +1,96 @@
+import type { TableClient } from '@azure/data-tables';
+import { mapLimit } from '../../core/concurrency.js';
+import { streamId, type StreamKey } from '../../core/model.js';
+import type { CallOptions, Ledger, LedgerEntry, LedgerStatus } from '../../ports.js';
+import { statusOf, storageError } from './clients.js';
+
+/**
+ * The content ledger in Table storage: partition = stream (`tenant|contentType`), row = contentId.
+ * Insert-if-absent is a plain create that treats 409 as "already listed", so concurrent pollers
+ * cannot both claim a blob.
+ */
+export class TableLedger implements Ledger {
+  constructor(
+    private readonly table: TableClient,
+    private readonly concurrency = 16,
+  ) {}
+
+  async insertIfAbsent(entries: readonly LedgerEntry[], options: CallOptions = {}): Promise<LedgerEntry[]> {
+    const inserted = await mapLimit(entries, this.concurrency, async (entry) => {
+      try {
+        await this.table.createEntity(toEntity(entry), { abortSignal: options.abortSignal });
+        return entry;
+      } catch (err) {
+        if (statusOf(err) === 409) return undefined;
+        throw storageError(`ledger insert ${entry.contentId}`, err);
+      }
+    });
+    return inserted.filter((e): e is LedgerEntry => e !== undefined);
+  }
+
+  async forget(stream: StreamKey, contentIds: readonly string[], options: CallOptions = {}): Promise<void> {
+    await mapLimit(contentIds, this.concurrency, async (contentId) => {
+      try {
+        await this.table.deleteEntity(streamId(stream), contentId, { abortSignal: options.abortSignal });
+      } catch (err) {
+        if (statusOf(err) !== 404) throw storageError(`ledger forget ${contentId}`, err);
+      }
+    });
+  }
+
+  async markEnqueued(stream: StreamKey, contentIds: readonly string[], at: string, options: CallOptions = {}): Promise<void> {
+    await mapLimit(contentIds, this.concurrency, async (contentId) => {
+      try {
+        await this.table.updateEntity({ partitionKey: streamId(stream), rowKey: contentId, enqueuedAt: at }, 'Merge', { abortSignal: options.abortSignal });
+      } catch (err) {
+        throw storageError(`ledger mark enqueued ${contentId}`, err);
+      }
+    });
+  }
+
+  async get(stream: StreamKey, contentId: string, options: CallOptions = {}): Promise<LedgerEntry | undefined> {
+    try {
+      return fromEntity(await this.table.getEntity(streamId(stream), contentId, { abortSignal: options.abortSignal }));
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw storageError(`ledger read ${contentId}`, err);
+    }
+  }
+}
+
+const FIELDS = [
+  'tenantId', 'contentType', 'contentUri', 'contentCreated', 'contentExpiration', 'listedAt', 'status', 'enqueuedAt', 'attempts',
+  'lastError', 'records', 'events', 'bytes', 'completedAt', 'durationMs', 'resumeOffset',
+] as const;
+
+export function toEntity(entry: LedgerEntry): Record<string, unknown> & { partitionKey: string; rowKey: string } {
+  const entity: Record<string, unknown> & { partitionKey: string; rowKey: string } = {
+    partitionKey: streamId({ tenantId: entry.tenantId, contentType: entry.contentType as StreamKey['contentType'] }),
+    rowKey: entry.contentId,
+  };
+  for (const field of FIELDS) if (entry[field] !== undefined) entity[field] = entry[field];
+  return entity;
+}
+
+export function fromEntity(entity: Record<string, unknown>): LedgerEntry {
+  const pick = <T>(key: string) => (entity[key] === null ? undefined : (entity[key] as T | undefined));
+  return {
+    tenantId: String(entity.tenantId),
+    contentType: String(entity.contentType),
+    contentId: String(entity.rowKey),
+    contentUri: String(entity.contentUri),
+    contentCreated: String(entity.contentCreated),
+    contentExpiration: String(entity.contentExpiration),
+    listedAt: String(entity.listedAt),
+    status: entity.status as LedgerStatus,
+    enqueuedAt: pick('enqueuedAt'),
+    attempts: pick('attempts'),
+    lastError: pick('lastError'),
+    records: pick('records'),
+    events: pick('events'),
+    bytes: pick('bytes'),
+    completedAt: pick('completedAt'),
+    durationMs: pick('durationMs'),
+    resumeOffset: pick('resumeOffset'),
+  };
+}

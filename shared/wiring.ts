@@ -1,0 +1,147 @@
+import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
+import { ManagementApiFeed } from './adapters/managementApi/activityFeed.js';
+import { ManagementActivityClient } from './adapters/managementApi/client.js';
+import { DEFAULT_RATE, RateLimiter } from './adapters/managementApi/rateLimiter.js';
+import { CredentialTokenSource } from './adapters/managementApi/tokens.js';
+import { createTenantCredential, type CredentialMaterial } from './adapters/identity/credentials.js';
+import { EnvSecretProvider, KeyVaultSecretProvider } from './adapters/keyVault/secretProviders.js';
+import type { InvocationContext } from '@azure/functions';
+import { consoleLogger, invocationLogger, logMetrics } from './adapters/functions/logging.js';
+import { StorageClients, TABLES } from './adapters/storage/clients.js';
+import { StorageQueueContentQueue } from './adapters/storage/storageQueueContentQueue.js';
+import { TableCursorStore } from './adapters/storage/tableCursorStore.js';
+import { TableLedger } from './adapters/storage/tableLedger.js';
+import { loadConfig, type Config, type TenantConfig } from './config.js';
+import type { StreamKey } from './core/model.js';
+import type { ActivityFeed, Clock, ContentQueue, CursorStore, Ledger, Logger, Metrics, SecretProvider } from './ports.js';
+
+/** Process-wide parts, built once per worker from the configuration. */
+export interface Wiring {
+  readonly config: Config;
+  readonly clock: Clock;
+  readonly feed: ActivityFeed;
+  readonly ledger: Ledger;
+  readonly cursors: CursorStore;
+  readonly queue: ContentQueue;
+  readonly storage: StorageClients;
+  readonly secrets: SecretProvider;
+  /** Every (tenant, content type) stream of the configuration. */
+  readonly streams: readonly StreamKey[];
+  clientFor(tenantId: string): ManagementActivityClient;
+  /** Creates tables and queues that do not exist yet (Bicep creates them in Azure; Azurite starts empty). */
+  ensureResources(): Promise<void>;
+}
+
+export interface WiringOverrides {
+  /** Credential for Storage, Event Hubs and Key Vault (default: the app's managed identity). */
+  readonly azureCredential?: TokenCredential;
+  readonly secrets?: SecretProvider;
+  readonly clock?: Clock;
+  /** Logger for adapters that outlive an invocation. */
+  readonly logger?: Logger;
+}
+
+const systemClock: Clock = { now: () => Date.now() };
+
+export function createWiring(config: Config, overrides: WiringOverrides = {}): Wiring {
+  const logger = overrides.logger ?? consoleLogger();
+  const azureCredential = overrides.azureCredential ?? lazyAppCredential(config);
+  const storage = new StorageClients(config.storage, azureCredential);
+  const secrets = overrides.secrets ?? (config.keyVaultUrl ? new KeyVaultSecretProvider({ vaultUrl: config.keyVaultUrl, credential: azureCredential }) : new EnvSecretProvider(config.localSecrets));
+  const tenants = new Map(config.tenants.map((t) => [t.tenantId, t]));
+  const clients = new Map<string, ManagementActivityClient>();
+
+  const clientFor = (tenantId: string): ManagementActivityClient => {
+    let client = clients.get(tenantId);
+    if (!client) {
+      const tenant = tenants.get(tenantId);
+      if (!tenant) throw new RangeError(`tenant ${tenantId} is not configured`);
+      client = createTenantClient(tenant, config, secrets, logger);
+      clients.set(tenantId, client);
+    }
+    return client;
+  };
+
+  const ledgerTable = storage.table(TABLES.ledger);
+  const cursorTable = storage.table(TABLES.cursors);
+  const contentQueue = storage.queue(config.contentQueueName);
+
+  return {
+    config,
+    clock: overrides.clock ?? systemClock,
+    feed: new ManagementApiFeed(clientFor),
+    ledger: new TableLedger(ledgerTable),
+    cursors: new TableCursorStore(cursorTable),
+    queue: new StorageQueueContentQueue(contentQueue),
+    storage,
+    secrets,
+    streams: config.tenants.flatMap((t) => t.contentTypes.map((contentType) => ({ tenantId: t.tenantId, contentType }))),
+    clientFor,
+    async ensureResources() {
+      await Promise.all([
+        ledgerTable.createTable(),
+        cursorTable.createTable(),
+        storage.table(TABLES.health).createTable(),
+        contentQueue.createIfNotExists(),
+        storage.queue(`${config.contentQueueName}-poison`).createIfNotExists(),
+      ]);
+    },
+  };
+}
+
+function createTenantClient(tenant: TenantConfig, config: Config, secrets: SecretProvider, logger: Logger): ManagementActivityClient {
+  const identity = { tenantId: tenant.tenantId, clientId: tenant.clientId, authorityHost: tenant.authorityHost };
+  const credential = tenant.credential;
+  const material = async (reload: boolean): Promise<CredentialMaterial> => {
+    switch (credential.type) {
+      case 'secret':
+        return { type: 'secret', clientSecret: await secrets.get(credential.secretName, { refresh: reload }) };
+      case 'certificate':
+        return {
+          type: 'certificate',
+          certificatePem: await secrets.get(credential.secretName, { refresh: reload }),
+          certificatePassword: credential.passwordSecretName ? await secrets.get(credential.passwordSecretName, { refresh: reload }) : undefined,
+        };
+      case 'managedIdentity':
+        return { type: 'managedIdentity', clientId: credential.clientId ?? config.managedIdentityClientId };
+    }
+  };
+  const tokens = new CredentialTokenSource({
+    identity,
+    scope: tenant.tokenScope,
+    createCredential: async ({ reloadSecret }) => createTenantCredential(identity, await material(reloadSecret)),
+  });
+  return new ManagementActivityClient({
+    tenantId: tenant.tenantId,
+    managementEndpoint: tenant.managementEndpoint,
+    publisherIdentifier: tenant.publisherIdentifier,
+    tokens,
+    rateLimiter: new RateLimiter(DEFAULT_RATE),
+    logger,
+  });
+}
+
+/** The app's own identity: the user-assigned managed identity when AZURE_CLIENT_ID is set. */
+function lazyAppCredential(config: Config): TokenCredential {
+  let credential: TokenCredential | undefined;
+  return {
+    getToken: (scopes, options) => {
+      credential ??= config.managedIdentityClientId ? new ManagedIdentityCredential({ clientId: config.managedIdentityClientId }) : new DefaultAzureCredential();
+      return credential.getToken(scopes, options);
+    },
+  };
+}
+
+/** Logger and metrics bound to one invocation (log lines correlate with it in Application Insights). */
+export function observability(context: InvocationContext): { logger: Logger; metrics: Metrics } {
+  const logger = invocationLogger(context);
+  return { logger, metrics: logMetrics(logger) };
+}
+
+let processWiring: Wiring | undefined;
+
+/** The worker's wiring, built from the app settings on first use (throws ConfigError listing every problem). */
+export function getWiring(): Wiring {
+  processWiring ??= createWiring(loadConfig(process.env));
+  return processWiring;
+}
