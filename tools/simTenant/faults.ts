@@ -1,0 +1,83 @@
+import type { Rng } from './rng.js';
+import type { Fault, FaultController, FaultRule, SimOperation } from './types.js';
+
+const OPERATIONS: readonly (SimOperation | 'any')[] = ['any', 'metadata', 'token', 'start', 'stop', 'list', 'content', 'blob', 'resources'];
+
+/** Faults decided before a request is handled (they replace or delay the normal answer). */
+export const PRE_FAULTS: ReadonlySet<Fault['kind']> = new Set(['status', 'af429-403', 'reset', 'slow', 'malformed-json', 'non-json-error']);
+/** Faults that only make sense on a `/subscriptions/content` page that is about to be served. */
+export const LISTING_FAULTS: ReadonlySet<Fault['kind']> = new Set(['wrong-host-uri', 'foreign-next-page', 'truncated-page']);
+/** Faults that replace the answer instead of delaying or altering it. */
+export const REJECTING_FAULTS: ReadonlySet<Fault['kind']> = new Set(['status', 'af429-403', 'reset', 'non-json-error', 'stale-next-page']);
+
+interface Armed {
+  rule: FaultRule;
+  remaining: number;
+}
+
+/** Fault rules in injection order; the first armed rule that matches a request fires. */
+export class Faults implements FaultController {
+  private rules: Armed[] = [];
+
+  /** `rng` draws the `probability` rolls, so soak runs are reproducible under a seed. */
+  constructor(private readonly rng: Rng) {}
+
+  inject(rule: FaultRule): void {
+    const problem = validate(rule);
+    if (problem) throw new Error(`Invalid fault rule: ${problem}`);
+    const copy = structuredClone(rule);
+    this.rules.push({ rule: copy, remaining: rule.times ?? (rule.probability === undefined ? 1 : Infinity) });
+  }
+
+  clear(): void {
+    this.rules = [];
+  }
+
+  pending(): FaultRule[] {
+    return this.rules.map(({ rule, remaining }) => ({ ...structuredClone(rule), times: remaining }));
+  }
+
+  /** Fires (and counts down) the first armed rule of one of `kinds` that matches the request, if any. */
+  take(op: SimOperation, tenantId: string | undefined, kinds: ReadonlySet<Fault['kind']>): Fault | undefined {
+    for (let i = 0; i < this.rules.length; i++) {
+      const armed = this.rules[i]!;
+      const { rule } = armed;
+      if (!kinds.has(rule.fault.kind)) continue;
+      if (rule.op !== undefined && rule.op !== 'any' && rule.op !== op) continue;
+      if (rule.tenantId !== undefined && rule.tenantId.toLowerCase() !== tenantId) continue;
+      if (rule.probability !== undefined && this.rng.next() >= rule.probability) continue;
+      if (--armed.remaining <= 0) this.rules.splice(i, 1);
+      return rule.fault;
+    }
+    return undefined;
+  }
+}
+
+function validate(rule: FaultRule): string | undefined {
+  if (typeof rule !== 'object' || rule === null || typeof rule.fault !== 'object' || rule.fault === null) return 'a rule needs a fault object';
+  if (rule.op !== undefined && !OPERATIONS.includes(rule.op)) return `unknown op ${JSON.stringify(rule.op)}`;
+  if (rule.tenantId !== undefined && typeof rule.tenantId !== 'string') return 'tenantId must be a string';
+  if (rule.times !== undefined && !(Number.isInteger(rule.times) && rule.times > 0)) return 'times must be a positive integer';
+  if (rule.probability !== undefined && !(rule.probability > 0 && rule.probability <= 1)) return 'probability must be in (0, 1]';
+  const f = rule.fault;
+  switch (f.kind) {
+    case 'status':
+      if (![429, 500, 503, 408].includes(f.status)) return 'status must be 429, 500, 503 or 408';
+      if (f.code !== undefined && !['AF429', 'AF50000', 'AF50005'].includes(f.code)) return 'code must be AF429, AF50000 or AF50005';
+      return undefined;
+    case 'slow':
+      return Number.isFinite(f.delayInMs) && f.delayInMs >= 0 ? undefined : 'delayInMs must be a number ≥ 0';
+    case 'non-json-error':
+      return Number.isInteger(f.status) && f.status >= 400 && f.status <= 599 ? undefined : 'status must be an HTTP error status';
+    case 'af429-403':
+    case 'reset':
+    case 'malformed-json':
+    case 'wrong-host-uri':
+    case 'foreign-next-page':
+    case 'stale-next-page':
+    case 'truncated-page':
+      return undefined;
+    default:
+      return `unknown fault kind ${JSON.stringify((f as { kind?: unknown }).kind)}`;
+  }
+}

@@ -1,0 +1,19 @@
+/**
+ * The simulated tenant: an https fake of the Office 365 Management Activity API and its Entra ID token
+ * endpoint, for `npm run local`, the integration tests and the benchmarks.
+ */
+export { startSimTenant } from './server.js';
+export { CONTENT_TYPES } from './types.js';
+export type {
+  ContentListing,
+  ContentType,
+  Fault,
+  FaultController,
+  FaultRule,
+  SimApp,
+  SimOperation,
+  SimStats,
+  SimTenant,
+  SimTenantOptions,
+  SimTenantSpec,
+} from './types.js';

@@ -1,0 +1,49 @@
+import type { Fault, SimOperation, SimStats } from './types.js';
+
+const empty = (): SimStats => ({
+  requests: {},
+  totals: {},
+  rejectedByFaults: 0,
+  faultsApplied: {},
+  af429: 0,
+  startsWithinCooldown: 0,
+  servedBlobIds: [],
+});
+
+/** Accumulates {@link SimStats}; snapshots are deep copies, so callers can keep them. */
+export class StatsRecorder {
+  private s = empty();
+
+  /** One answered request; `outcome` is the HTTP status or 'reset'. */
+  request(tenant: string, op: SimOperation, outcome: string): void {
+    const byOp = (this.s.requests[tenant] ??= {});
+    const byOutcome = (byOp[op] ??= {});
+    byOutcome[outcome] = (byOutcome[outcome] ?? 0) + 1;
+    this.s.totals[op] = (this.s.totals[op] ?? 0) + 1;
+  }
+
+  fault(kind: Fault['kind'], rejected: boolean): void {
+    this.s.faultsApplied[kind] = (this.s.faultsApplied[kind] ?? 0) + 1;
+    if (rejected) this.s.rejectedByFaults++;
+  }
+
+  af429(): void {
+    this.s.af429++;
+  }
+
+  startWithinCooldown(): void {
+    this.s.startsWithinCooldown++;
+  }
+
+  servedBlob(contentId: string): void {
+    this.s.servedBlobIds.push(contentId);
+  }
+
+  snapshot(): SimStats {
+    return structuredClone(this.s);
+  }
+
+  reset(): void {
+    this.s = empty();
+  }
+}
