@@ -1,0 +1,41 @@
+/**
+ * The per-event size budget (DESIGN.md §3.7, normalized-event.md §5.1-7). Sentinel's Event Hub data
+ * connection takes messages up to 64 KB, so an event over `MAX_EVENT_BYTES` sends its `Raw` record to
+ * a claim-check blob and carries `RawTruncated` and `RawRef` instead.
+ */
+
+/** UTF-8 size of a string, computed only when it could matter (a UTF-16 unit is at most 3 UTF-8 bytes). */
+export function exceedsBytes(text: string, maxBytes: number): boolean {
+  if (text.length * 3 <= maxBytes) return false;
+  return Buffer.byteLength(text, 'utf8') > maxBytes;
+}
+
+interface Shrinkable {
+  Raw: unknown;
+  RawTruncated: boolean;
+  RawRef?: string;
+  AdditionalFields?: Record<string, unknown>;
+  ParseWarnings?: string[];
+}
+
+/**
+ * The body to send once `Raw` is in a claim-check blob at `rawRef`. If the envelope is still over
+ * budget (huge AdditionalFields), those go too — they are derived from `Raw`, which stays retrievable.
+ */
+export function shrinkToBudget<E extends Shrinkable>(event: E, rawRef: string, maxBytes: number): string {
+  const warnings = [...(event.ParseWarnings ?? []), 'Raw moved to a claim-check blob: the event exceeded MAX_EVENT_BYTES'];
+  const withoutRaw = { ...event, Raw: null, RawTruncated: true, RawRef: rawRef, ParseWarnings: warnings };
+  const body = JSON.stringify(withoutRaw);
+  if (!exceedsBytes(body, maxBytes)) return body;
+  const lean = { ...withoutRaw, AdditionalFields: undefined, ParseWarnings: [...warnings, 'AdditionalFields dropped for size; see RawRef'] };
+  const leanBody = JSON.stringify(lean);
+  if (!exceedsBytes(leanBody, maxBytes)) return leanBody;
+  // Some other field is enormous (an operation name of megabytes): keep only what identifies the record.
+  const { EnvelopeSchema, EnvelopeVersion, EventId, EventOriginalUid, TimeGenerated, Source, SourceContentType, SourceContentId, OrganizationId, RecordType, RawSha256, RawSizeBytes } =
+    event as unknown as Record<string, unknown>;
+  return JSON.stringify({
+    EnvelopeSchema, EnvelopeVersion, EventId, EventOriginalUid, TimeGenerated, Source, SourceContentType, SourceContentId, OrganizationId, RecordType,
+    ParseWarnings: ['the envelope exceeded MAX_EVENT_BYTES even without Raw; only identifying fields are sent, the record is at RawRef'],
+    RawSha256, RawSizeBytes, RawTruncated: true, RawRef: rawRef, Raw: null,
+  });
+}

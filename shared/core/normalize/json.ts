@@ -1,0 +1,94 @@
+/**
+ * Helpers for untrusted JSON values that never recurse: JSON.parse happily builds a value nested 10,000
+ * levels deep, but V8's JSON.stringify overflows the stack at roughly 4,000, so depth has to be bounded
+ * before a value goes anywhere that will be serialized.
+ */
+
+/** A JSON object (not null, not an array). */
+export function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** `object[key]` only when it is the object's own property, so inherited members never read as data. */
+export function own(object: Record<string, unknown>, key: string): unknown {
+  return Object.hasOwn(object, key) ? object[key] : undefined;
+}
+
+/**
+ * Whether `value` has containers nested more than `limit` levels deep (a cyclic value counts as too deep).
+ * Iterative and depth-first, so it stops at the first path that crosses the limit.
+ */
+export function nestsDeeperThan(value: unknown, limit: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  // Two parallel stacks instead of frame objects: this runs over every record on the hot path.
+  const containers: object[] = [value];
+  const depths: number[] = [1];
+  while (containers.length > 0) {
+    const container = containers.pop()!;
+    const depth = depths.pop()!;
+    if (depth > limit) return true;
+    if (Array.isArray(container)) {
+      for (const child of container as unknown[]) {
+        if (typeof child === 'object' && child !== null) {
+          containers.push(child);
+          depths.push(depth + 1);
+        }
+      }
+    } else {
+      for (const key in container) {
+        const child = (container as Record<string, unknown>)[key];
+        if (typeof child === 'object' && child !== null) {
+          containers.push(child);
+          depths.push(depth + 1);
+        }
+      }
+    }
+  }
+  return false;
+}
+
+/**
+ * `JSON.stringify(value)` for JSON data (objects, arrays, strings, numbers, booleans, null) of any depth,
+ * without recursion. Throws a TypeError on a cycle or a bigint, as JSON.stringify does.
+ */
+export function stringifyWithoutRecursion(value: unknown): string {
+  type Frame = { value: unknown; key: string } | { text: string; leaves?: object };
+  const parts: string[] = [];
+  const onPath = new Set<object>();
+  const stack: Frame[] = [{ value, key: '' }];
+  for (let frame = stack.pop(); frame; frame = stack.pop()) {
+    if ('text' in frame) {
+      parts.push(frame.text);
+      if (frame.leaves) onPath.delete(frame.leaves);
+      continue;
+    }
+    let current = frame.value;
+    if (typeof current === 'object' && current !== null && typeof (current as { toJSON?: unknown }).toJSON === 'function') {
+      current = (current as { toJSON: (key: string) => unknown }).toJSON(frame.key);
+    }
+    if (typeof current !== 'object' || current === null) {
+      // Leaves cannot recurse; undefined, functions and symbols become null as they do inside arrays.
+      parts.push(JSON.stringify(current) ?? 'null');
+      continue;
+    }
+    if (onPath.has(current)) throw new TypeError('Converting circular structure to JSON');
+    onPath.add(current);
+    const children: Frame[] = [];
+    if (Array.isArray(current)) {
+      current.forEach((item: unknown, index) => {
+        if (index > 0) children.push({ text: ',' });
+        children.push({ value: item, key: String(index) });
+      });
+    } else {
+      for (const [key, item] of Object.entries(current)) {
+        if (item === undefined || typeof item === 'function' || typeof item === 'symbol') continue;
+        children.push({ text: `${children.length > 0 ? ',' : ''}${JSON.stringify(key)}:` }, { value: item, key });
+      }
+    }
+    const array = Array.isArray(current);
+    parts.push(array ? '[' : '{');
+    stack.push({ text: array ? ']' : '}', leaves: current });
+    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
+  }
+  return parts.join('');
+}

@@ -1,0 +1,206 @@
+import { describe, expect, it } from 'vitest';
+import { JsonArraySplitter, JsonStreamError, splitJsonArray } from '../../../shared/core/jsonArrayStream.js';
+
+const encoder = new TextEncoder();
+
+/** Feeds `bytes` cut at `cuts` (ascending offsets) and returns every element, end() included. */
+function split(bytes: Uint8Array, cuts: number[] = []): string[] {
+  const splitter = new JsonArraySplitter();
+  const elements: string[] = [];
+  let start = 0;
+  for (const cut of [...cuts, bytes.length]) {
+    elements.push(...splitter.push(bytes.subarray(start, cut)));
+    start = cut;
+  }
+  elements.push(...splitter.end());
+  return elements;
+}
+
+function failure(bytes: Uint8Array, cuts: number[] = []): JsonStreamError {
+  try {
+    split(bytes, cuts);
+  } catch (error) {
+    expect(error).toBeInstanceOf(JsonStreamError);
+    return error as JsonStreamError;
+  }
+  throw new Error('expected a JsonStreamError');
+}
+
+/** A small deterministic PRNG (mulberry32), so the property test is reproducible. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const TRICKY_STRINGS = ['', 'plain', 'quote " inside', 'back\\slash', 'ends with \\', '\\"', 'é café', '😀 emoji', '[{]}', ',', '\u0000\n\t', '\u2028'];
+
+function generate(next: () => number, depth: number): unknown {
+  const pick = Math.floor(next() * (depth > 3 ? 6 : 8));
+  switch (pick) {
+    case 0:
+      return null;
+    case 1:
+      return next() < 0.5;
+    case 2:
+      return Math.round((next() - 0.5) * 1e6) / (next() < 0.5 ? 1 : 1000);
+    case 3:
+    case 4:
+    case 5:
+      return TRICKY_STRINGS[Math.floor(next() * TRICKY_STRINGS.length)];
+    case 6:
+      return Array.from({ length: Math.floor(next() * 4) }, () => generate(next, depth + 1));
+    default: {
+      const object: Record<string, unknown> = {};
+      for (let i = Math.floor(next() * 4); i > 0; i--) object[`k${i}${TRICKY_STRINGS[i]}`] = generate(next, depth + 1);
+      return object;
+    }
+  }
+}
+
+/** JSON text of `value` with random insignificant whitespace between tokens. */
+function serialize(value: unknown, next: () => number): string {
+  const space = (): string => [' ', '\n', '\r\n', '\t', ''][Math.floor(next() * 5)]!;
+  if (Array.isArray(value)) return `[${space()}${value.map((item) => serialize(item, next)).join(`${space()},${space()}`)}${space()}]`;
+  if (typeof value === 'object' && value !== null) {
+    const members = Object.entries(value).map(([key, item]) => `${JSON.stringify(key)}${space()}:${space()}${serialize(item, next)}`);
+    return `{${space()}${members.join(`,${space()}`)}${space()}}`;
+  }
+  return JSON.stringify(value);
+}
+
+describe('JsonArraySplitter', () => {
+  const elementTexts = [
+    '{"a":"x\\"y","b":"back\\\\","c":[1,{"d":"]}"}]}',
+    '"caf\u00e9 \ud83d\ude00 \\u00e9"',
+    '-12.5e3',
+    'true',
+    'null',
+    '[]',
+    '{}',
+    '"\\\\"',
+    '[[["deep"]]]',
+  ];
+  const blob = encoder.encode(` \n[ ${elementTexts.join(' ,\n\t')} ]\n`);
+
+  it('returns each element as its exact source text, in order', () => {
+    expect(split(blob)).toEqual(elementTexts);
+  });
+
+  it('gives the same result for a cut at every byte position (inside strings, escapes and UTF-8 sequences)', () => {
+    for (let cut = 0; cut <= blob.length; cut++) expect(split(blob, [cut])).toEqual(elementTexts);
+  });
+
+  it('gives the same result when fed one byte at a time', () => {
+    expect(split(blob, Array.from({ length: blob.length - 1 }, (_, i) => i + 1))).toEqual(elementTexts);
+  });
+
+  it('agrees with JSON.parse on generated arrays cut at random places (property test)', () => {
+    const next = random(20240607);
+    for (let round = 0; round < 300; round++) {
+      const value = Array.from({ length: Math.floor(next() * 6) }, () => generate(next, 0));
+      const bytes = encoder.encode(serialize(value, next));
+      const cuts = Array.from({ length: Math.floor(next() * 5) }, () => Math.floor(next() * bytes.length)).sort((a, b) => a - b);
+      const elements = split(bytes, cuts);
+      expect(elements.map((text) => JSON.parse(text) as unknown)).toEqual(value);
+      expect(JSON.parse(`[${elements.join(',')}]`)).toEqual(JSON.parse(new TextDecoder().decode(bytes)));
+    }
+  });
+
+  it('accepts an empty array, surrounding whitespace and a byte order mark, even when the mark is split', () => {
+    expect(split(encoder.encode('[]'))).toEqual([]);
+    expect(split(encoder.encode('\r\n [ \t ] \n'))).toEqual([]);
+    const withBom = new Uint8Array([0xef, 0xbb, 0xbf, ...encoder.encode('[1]')]);
+    expect(split(withBom)).toEqual(['1']);
+    expect(split(withBom, [1, 2])).toEqual(['1']);
+  });
+
+  it('returns elements as soon as they are complete, before the array ends', () => {
+    const splitter = new JsonArraySplitter();
+    expect(splitter.push(encoder.encode('[{"n":1},{"n":2},{"n"'))).toEqual(['{"n":1}', '{"n":2}']);
+    expect(splitter.push(encoder.encode(':3}'))).toEqual(['{"n":3}']);
+    expect(splitter.push(encoder.encode(']'))).toEqual([]);
+    expect(splitter.end()).toEqual([]);
+  });
+
+  it('copies a partial element, so a caller may reuse its chunk buffer', () => {
+    const splitter = new JsonArraySplitter();
+    const chunk = encoder.encode('["abc');
+    expect(splitter.push(chunk)).toEqual([]);
+    chunk.fill(0x78);
+    expect(splitter.push(encoder.encode('def"]'))).toEqual(['"abcdef"']);
+  });
+
+  it.each([
+    ['garbage before the array', 'x[1]', 0],
+    ['garbage after leading whitespace', '  x', 2],
+    ['a top-level object', '{"a":1}', 0],
+    ['a top-level string', '"[1]"', 0],
+    ['a top-level number', '42', 0],
+    ['mismatched brackets', '[{]', 2],
+    ['a stray closing brace', '[1}', 2],
+    ['a closing brace as an element', '[}]', 1],
+    ['an extra closing bracket', '[[1]]]', 5],
+    ['a leading comma', '[,1]', 1],
+    ['a trailing comma', '[1,]', 3],
+    ['a missing comma', '[1 2]', 3],
+    ['trailing garbage', '[1] x', 4],
+    ['a second array', '[1][2]', 3],
+  ])('reports %s with its byte offset', (_case, text, offset) => {
+    expect(failure(encoder.encode(text)).offset).toBe(offset);
+  });
+
+  it('reports an incomplete byte order mark', () => {
+    expect(failure(new Uint8Array([0xef, 0xbb, ...encoder.encode('[1]')])).offset).toBe(2);
+  });
+
+  it.each([
+    ['empty input', '', 0],
+    ['whitespace only', '  \n', 3],
+    ['an unclosed array', '[1,2', 4],
+    ['an unclosed string', '["abc', 5],
+    ['an unclosed object', '[{"a":1', 7],
+  ])('reports %s at end of input', (_case, text, offset) => {
+    const error = failure(encoder.encode(text));
+    expect(error.offset).toBe(offset);
+    expect(error.message).toMatch(/at byte \d+$/);
+  });
+
+  it('reports an offset counted across chunks', () => {
+    expect(failure(encoder.encode('[1, 2]   x'), [3, 7]).offset).toBe(9);
+  });
+
+  it('still returns the elements completed before a fault, and throws on the next call', () => {
+    const splitter = new JsonArraySplitter();
+    expect(splitter.push(encoder.encode('[1,2] trailing'))).toEqual(['1', '2']);
+    expect(() => splitter.end()).toThrow(JsonStreamError);
+    expect(() => splitter.push(encoder.encode(' '))).toThrow(JsonStreamError);
+  });
+});
+
+describe('splitJsonArray', () => {
+  async function* chunksOf(text: string, size: number): AsyncGenerator<Uint8Array> {
+    const bytes = encoder.encode(text);
+    for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
+  }
+
+  it('yields every element of a streamed array in order', async () => {
+    const records = Array.from({ length: 50 }, (_, i) => ({ Id: `id-${i}`, Note: 'x"y\\z é' }));
+    const seen: unknown[] = [];
+    for await (const text of splitJsonArray(chunksOf(JSON.stringify(records), 7))) seen.push(JSON.parse(text));
+    expect(seen).toEqual(records);
+  });
+
+  it('throws a JsonStreamError after yielding what was complete when the array is not closed', async () => {
+    const seen: string[] = [];
+    await expect(async () => {
+      for await (const text of splitJsonArray(chunksOf('[{"a":1},{"b":', 4))) seen.push(text);
+    }).rejects.toThrow(JsonStreamError);
+    expect(seen).toEqual(['{"a":1}']);
+  });
+});

@@ -1,0 +1,122 @@
+// The one unit test that starts a child process: the normalize CLI is exercised as users run it.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const TENANT = '6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b';
+const ARGS = ['--tenant', TENANT, '--content-type', 'Audit.Exchange', '--content-id', 'blob-1'];
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI with `input` on stdin; with `stopAfterFirstOutput`, closes its stdout after the first bytes. */
+function run(args: string[], input: string, stopAfterFirstOutput = false): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'tools/normalize.ts', ...args], { cwd: repoRoot });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (text: string) => {
+      stdout += text;
+      if (stopAfterFirstOutput) child.stdout.destroy();
+    });
+    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    // The child may stop reading early (usage error, closed stdout); that is not a failure of the test.
+    child.stdin.on('error', () => {});
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
+function events(stdout: string): Record<string, unknown>[] {
+  return stdout
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+function fixtureRecords(): string[] {
+  return ['exchange', 'sharepoint', 'entra', 'dlp', 'general'].flatMap((name) =>
+    readFileSync(path.join(repoRoot, 'test', 'fixtures', 'records', `${name}.ndjson`), 'utf8')
+      .split('\n')
+      .filter((line) => line !== ''),
+  );
+}
+
+describe('normalize CLI', { timeout: 60_000 }, () => {
+  it('writes one event per NDJSON line and reports a malformed line by number, without its text', async () => {
+    const input = [
+      '{"Id":"r1","RecordType":1,"CreationTime":"2024-06-03T08:15:22"}',
+      '',
+      '{"Id":"r2", "UserId": "secret-person@contoso.com"',
+      '{"Id":"r3","RecordType":2,"CreationTime":"2024-06-03T08:15:23"}\r',
+      '{"Id":"r4","RecordType":6,"CreationTime":"2024-06-03T08:15:24"}',
+    ].join('\n');
+    const result = await run(ARGS, input);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe('line 3: not valid JSON\n');
+    const output = events(result.stdout);
+    expect(output.map((event) => event.EventOriginalUid)).toEqual(['r1', 'r3', 'r4']);
+    expect(output[0]).toMatchObject({
+      OrganizationId: TENANT,
+      SourceContentType: 'Audit.Exchange',
+      SourceContentId: 'blob-1',
+      RecordTypeName: 'ExchangeAdmin',
+      TimeGenerated: '2024-06-03T08:15:22.000Z',
+    });
+    expect(output[0]!.ProcessedTime).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+  });
+
+  it('streams a JSON array: one event per element, in order, exit 0', async () => {
+    const records = fixtureRecords();
+    const result = await run(ARGS, `\n[\n${records.join(',\n')}\n]\n`);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const output = events(result.stdout);
+    expect(output.map((event) => event.EventOriginalUid)).toEqual(records.map((text) => (JSON.parse(text) as { Id: string }).Id));
+    expect(output.map((event) => event.Raw)).toEqual(records.map((text) => JSON.parse(text) as unknown));
+  });
+
+  it('reports a malformed array element by index and keeps going', async () => {
+    const result = await run(ARGS, '[{"Id":"e0"}, {"Id": oops}, {"Id":"e2"}, 7]');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe('element 1: not valid JSON\nelement 3: not a JSON object (normalized with a warning)\n');
+    const output = events(result.stdout);
+    expect(output.map((event) => event.EventOriginalUid)).toEqual(['e0', 'e2', null]);
+    expect(output[2]!.Raw).toBe(7);
+  });
+
+  it('stops at a broken array structure after emitting the elements before it', async () => {
+    const result = await run(ARGS, '[{"Id":"e0"},{"Id":"e1"}] {"Id":"x"}');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe('input: unexpected data after the end of the array at byte 26\n');
+    expect(events(result.stdout).map((event) => event.EventOriginalUid)).toEqual(['e0', 'e1']);
+  });
+
+  it.each([
+    ['no arguments', [], /--tenant must be a tenant GUID/],
+    ['a tenant that is not a GUID', ['--tenant', 'contoso', '--content-type', 'Audit.Exchange'], /--tenant must be a tenant GUID/],
+    ['a missing content type', ['--tenant', TENANT], /--content-type must be one of/],
+    ['an unknown content type', ['--tenant', TENANT, '--content-type', 'Audit.Everything'], /--content-type must be one of/],
+    ['an unknown option', [...ARGS, '--verbose'], /Unknown option '--verbose'/],
+  ])('exits 2 with the usage on stderr for %s', async (_case, args, message) => {
+    const result = await run(args, '{"Id":"r1"}\n');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).toContain('usage: npm run --silent normalize');
+    expect(result.stdout).toBe('');
+  });
+
+  it('stops quietly when its reader goes away (EPIPE)', async () => {
+    const record = fixtureRecords()[0]!;
+    const result = await run(ARGS, `${record}\n`.repeat(20_000), true);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+  });
+});
