@@ -1,5 +1,5 @@
 import { CLOUDS, CLOUD_NAMES, isCloudName, type CloudName } from './core/clouds.js';
-import { CONTENT_TYPES, isContentType, isGuid, type ContentType } from './core/model.js';
+import { CONTENT_TYPES, isContentType, isGuid, type ContentType, type PartitionKeyMode } from './core/model.js';
 
 /**
  * The configuration contract (DESIGN.md §7). `loadConfig(env)` is the only code that reads app
@@ -29,7 +29,6 @@ export interface TenantConfig {
   readonly tokenScope: string;
 }
 
-export type PartitionKeyMode = 'content' | 'tenant' | 'none';
 
 export interface StorageConfig {
   /** A connection string (Azurite, or a key-based account) ... */
@@ -159,8 +158,9 @@ export function loadConfig(env: Env): Config {
   const overlapMinutes = integerSetting(get, 'OVERLAP_MINUTES', 120, 0, 1440, problems);
   // The API refuses windows that start more than 7 days back; leave an hour of margin.
   const initialLookbackHours = integerSetting(get, 'INITIAL_LOOKBACK_HOURS', 24, 1, 167, problems);
-  // 1 KiB floor keeps the envelope itself sendable; 1 MiB is the Standard tier's publication limit.
-  const maxEventBytes = integerSetting(get, 'MAX_EVENT_BYTES', 61440, 1024, 1048576, problems);
+  // 1 KiB floor keeps the envelope itself sendable; the Standard tier publishes at most 1 MiB per
+  // message including AMQP overhead, so a single event stays under 1,000,000 bytes.
+  const maxEventBytes = integerSetting(get, 'MAX_EVENT_BYTES', 61440, 1024, 1_000_000, problems);
   const partitionKeyMode = get('PARTITION_KEY_MODE') ?? 'content';
   if (partitionKeyMode !== 'content' && partitionKeyMode !== 'tenant' && partitionKeyMode !== 'none') {
     problems.push(`PARTITION_KEY_MODE: expected one of content, tenant, none, got "${partitionKeyMode}"`);

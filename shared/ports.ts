@@ -82,6 +82,8 @@ export interface Ledger {
   /** Records that these blobs' queue messages are stored. */
   markEnqueued(stream: StreamKey, contentIds: readonly string[], at: string, options?: CallOptions): Promise<void>;
   get(stream: StreamKey, contentId: string, options?: CallOptions): Promise<LedgerEntry | undefined>;
+  /** Merges fields into an existing row. */
+  update(stream: StreamKey, contentId: string, patch: LedgerPatch, options?: CallOptions): Promise<void>;
 }
 
 export type SubscriptionState = 'unknown' | 'enabled' | 'disabled' | 'missing';
@@ -120,3 +122,39 @@ export interface SecretProvider {
   /** The secret's current value; `refresh` bypasses any cache (after the credential was rejected). */
   get(name: string, options?: { refresh?: boolean } & CallOptions): Promise<string>;
 }
+
+/** Downloads content blobs (the Management API behind the feed guard). */
+export interface ContentSource {
+  download(tenantId: string, contentUri: string, options?: CallOptions): Promise<{ readonly body: AsyncIterable<Uint8Array>; readonly contentLength?: number }>;
+}
+
+/** One message for the hub: the JSON body and the AMQP message fields that carry routing hints. */
+export interface OutgoingEvent {
+  readonly body: string;
+  readonly messageId: string;
+  readonly correlationId?: string;
+  /** Application properties (all strings): routing hints only, everything else is in the body. */
+  readonly properties: Readonly<Record<string, string>>;
+}
+
+/** The event hub. A publication sends one blob's events in order, in batches filled to the hub's limit. */
+export interface EventSink {
+  open(options: { readonly partitionKey?: string; readonly abortSignal?: AbortSignal }): EventPublication;
+}
+
+export interface EventPublication {
+  /** Adds an event; may send a full batch first. Rejects with an IngestError if a send fails. */
+  add(event: OutgoingEvent): Promise<void>;
+  /** Sends what is left; resolves when the hub has acknowledged every added event. */
+  flush(): Promise<void>;
+  /** Events the hub has acknowledged, counted from the first `add`, in order. */
+  readonly acknowledged: number;
+}
+
+/** Blob containers for quarantine and claim-check. Returns the blob's URL. */
+export interface BlobStore {
+  put(container: string, name: string, content: string | AsyncIterable<Uint8Array>, options?: { readonly contentType?: string } & CallOptions): Promise<string>;
+}
+
+/** Fields the delivery path updates on a ledger row (merge semantics). */
+export type LedgerPatch = Partial<Omit<LedgerEntry, 'tenantId' | 'contentType' | 'contentId'>>;

@@ -1,5 +1,8 @@
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import { ManagementApiFeed } from './adapters/managementApi/activityFeed.js';
+import { ManagementApiContentSource } from './adapters/managementApi/contentSource.js';
+import { createProducer, EventHubsSink } from './adapters/eventHubs/eventHubsSink.js';
+import { AzureBlobStore } from './adapters/storage/blobStore.js';
 import { ManagementActivityClient } from './adapters/managementApi/client.js';
 import { DEFAULT_RATE, RateLimiter } from './adapters/managementApi/rateLimiter.js';
 import { CredentialTokenSource } from './adapters/managementApi/tokens.js';
@@ -13,7 +16,7 @@ import { TableCursorStore } from './adapters/storage/tableCursorStore.js';
 import { TableLedger } from './adapters/storage/tableLedger.js';
 import { loadConfig, type Config, type TenantConfig } from './config.js';
 import type { StreamKey } from './core/model.js';
-import type { ActivityFeed, Clock, ContentQueue, CursorStore, Ledger, Logger, Metrics, SecretProvider } from './ports.js';
+import type { ActivityFeed, BlobStore, Clock, ContentQueue, ContentSource, CursorStore, EventSink, Ledger, Logger, Metrics, SecretProvider } from './ports.js';
 
 /** Process-wide parts, built once per worker from the configuration. */
 export interface Wiring {
@@ -25,11 +28,19 @@ export interface Wiring {
   readonly queue: ContentQueue;
   readonly storage: StorageClients;
   readonly secrets: SecretProvider;
+  readonly source: ContentSource;
+  /** The hub; the producer connects on first use. */
+  readonly sink: EventSink;
+  readonly blobs: BlobStore;
+  /** Configured tenants by id, with the management endpoint their content may come from. */
+  readonly tenants: ReadonlyMap<string, TenantConfig>;
   /** Every (tenant, content type) stream of the configuration. */
   readonly streams: readonly StreamKey[];
   clientFor(tenantId: string): ManagementActivityClient;
   /** Creates tables and queues that do not exist yet (Bicep creates them in Azure; Azurite starts empty). */
   ensureResources(): Promise<void>;
+  /** Closes the Event Hubs connection (local runner, tests). */
+  close(): Promise<void>;
 }
 
 export interface WiringOverrides {
@@ -66,9 +77,16 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
   const cursorTable = storage.table(TABLES.cursors);
   const contentQueue = storage.queue(config.contentQueueName);
 
+  let sink: EventHubsSink | undefined;
+  const lazySink: EventSink = { open: (options) => (sink ??= new EventHubsSink(createProducer(config.eventHub, azureCredential))).open(options) };
+
   return {
     config,
     clock: overrides.clock ?? systemClock,
+    source: new ManagementApiContentSource(clientFor),
+    sink: lazySink,
+    blobs: new AzureBlobStore(storage.blobService()),
+    tenants,
     feed: new ManagementApiFeed(clientFor),
     ledger: new TableLedger(ledgerTable),
     cursors: new TableCursorStore(cursorTable),
@@ -85,6 +103,9 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
         contentQueue.createIfNotExists(),
         storage.queue(`${config.contentQueueName}-poison`).createIfNotExists(),
       ]);
+    },
+    async close() {
+      await sink?.close();
     },
   };
 }

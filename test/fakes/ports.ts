@@ -1,7 +1,7 @@
 import type { ContentMessage } from '../../shared/core/contentMessage.js';
-import { PermanentError, type IngestError } from '../../shared/core/errors.js';
+import { PermanentError, TransientError, type IngestError } from '../../shared/core/errors.js';
 import { streamId, type ContentListing, type StreamKey, type TimeWindow } from '../../shared/core/model.js';
-import type { ActivityFeed, Clock, ContentQueue, CursorState, CursorStore, Ledger, LedgerEntry, Logger, Metrics } from '../../shared/ports.js';
+import type { ActivityFeed, BlobStore, Clock, ContentQueue, ContentSource, CursorState, CursorStore, EventPublication, EventSink, Ledger, LedgerEntry, LedgerPatch, Logger, Metrics, OutgoingEvent } from '../../shared/ports.js';
 
 /** In-memory fakes of the ports, for use-case unit tests. Integration tests use the real adapters. */
 
@@ -41,6 +41,12 @@ export class MemoryLedger implements Ledger {
   }
   async get(stream: StreamKey, contentId: string): Promise<LedgerEntry | undefined> {
     return this.rows.get(this.key(stream, contentId));
+  }
+  async update(stream: StreamKey, contentId: string, patch: LedgerPatch): Promise<void> {
+    const row = this.rows.get(this.key(stream, contentId));
+    if (!row) throw new Error(`no ledger row ${contentId}`);
+    const defined = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
+    this.rows.set(this.key(stream, contentId), { ...row, ...defined });
   }
 }
 
@@ -149,3 +155,79 @@ export class RecordingMetrics implements Metrics {
 }
 
 export const af = (code: 'SubscriptionMissing' | 'SubscriptionDisabled', afCode: string) => new PermanentError(code, `${afCode} test`, { afCode });
+
+/** A sink that keeps what the "hub" acknowledged; it can fail a given send. */
+export class MemorySink implements EventSink {
+  readonly published: Array<OutgoingEvent & { partitionKey?: string }> = [];
+  batchSize = 4;
+  /** Fail the n-th batch send (1-based, counted over the sink's life). */
+  failOnSend?: number;
+  private sends = 0;
+
+  open(options: { partitionKey?: string }): EventPublication {
+    const pending: OutgoingEvent[] = [];
+    let acknowledged = 0;
+    const send = async () => {
+      this.sends++;
+      if (this.failOnSend === this.sends) throw new TransientError('SinkUnavailable', 'hub busy (test)');
+      this.published.push(...pending.map((e) => ({ ...e, partitionKey: options.partitionKey })));
+      acknowledged += pending.length;
+      pending.length = 0;
+    };
+    const batchSize = () => this.batchSize;
+    return {
+      async add(event) {
+        pending.push(event);
+        if (pending.length >= batchSize()) await send();
+      },
+      async flush() {
+        if (pending.length > 0) await send();
+      },
+      get acknowledged() {
+        return acknowledged;
+      },
+    };
+  }
+}
+
+export class MemoryBlobStore implements BlobStore {
+  readonly blobs = new Map<string, string>();
+  async put(container: string, name: string, content: string | AsyncIterable<Uint8Array>): Promise<string> {
+    let text = '';
+    if (typeof content === 'string') text = content;
+    else for await (const chunk of content) text += Buffer.from(chunk).toString('utf8');
+    this.blobs.set(`${container}/${name}`, text);
+    return `https://blobs.test/${container}/${name}`;
+  }
+}
+
+/** Serves blob bodies by URI in small chunks; can break off mid-body or fail with an error. */
+export class MemoryContentSource implements ContentSource {
+  readonly bodies = new Map<string, string>();
+  readonly downloads: string[] = [];
+  errors = new Map<string, IngestError>();
+  /** Break the download of this URI after this many bytes (once). */
+  breakAfter?: { uri: string; bytes: number };
+  chunkSize = 7;
+
+  async download(_tenantId: string, contentUri: string) {
+    this.downloads.push(contentUri);
+    const error = this.errors.get(contentUri);
+    if (error) throw error;
+    const body = this.bodies.get(contentUri);
+    if (body === undefined) throw new PermanentError('ContentMissing', 'AF20050 test', { afCode: 'AF20050' });
+    const bytes = Buffer.from(body, 'utf8');
+    const cut = this.breakAfter?.uri === contentUri ? this.breakAfter.bytes : undefined;
+    if (cut !== undefined) this.breakAfter = undefined;
+    const chunkSize = this.chunkSize;
+    return {
+      body: (async function* () {
+        for (let i = 0; i < bytes.length; i += chunkSize) {
+          if (cut !== undefined && i >= cut) throw new TransientError('Network', 'ECONNRESET (test)');
+          yield bytes.subarray(i, i + chunkSize);
+        }
+      })(),
+      contentLength: bytes.length,
+    };
+  }
+}

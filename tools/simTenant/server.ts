@@ -10,7 +10,7 @@ import { PRE_FAULTS, REJECTING_FAULTS, Faults } from './faults.js';
 import { Feed, afError, feedRoute, listingEntry, type FeedRequest, type JsonReply } from './feed.js';
 import { BlobCatalog, type Blob } from './generator.js';
 import { Rng } from './rng.js';
-import { StatsRecorder } from './stats.js';
+import { RequestLog, StatsRecorder } from './stats.js';
 import { Subscriptions } from './subscriptions.js';
 import { resolveTenants, type TenantState } from './tenants.js';
 import { Throttle } from './throttle.js';
@@ -59,6 +59,7 @@ export async function startSimTenant(options: SimTenantOptions): Promise<SimTena
   const subscriptions = new Subscriptions();
   const faults = new Faults(new Rng(`${seed}|faults`));
   const stats = new StatsRecorder();
+  const log = new RequestLog();
   const entra = new Entra(tenants, randomBytes(32), settings.tokenAudience);
   const feed = new Feed(
     { tenants, catalog, subscriptions, entra, throttle: new Throttle(settings.requestsPerMinute), faults, stats },
@@ -109,7 +110,19 @@ export async function startSimTenant(options: SimTenantOptions): Promise<SimTena
       return;
     }
     const tenantKey = route.tenant.toLowerCase();
-    res.on('close', () => stats.request(tenantKey, route.op, res.writableFinished ? String(res.statusCode) : 'reset'));
+    res.on('close', () => {
+      const outcome = res.writableFinished ? String(res.statusCode) : 'reset';
+      stats.request(tenantKey, route.op, outcome);
+      log.record({
+        method,
+        op: route.op,
+        path: parsed.pathname,
+        query: Object.fromEntries(parsed.searchParams),
+        // Only the scheme: the log must never hold a credential.
+        authorization: req.headers.authorization?.split(' ')[0],
+        outcome,
+      });
+    });
     const params = new Map<string, string>();
     for (const [name, value] of parsed.searchParams) if (!params.has(name.toLowerCase())) params.set(name.toLowerCase(), value);
 
@@ -281,7 +294,11 @@ export async function startSimTenant(options: SimTenantOptions): Promise<SimTena
       app.secret = newSecret;
     },
     stats: () => stats.snapshot(),
-    resetStats: () => stats.reset(),
+    resetStats: () => {
+      stats.reset();
+      log.clear();
+    },
+    requestLog: () => log.entries(),
     close() {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -1,4 +1,4 @@
-import type { Fault, SimOperation, SimStats } from './types.js';
+import type { Fault, SimOperation, SimRequest, SimStats } from './types.js';
 
 const empty = (): SimStats => ({
   requests: {},
@@ -45,5 +45,24 @@ export class StatsRecorder {
 
   reset(): void {
     this.s = empty();
+  }
+}
+
+/** The most recent requests (bounded), for tests that check the shape of every call a client makes. */
+export class RequestLog {
+  private readonly items: SimRequest[] = [];
+  constructor(private readonly limit = 10_000) {}
+
+  record(entry: SimRequest): void {
+    this.items.push(entry);
+    if (this.items.length > this.limit) this.items.splice(0, this.items.length - this.limit);
+  }
+
+  entries(): SimRequest[] {
+    return structuredClone(this.items);
+  }
+
+  clear(): void {
+    this.items.length = 0;
   }
 }

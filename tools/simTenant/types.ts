@@ -125,6 +125,18 @@ export interface FaultController {
 }
 
 /** Counters since start or the last `resetStats()`. */
+/** One request as the simulator saw it (the Authorization header reduced to its scheme). */
+export interface SimRequest {
+  method: string;
+  op: SimOperation;
+  path: string;
+  /** Query parameters with the names as sent. */
+  query: Record<string, string>;
+  authorization?: string;
+  /** HTTP status, or 'reset'. */
+  outcome: string;
+}
+
 export interface SimStats {
   /** Requests by tenant (path segment, '-' when none), operation and outcome (HTTP status or 'reset'). */
   requests: Record<string, Partial<Record<SimOperation, Record<string, number>>>>;
@@ -178,6 +190,9 @@ export interface SimTenant {
   /** Replaces an app's secret; the old one is rejected from now on. */
   rotateSecret(tenantId: string, clientId: string, newSecret: string): void;
   stats(): SimStats;
+  /** Clears the stats and the request log. */
   resetStats(): void;
+  /** The most recent requests (up to 10,000), oldest first. */
+  requestLog(): SimRequest[];
   close(): Promise<void>;
 }

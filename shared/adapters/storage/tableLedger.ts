@@ -1,7 +1,7 @@
 import type { TableClient } from '@azure/data-tables';
 import { mapLimit } from '../../core/concurrency.js';
 import { streamId, type StreamKey } from '../../core/model.js';
-import type { CallOptions, Ledger, LedgerEntry, LedgerStatus } from '../../ports.js';
+import type { CallOptions, Ledger, LedgerEntry, LedgerPatch, LedgerStatus } from '../../ports.js';
 import { statusOf, storageError } from './clients.js';
 
 /**
@@ -46,6 +46,16 @@ export class TableLedger implements Ledger {
         throw storageError(`ledger mark enqueued ${contentId}`, err);
       }
     });
+  }
+
+  async update(stream: StreamKey, contentId: string, patch: LedgerPatch, options: CallOptions = {}): Promise<void> {
+    const fields: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(patch)) if (value !== undefined) fields[key] = value;
+    try {
+      await this.table.updateEntity({ partitionKey: streamId(stream), rowKey: contentId, ...fields }, 'Merge', { abortSignal: options.abortSignal });
+    } catch (err) {
+      throw storageError(`ledger update ${contentId}`, err);
+    }
   }
 
   async get(stream: StreamKey, contentId: string, options: CallOptions = {}): Promise<LedgerEntry | undefined> {

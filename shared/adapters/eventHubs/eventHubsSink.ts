@@ -1,0 +1,120 @@
+import { EventHubProducerClient, type EventData, type EventDataBatch } from '@azure/event-hubs';
+import type { TokenCredential } from '@azure/identity';
+import { PermanentError, TransientError, IngestError } from '../../core/errors.js';
+import type { EventHubConfig } from '../../config.js';
+import type { EventPublication, EventSink, OutgoingEvent } from '../../ports.js';
+
+/** One producer per worker, reused by every invocation (normalized-event.md §3.2). */
+export function createProducer(config: EventHubConfig, credential?: TokenCredential): EventHubProducerClient {
+  const retryOptions = { maxRetries: 4, retryDelayInMs: 500, maxRetryDelayInMs: 10_000 };
+  if (config.connectionString) return new EventHubProducerClient(config.connectionString, config.name, { retryOptions });
+  if (!config.fullyQualifiedNamespace || !credential) throw new RangeError('Event Hubs needs a connection string, or a namespace and a credential');
+  return new EventHubProducerClient(config.fullyQualifiedNamespace, config.name, credential, { retryOptions });
+}
+
+/**
+ * The EventSink port over `EventHubProducerClient`: batches filled with `tryAdd` up to the hub's
+ * limit, sent in order with one batch in flight while the next fills. `acknowledged` only ever counts
+ * a prefix of the added events, which is what a retry resumes after.
+ */
+export class EventHubsSink implements EventSink {
+  constructor(private readonly producer: EventHubProducerClient) {}
+
+  open(options: { partitionKey?: string; abortSignal?: AbortSignal }): EventPublication {
+    return new HubPublication(this.producer, options.partitionKey, options.abortSignal);
+  }
+
+  close(): Promise<void> {
+    return this.producer.close();
+  }
+}
+
+class HubPublication implements EventPublication {
+  private batch?: EventDataBatch;
+  private inFlight: Promise<void> = Promise.resolve();
+  private failure?: unknown;
+  acknowledged = 0;
+
+  constructor(
+    private readonly producer: EventHubProducerClient,
+    private readonly partitionKey: string | undefined,
+    private readonly abortSignal: AbortSignal | undefined,
+  ) {}
+
+  async add(event: OutgoingEvent): Promise<void> {
+    this.throwIfFailed();
+    const data: EventData = {
+      body: Buffer.from(event.body, 'utf8'),
+      messageId: event.messageId,
+      correlationId: event.correlationId,
+      contentType: 'application/json',
+      properties: event.properties,
+    };
+    this.batch ??= await this.createBatch();
+    if (this.batch.tryAdd(data)) return;
+    if (this.batch.count === 0) throw tooLarge(event, this.batch.maxSizeInBytes);
+    // One batch in flight while the next fills: wait for the previous one, then send this one.
+    await this.settled();
+    this.sendCurrent();
+    this.batch = await this.createBatch();
+    if (!this.batch.tryAdd(data)) throw tooLarge(event, this.batch.maxSizeInBytes);
+  }
+
+  async flush(): Promise<void> {
+    if (this.batch && this.batch.count > 0) this.sendCurrent();
+    await this.settled();
+  }
+
+  /** Starts sending the current batch once the previous one is acknowledged (order is kept). */
+  private sendCurrent(): void {
+    const batch = this.batch!;
+    this.batch = undefined;
+    this.inFlight = this.inFlight.then(async () => {
+      if (this.failure) return;
+      try {
+        await this.producer.sendBatch(batch, { abortSignal: this.abortSignal });
+        this.acknowledged += batch.count;
+      } catch (err) {
+        this.failure = err;
+      }
+    });
+  }
+
+  /** Waits for the batch in flight; rethrows its failure, classified. */
+  private async settled(): Promise<void> {
+    await this.inFlight;
+    this.throwIfFailed();
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure !== undefined) throw translateHubError(this.failure);
+  }
+
+  private async createBatch(): Promise<EventDataBatch> {
+    try {
+      return await this.producer.createBatch({ partitionKey: this.partitionKey, abortSignal: this.abortSignal });
+    } catch (err) {
+      throw translateHubError(err);
+    }
+  }
+}
+
+function tooLarge(event: OutgoingEvent, maxSizeInBytes: number): PermanentError {
+  return new PermanentError('EventTooLarge', `event ${event.messageId} (${Buffer.byteLength(event.body)} bytes) does not fit the hub's ${maxSizeInBytes}-byte message limit`);
+}
+
+/** MessagingErrors from the SDK (after its own retries) into the taxonomy. */
+export function translateHubError(err: unknown): IngestError {
+  if (err instanceof IngestError) return err;
+  // When every retry fails the SDK throws an AggregateError of the attempts (sometimes nested).
+  if (err instanceof AggregateError && err.errors.length > 0) return translateHubError(err.errors.at(-1));
+  const e = err as { code?: string; retryable?: boolean; name?: string; message?: string };
+  if (e?.code === 'MessageTooLargeError' || e?.code === 'MessageSizeExceededError') {
+    return new PermanentError('EventTooLarge', `the hub refused a batch as too large (${e.code})`, { cause: err });
+  }
+  if (e?.code === 'MessagingEntityNotFoundError' || e?.code === 'UnauthorizedError') {
+    // Configuration or role problems: retrying later (after a fix) is the only way; the queue keeps the blob.
+    return new TransientError('SinkUnavailable', `Event Hubs refused the publication (${e.code}); check EVENTHUB_NAME and the identity's Azure Event Hubs Data Sender role`, { cause: err });
+  }
+  return new TransientError('SinkUnavailable', `Event Hubs send failed (${e?.code ?? e?.name ?? 'error'})`, { cause: err });
+}
