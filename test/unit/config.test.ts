@@ -143,7 +143,7 @@ describe('loadConfig', () => {
       /^POLL_SCHEDULE: expected an NCRONTAB expression with 6 fields/,
       /^SETTLE_LAG_MINUTES: expected a whole number from 0 to 720, got "-1"/,
       /^INITIAL_LOOKBACK_HOURS: expected a whole number from 1 to 167, got "200"/,
-      /^MAX_EVENT_BYTES: expected a whole number from 1024 to 1048576, got "64k"/,
+      /^MAX_EVENT_BYTES: expected a whole number from 1024 to 1000000, got "64k"/,
       /^PARTITION_KEY_MODE: expected one of content, tenant, none, got "random"/,
       /^AZURE_CLIENT_ID: expected the GUID/,
       /^AzureWebJobsStorage: required/,
