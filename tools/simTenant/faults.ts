@@ -62,7 +62,7 @@ function validate(rule: FaultRule): string | undefined {
   const f = rule.fault;
   switch (f.kind) {
     case 'status':
-      if (![429, 500, 503, 408].includes(f.status)) return 'status must be 429, 500, 503 or 408';
+      if (![401, 429, 500, 503, 408].includes(f.status)) return 'status must be 401, 429, 500, 503 or 408';
       if (f.code !== undefined && !['AF429', 'AF50000', 'AF50005'].includes(f.code)) return 'code must be AF429, AF50000 or AF50005';
       return undefined;
     case 'slow':

@@ -91,7 +91,7 @@ export type SimOperation = 'metadata' | 'token' | 'start' | 'stop' | 'list' | 'c
 
 /** What a fault rule does to the request it matches. */
 export type Fault =
-  | { kind: 'status'; status: 429 | 500 | 503 | 408; code?: 'AF429' | 'AF50000' | 'AF50005' }
+  | { kind: 'status'; status: 401 | 429 | 500 | 503 | 408; code?: 'AF429' | 'AF50000' | 'AF50005' }
   | { kind: 'af429-403' }
   | { kind: 'reset' }
   | { kind: 'slow'; delayInMs: number }
