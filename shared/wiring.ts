@@ -3,7 +3,7 @@ import { ManagementApiFeed } from './adapters/managementApi/activityFeed.js';
 import { ManagementApiContentSource } from './adapters/managementApi/contentSource.js';
 import { createProducer, EventHubsSink } from './adapters/eventHubs/eventHubsSink.js';
 import { AzureBlobStore } from './adapters/storage/blobStore.js';
-import { ManagementActivityClient } from './adapters/managementApi/client.js';
+import { ManagementActivityClient, type RetryOptions } from './adapters/managementApi/client.js';
 import { DEFAULT_RATE, RateLimiter } from './adapters/managementApi/rateLimiter.js';
 import { CredentialTokenSource } from './adapters/managementApi/tokens.js';
 import { createTenantCredential, type CredentialMaterial } from './adapters/identity/credentials.js';
@@ -50,6 +50,8 @@ export interface WiringOverrides {
   readonly clock?: Clock;
   /** Logger for adapters that outlive an invocation. */
   readonly logger?: Logger;
+  /** In-process retry of Management API calls (tests shorten the backoff). */
+  readonly managementRetry?: RetryOptions;
 }
 
 const systemClock: Clock = { now: () => Date.now() };
@@ -67,7 +69,7 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
     if (!client) {
       const tenant = tenants.get(tenantId);
       if (!tenant) throw new RangeError(`tenant ${tenantId} is not configured`);
-      client = createTenantClient(tenant, config, secrets, logger);
+      client = createTenantClient(tenant, config, secrets, logger, overrides.managementRetry);
       clients.set(tenantId, client);
     }
     return client;
@@ -110,7 +112,7 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
   };
 }
 
-function createTenantClient(tenant: TenantConfig, config: Config, secrets: SecretProvider, logger: Logger): ManagementActivityClient {
+function createTenantClient(tenant: TenantConfig, config: Config, secrets: SecretProvider, logger: Logger, retry?: RetryOptions): ManagementActivityClient {
   const identity = { tenantId: tenant.tenantId, clientId: tenant.clientId, authorityHost: tenant.authorityHost };
   const credential = tenant.credential;
   const material = async (reload: boolean): Promise<CredentialMaterial> => {
@@ -138,6 +140,7 @@ function createTenantClient(tenant: TenantConfig, config: Config, secrets: Secre
     publisherIdentifier: tenant.publisherIdentifier,
     tokens,
     rateLimiter: new RateLimiter(DEFAULT_RATE),
+    retry,
     logger,
   });
 }
