@@ -52,6 +52,8 @@ export interface WiringOverrides {
   readonly logger?: Logger;
   /** In-process retry of Management API calls (tests shorten the backoff). */
   readonly managementRetry?: RetryOptions;
+  /** Event Hubs producer retries and operation timeout (tests shorten them). */
+  readonly eventHubRetry?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number; timeoutInMs?: number };
 }
 
 const systemClock: Clock = { now: () => Date.now() };
@@ -80,7 +82,7 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
   const contentQueue = storage.queue(config.contentQueueName);
 
   let sink: EventHubsSink | undefined;
-  const lazySink: EventSink = { open: (options) => (sink ??= new EventHubsSink(createProducer(config.eventHub, azureCredential))).open(options) };
+  const lazySink: EventSink = { open: (options) => (sink ??= new EventHubsSink(createProducer(config.eventHub, azureCredential, overrides.eventHubRetry))).open(options) };
 
   return {
     config,

@@ -51,7 +51,8 @@ export async function startHarness(options: HarnessOptions) {
     ...options.env,
   });
   const logger = options.logger ?? new RecordingLogger();
-  const wiring = createWiring(config, { clock, logger: silentLogger, managementRetry: { baseDelayInMs: 5, maxDelayInMs: 20 } });
+  const fast = { managementRetry: { baseDelayInMs: 5, maxDelayInMs: 20 }, eventHubRetry: { maxRetries: 2, retryDelayInMs: 20, maxRetryDelayInMs: 100, timeoutInMs: 2000 } };
+  const wiring = createWiring(config, { clock, logger: silentLogger, ...fast });
   await wiring.ensureResources();
 
   const harness = {
@@ -61,7 +62,7 @@ export async function startHarness(options: HarnessOptions) {
     wiring,
     logger,
     /** Another worker's wiring over the same storage (for concurrency tests). */
-    secondWiring: (): Wiring => createWiring(config, { clock, logger: silentLogger, managementRetry: { baseDelayInMs: 5, maxDelayInMs: 20 } }),
+    secondWiring: (): Wiring => createWiring(config, { clock, logger: silentLogger, ...fast }),
     poll: (w: Wiring = wiring) =>
       pollStreams(
         w.streams,

@@ -1,12 +1,13 @@
-import { EventHubProducerClient, type EventData, type EventDataBatch } from '@azure/event-hubs';
+import { EventHubProducerClient, type EventData, type EventDataBatch, type RetryOptions } from '@azure/event-hubs';
 import type { TokenCredential } from '@azure/identity';
 import { PermanentError, TransientError, IngestError } from '../../core/errors.js';
 import type { EventHubConfig } from '../../config.js';
 import type { EventPublication, EventSink, OutgoingEvent } from '../../ports.js';
 
 /** One producer per worker, reused by every invocation (normalized-event.md §3.2). */
-export function createProducer(config: EventHubConfig, credential?: TokenCredential): EventHubProducerClient {
-  const retryOptions = { maxRetries: 4, retryDelayInMs: 500, maxRetryDelayInMs: 10_000 };
+export function createProducer(config: EventHubConfig, credential?: TokenCredential, retry: RetryOptions = {}): EventHubProducerClient {
+  // A send whose connection drops is only noticed after timeoutInMs; 30 s keeps a retry inside one invocation.
+  const retryOptions = { maxRetries: 4, retryDelayInMs: 500, maxRetryDelayInMs: 10_000, timeoutInMs: 30_000, ...retry };
   if (config.connectionString) return new EventHubProducerClient(config.connectionString, config.name, { retryOptions });
   if (!config.fullyQualifiedNamespace || !credential) throw new RangeError('Event Hubs needs a connection string, or a namespace and a credential');
   return new EventHubProducerClient(config.fullyQualifiedNamespace, config.name, credential, { retryOptions });

@@ -22,10 +22,15 @@ export class AzureBlobStore implements BlobStore {
       const blob = containerClient.getBlockBlobClient(name);
       const headers = { blobHTTPHeaders: { blobContentType: options.contentType ?? 'application/octet-stream' }, abortSignal: options.abortSignal };
       if (typeof content === 'string') await blob.upload(content, Buffer.byteLength(content), headers);
-      else await blob.uploadStream(Readable.from(content), 4 * 1024 * 1024, 4, headers);
+      else await blob.uploadStream(Readable.from(asBuffers(content)), 4 * 1024 * 1024, 4, headers);
       return blob.url;
     } catch (err) {
       throw storageError(`blob upload ${container}/${name}`, err);
     }
   }
+}
+
+/** uploadStream copies chunks with Buffer methods; fetch bodies yield plain Uint8Arrays. */
+async function* asBuffers(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Buffer> {
+  for await (const chunk of chunks) yield Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 }
