@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { InvocationContext } from '@azure/functions';
+import functions, { type InvocationContext as Context } from '@azure/functions';
+
+// @azure/functions is CommonJS; Node's ESM loader cannot see this export by name (tsx, plain node).
+const { InvocationContext } = functions;
 import type { QueueClient } from '@azure/storage-queue';
 
 /**
@@ -12,7 +15,7 @@ export interface QueueWorkerOptions {
   readonly queue: QueueClient;
   readonly poisonQueue: QueueClient;
   readonly functionName: string;
-  readonly handler: (message: unknown, context: InvocationContext) => Promise<void>;
+  readonly handler: (message: unknown, context: Context) => Promise<void>;
   /** host.json extensions.queues.maxDequeueCount (5). */
   readonly maxDequeueCount?: number;
   /** host.json visibilityTimeout between attempts; tests shorten it. */

@@ -1,0 +1,22 @@
+import { app } from '@azure/functions';
+import { describe, expect, it, vi } from 'vitest';
+
+describe('function registrations', () => {
+  it('declares the triggers on the app settings of the configuration contract', async () => {
+    const timer = vi.spyOn(app, 'timer').mockImplementation(() => undefined);
+    const queue = vi.spyOn(app, 'storageQueue').mockImplementation(() => undefined);
+    await import('../../../functions/pollContent.js');
+    await import('../../../functions/ingestContent.js');
+    await import('../../../functions/onPoison.js');
+    expect(timer).toHaveBeenCalledWith('pollContent', expect.objectContaining({ schedule: '%POLL_SCHEDULE%', runOnStartup: false }));
+    expect(queue).toHaveBeenCalledWith('ingestContent', expect.objectContaining({ queueName: '%CONTENT_QUEUE_NAME%', connection: 'AzureWebJobsStorage' }));
+    expect(queue).toHaveBeenCalledWith('onPoison', expect.objectContaining({ queueName: '%CONTENT_QUEUE_NAME%-poison', connection: 'AzureWebJobsStorage' }));
+  });
+
+  it('keeps host.json in line with the delivery policy: 5 attempts, a visibility timeout between them, base64 messages', async () => {
+    const { default: host } = await import('../../../host.json', { with: { type: 'json' } });
+    expect(host.extensions.queues).toMatchObject({ maxDequeueCount: 5, messageEncoding: 'base64' });
+    expect(host.extensions.queues.visibilityTimeout).not.toBe('00:00:00');
+    expect(host.extensionBundle.version).toBe('[4.*, 5.0.0)');
+  });
+});

@@ -1,0 +1,196 @@
+/**
+ * `npm run local`: the whole pipeline on one machine with embedded defaults. Starts Azurite (from
+ * node_modules), the simulated tenant (unless O365_TENANTS names real tenants) and the test Event Hubs
+ * broker (unless EVENTHUB_CONNECTION or EVENTHUB_CONNECTION__fullyQualifiedNamespace names a real hub),
+ * then runs the same function handlers in-process: pollContent on its schedule, and ingestContent and
+ * onPoison as queue workers with the Functions host's semantics. Prints live progress; every event the
+ * local hub receives is appended to an NDJSON file. Ctrl-C stops cleanly.
+ *
+ *   npm run local -- [--out .local/events.ndjson] [--seconds N] [--schedule "<ncrontab>"]
+ *                    [--lookback-hours 2] [--blobs-per-hour 12] [--records-per-blob 20] [--seed 1] [--report file]
+ */
+import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import functions from '@azure/functions';
+
+// @azure/functions is CommonJS; Node's ESM loader cannot see this export by name (tsx, plain node).
+const { InvocationContext } = functions;
+import { ingestContent } from '../functions/ingestContent.js';
+import { onPoison } from '../functions/onPoison.js';
+import { pollContent } from '../functions/pollContent.js';
+import { loadConfig, ConfigError } from '../shared/config.js';
+import { createWiring } from '../shared/wiring.js';
+import { startEventHubBroker, type EventHubBroker } from './eventHubBroker/index.js';
+import { startSimTenant, type SimTenant } from './simTenant/index.js';
+import { startAzurite } from './stack/azurite.js';
+import { nextFire } from './stack/ncrontab.js';
+import { createQueueWorker } from './stack/queueWorker.js';
+
+const SIM_TENANT = '5f1e2d3c-4b5a-4697-8877-665544332211';
+const SIM_APP = 'a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d';
+const SIM_SECRET = 'sim-tenant-local-secret'; // a public local-test value; protects nothing
+const HUB = 'm365-audit';
+
+const { values: args } = parseArgs({
+  options: {
+    out: { type: 'string', default: '.local/events.ndjson' },
+    seconds: { type: 'string' },
+    schedule: { type: 'string' },
+    'lookback-hours': { type: 'string', default: '2' },
+    'blobs-per-hour': { type: 'string', default: '12' },
+    'records-per-blob': { type: 'string', default: '20' },
+    seed: { type: 'string', default: '1' },
+    report: { type: 'string' },
+    quiet: { type: 'boolean', default: false },
+  },
+  strict: true,
+});
+
+async function main(): Promise<void> {
+  const say = (line: string) => process.stdout.write(`${line}\n`);
+  const stops: Array<() => Promise<unknown>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch((err: unknown) => say(`while stopping: ${String(err)}`));
+  };
+
+  const azurite = await startAzurite();
+  stops.push(() => azurite.stop());
+  say(`azurite      ${azurite.connectionString.match(/BlobEndpoint=([^;]+)/)?.[1] ?? ''} (in memory)`);
+
+  const realTenants = Boolean(process.env.O365_TENANTS);
+  if (process.env.AzureWebJobsStorage) say('note         AzureWebJobsStorage is set; the local run uses it instead of the embedded Azurite');
+  let sim: SimTenant | undefined;
+  if (!realTenants) {
+    sim = await startSimTenant({
+      seed: Number(args.seed),
+      tenants: [{ tenantId: SIM_TENANT, apps: [{ clientId: SIM_APP, secret: SIM_SECRET }], blobsPerHour: Number(args['blobs-per-hour']), recordsPerBlob: Number(args['records-per-blob']) }],
+    });
+    stops.push(() => sim!.close());
+    say(`tenant       simulated ${SIM_TENANT} at ${sim.url}`);
+  } else say('tenant       real tenants from O365_TENANTS');
+
+  const realHub = Boolean(process.env.EVENTHUB_CONNECTION || process.env.EVENTHUB_CONNECTION__fullyQualifiedNamespace);
+  let broker: EventHubBroker | undefined;
+  let received = 0;
+  const outPath = resolve(args.out);
+  if (!realHub) {
+    mkdirSync(dirname(outPath), { recursive: true });
+    const out = createWriteStream(outPath, { flags: 'w' });
+    stops.push(() => new Promise((r) => out.end(r)));
+    broker = await startEventHubBroker({
+      hubs: [{ name: HUB, partitionCount: 4 }],
+      onEvent: (e) => {
+        received++;
+        out.write(`${e.body.toString('utf8')}\n`);
+      },
+    });
+    stops.push(() => broker!.close());
+    say(`event hub    local broker ${broker.fullyQualifiedNamespace}/${HUB} → ${outPath}`);
+  } else say('event hub    real hub from EVENTHUB_* settings (no local output file)');
+
+  const env: Record<string, string | undefined> = {
+    ...(sim && {
+      O365_TENANTS: JSON.stringify([{ tenantId: SIM_TENANT, clientId: SIM_APP, name: 'simulated', credential: { type: 'secret', secretName: 'SIM_CLIENT_SECRET' } }]),
+      SIM_CLIENT_SECRET: SIM_SECRET,
+      O365_MANAGEMENT_ENDPOINT: sim.url,
+      O365_AUTHORITY_HOST: sim.url,
+    }),
+    ...(broker && { EVENTHUB_CONNECTION: broker.connectionString(), EVENTHUB_NAME: HUB }),
+    AzureWebJobsStorage: azurite.connectionString,
+    INITIAL_LOOKBACK_HOURS: args['lookback-hours'],
+    POLL_SCHEDULE: args.schedule ?? '*/30 * * * * *',
+    // Settings from the environment win over the embedded defaults (empty ones are ignored).
+    ...Object.fromEntries(Object.entries(process.env).filter(([, v]) => v)),
+  };
+  const config = loadConfig(env);
+  const wiring = createWiring(config, { logger: quietLogger(args.quiet) });
+  await wiring.ensureResources();
+  stops.push(() => wiring.close());
+
+  const log = (level: string, message: string) => {
+    if (!args.quiet && (level === 'error' || level === 'warning')) say(`  ${level}: ${message}`);
+  };
+  const queue = wiring.storage.queue(config.contentQueueName);
+  const poison = wiring.storage.queue(`${config.contentQueueName}-poison`);
+  const worker = createQueueWorker({ queue, poisonQueue: poison, functionName: 'ingestContent', handler: (m, c) => ingestContent(m, c, wiring), visibilityTimeoutInSeconds: 10, onLog: log });
+  const poisonWorker = createQueueWorker({ queue: poison, poisonQueue: wiring.storage.queue(`${config.contentQueueName}-poison-dead`), functionName: 'onPoison', handler: (m, c) => onPoison(m, c, wiring), onLog: log });
+  worker.start();
+  poisonWorker.start();
+  stops.push(() => poisonWorker.stop());
+  stops.push(() => worker.stop());
+
+  let polling: Promise<void> = Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  const schedule = () => {
+    const at = nextFire(config.poll.schedule, Date.now());
+    timer = setTimeout(() => {
+      polling = runPoll().finally(schedule);
+    }, at - Date.now());
+  };
+  const runPoll = async () => {
+    const context = new InvocationContext({ functionName: 'pollContent', invocationId: `local-${Date.now()}`, logHandler: (level, ...a) => log(level, a.map(String).join(' ')) });
+    await pollContent({ isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: '', lastUpdated: '' } }, context, wiring).catch((err: unknown) => say(`poll failed: ${String(err)}`));
+  };
+  say(`schedule     pollContent "${config.poll.schedule}" (first run now), ingest workers running; Ctrl-C to stop`);
+  polling = runPoll().finally(schedule);
+  stops.push(async () => {
+    clearTimeout(timer);
+    await polling;
+  });
+
+  let lastReceived = 0;
+  let lastAt = Date.now();
+  const progress = setInterval(async () => {
+    const now = Date.now();
+    const rate = ((received - lastReceived) * 1000) / Math.max(1, now - lastAt);
+    lastReceived = received;
+    lastAt = now;
+    const lags: string[] = [];
+    for (const stream of wiring.streams) {
+      const state = (await wiring.cursors.read(stream).catch(() => undefined))?.state;
+      const lagMin = state?.cursor ? Math.round((now - Date.parse(state.cursor)) / 60_000) : undefined;
+      lags.push(`${stream.contentType.replace('Audit.', '')}:${lagMin === undefined ? '-' : `${lagMin}m`}${state?.lastErrorCode ? `!${state.lastErrorCode}` : ''}`);
+    }
+    if (!args.quiet) say(`progress     blobs done ${worker.stats.processed} (retries ${worker.stats.failed}, poisoned ${worker.stats.poisoned}) · events ${received} (${rate.toFixed(0)}/s) · cursor lag ${lags.join(' ')}`);
+  }, 5000);
+  stops.push(async () => clearInterval(progress));
+
+  let stopping = false;
+  const finish = async (reason: string) => {
+    if (stopping) return;
+    stopping = true;
+    say(`stopping (${reason}) ...`);
+    clearInterval(progress);
+    // Stop polling and let the workers finish their messages before the simulator goes away.
+    clearTimeout(timer);
+    await polling;
+    await worker.stop();
+    await poisonWorker.stop();
+    const served = sim?.stats().servedBlobIds ?? [];
+    if (args.report) writeFileSync(args.report, JSON.stringify({ received, servedBlobs: served.length, servedRecordIds: sim ? recordIdsOf(sim, served) : [] }));
+    await stopAll();
+    say(`stopped: ${received} events${broker ? ` written to ${outPath}` : ''}; ${served.length} content blobs served`);
+  };
+  process.once('SIGINT', () => void finish('Ctrl-C'));
+  process.once('SIGTERM', () => void finish('SIGTERM'));
+  if (args.seconds) setTimeout(() => void finish(`--seconds ${args.seconds}`), Number(args.seconds) * 1000);
+}
+
+function recordIdsOf(sim: SimTenant, contentIds: readonly string[]): string[] {
+  const ids = new Set<string>();
+  for (const contentId of contentIds) for (const r of sim.recordsOf(SIM_TENANT, contentId) as { Id?: unknown }[]) ids.add(String(r.Id));
+  return [...ids];
+}
+
+function quietLogger(quiet: boolean) {
+  const write = (level: string) => (message: string, fields?: Record<string, unknown>) => {
+    if (!quiet && (level === 'warn' || level === 'error')) process.stdout.write(`  ${level}: ${message} ${fields ? JSON.stringify(fields) : ''}\n`);
+  };
+  return { debug: () => undefined, info: () => undefined, warn: write('warn'), error: write('error') };
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof ConfigError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
