@@ -47,6 +47,11 @@ export class Entra {
     private readonly signingKey: Buffer,
     /** Audience the activity API accepts; tokens for it carry the app's roles. */
     private readonly audience: string,
+    /**
+     * Keys of other token issuers the API trusts: a managed identity stand-in whose identity has been
+     * granted ActivityFeed.Read. Its tokens carry no roles claim, so the grant is applied here.
+     */
+    private readonly managedIdentityKeys: readonly Buffer[] = [],
   ) {}
 
   /** `GET /{tenant}/v2.0/.well-known/openid-configuration` — MSAL requires all four endpoint fields. */
@@ -174,9 +179,13 @@ export class Entra {
     const parts = token.split('.');
     if (parts.length !== 3) return undefined;
     const [header, payload, signature] = parts as [string, string, string];
-    const expected = createHmac('sha256', this.signingKey).update(`${header}.${payload}`).digest();
     const given = Buffer.from(signature, 'base64url');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+    const signedBy = (key: Buffer) => {
+      const expected = createHmac('sha256', key).update(`${header}.${payload}`).digest();
+      return given.length === expected.length && timingSafeEqual(given, expected);
+    };
+    const external = !signedBy(this.signingKey);
+    if (external && !this.managedIdentityKeys.some(signedBy)) return undefined;
     let claims: AccessTokenClaims;
     try {
       claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as AccessTokenClaims;
@@ -187,7 +196,7 @@ export class Entra {
     if (!(claims.exp > now) || claims.nbf > now + CLOCK_SKEW_S) return undefined;
     if (normalizeAudience(String(claims.aud)) !== normalizeAudience(this.audience)) return undefined;
     if (claims.iss !== `https://sts.windows.net/${claims.tid}/`) return undefined;
-    return claims;
+    return external ? { ...claims, roles: ['ActivityFeed.Read'] } : claims;
   }
 
   private sign(claims: AccessTokenClaims): string {

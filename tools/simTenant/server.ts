@@ -60,7 +60,7 @@ export async function startSimTenant(options: SimTenantOptions): Promise<SimTena
   const faults = new Faults(new Rng(`${seed}|faults`));
   const stats = new StatsRecorder();
   const log = new RequestLog();
-  const entra = new Entra(tenants, randomBytes(32), settings.tokenAudience);
+  const entra = new Entra(tenants, randomBytes(32), settings.tokenAudience, options.trustedManagedIdentityKeys);
   const feed = new Feed(
     { tenants, catalog, subscriptions, entra, throttle: new Throttle(settings.requestsPerMinute), faults, stats },
     {

@@ -73,6 +73,11 @@ export interface SimTenantOptions {
   requestsPerMinute?: number;
   /** HTTP status of a throttled request's AF429 (default 429; the service has also been seen answering 403). */
   throttleStatus?: 429 | 403;
+  /**
+   * Signing keys of managed identity stand-ins whose identities hold ActivityFeed.Read in these tenants
+   * (the app-role grant of a same-tenant deployment). Their tokens are accepted by the API.
+   */
+  trustedManagedIdentityKeys?: Buffer[];
   /** Key the `/_sim/*` admin surface requires in `x-sim-admin` (default random). */
   adminKey?: string;
 }

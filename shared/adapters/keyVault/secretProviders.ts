@@ -29,6 +29,8 @@ export interface KeyVaultSecretProviderOptions {
 export class KeyVaultSecretProvider implements SecretProvider {
   private readonly client: SecretClient;
   private readonly cache = new Map<string, { value: string; readAt: number }>();
+  /** Reads in flight, so concurrent cold reads of one secret make one request. */
+  private readonly reading = new Map<string, Promise<string>>();
   private readonly ttlInMs: number;
   private readonly now: () => number;
 
@@ -46,17 +48,35 @@ export class KeyVaultSecretProvider implements SecretProvider {
   async get(name: string, options: { refresh?: boolean } & CallOptions = {}): Promise<string> {
     const cached = this.cache.get(name);
     if (!options.refresh && cached && this.now() - cached.readAt < this.ttlInMs) return cached.value;
+    let reading = this.reading.get(name);
+    if (!reading) {
+      reading = this.read(name, options.abortSignal).finally(() => this.reading.delete(name));
+      this.reading.set(name, reading);
+    }
+    return reading;
+  }
+
+  private async read(name: string, abortSignal?: AbortSignal): Promise<string> {
     try {
-      const secret = await this.client.getSecret(name, { abortSignal: options.abortSignal });
+      const secret = await this.client.getSecret(name, { abortSignal });
       if (secret.value === undefined) throw new PermanentError('CredentialRejected', `Key Vault secret ${name} has no value`);
       this.cache.set(name, { value: secret.value, readAt: this.now() });
       return secret.value;
     } catch (err) {
       if (err instanceof PermanentError) throw err;
       const status = (err as { statusCode?: number }).statusCode;
+      const code = innerCode(err);
+      if (code === 'SecretDisabled') throw new PermanentError('CredentialRejected', `Key Vault secret ${name} is disabled in ${this.client.vaultUrl}; enable it or point the tenant at another secret`, { httpStatus: status, cause: err });
+      if (status === 401) throw new PermanentError('PermissionMissing', `Key Vault ${this.client.vaultUrl} refused the app's token (HTTP 401): the identity's token is for another tenant or audience`, { httpStatus: 401, cause: err });
       if (status === 404) throw new PermanentError('CredentialRejected', `Key Vault secret ${name} does not exist in ${this.client.vaultUrl}`, { httpStatus: 404, cause: err });
       if (status === 403) throw new PermanentError('PermissionMissing', `the app's identity may not read secret ${name} (grant Key Vault Secrets User on ${this.client.vaultUrl})`, { httpStatus: 403, cause: err });
       throw new TransientError('SecretUnavailable', `Key Vault ${this.client.vaultUrl} is unreachable or failing (${status ? `HTTP ${status}` : (err as Error).name})`, { httpStatus: status, cause: err });
     }
   }
+}
+
+/** The most specific error code Key Vault gave (`SecretDisabled`, `ForbiddenByRbac`, ...). */
+function innerCode(err: unknown): string | undefined {
+  const details = (err as { details?: { error?: { code?: string; innerError?: { code?: string } } } }).details;
+  return details?.error?.innerError?.code ?? details?.error?.code ?? (err as { code?: string }).code;
 }

@@ -108,4 +108,18 @@ describe('KeyVaultSecretProvider against the Key Vault stand-in (managed identit
     expect(error).toMatchObject({ code: 'SecretUnavailable' });
     expect(vault.reads('slow-secret')).toBe(0);
   });
+
+  it('reports a disabled secret as CredentialRejected, not as a missing role', async () => {
+    vault.setSecret('disabled-secret', 'value', { enabled: false });
+    const error = await rejectionOf(provider.get('disabled-secret'));
+    expect(error).toMatchObject({ code: 'CredentialRejected', retryable: false });
+    expect((error as Error).message).toMatch(/is disabled/);
+  });
+
+  it('makes one request for concurrent cold reads of the same secret', async () => {
+    vault.setSecret('popular-secret', 'value');
+    const values = await Promise.all(Array.from({ length: 5 }, () => provider.get('popular-secret')));
+    expect(values).toEqual(['value', 'value', 'value', 'value', 'value']);
+    expect(vault.reads('popular-secret')).toBe(1);
+  });
 });
