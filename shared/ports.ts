@@ -84,6 +84,15 @@ export interface Ledger {
   get(stream: StreamKey, contentId: string, options?: CallOptions): Promise<LedgerEntry | undefined>;
   /** Merges fields into an existing row. */
   update(stream: StreamKey, contentId: string, patch: LedgerPatch, options?: CallOptions): Promise<void>;
+  /** A stream's rows, filtered on the server: by status, and by contentCreated in [createdFrom, createdTo). */
+  query(stream: StreamKey, filter: LedgerFilter, options?: CallOptions): AsyncIterable<LedgerEntry>;
+}
+
+export interface LedgerFilter {
+  readonly statuses?: readonly LedgerStatus[];
+  /** ISO instants compared with contentCreated. */
+  readonly createdFrom?: string;
+  readonly createdTo?: string;
 }
 
 export type SubscriptionState = 'unknown' | 'enabled' | 'disabled' | 'missing';
@@ -158,3 +167,50 @@ export interface BlobStore {
 
 /** Fields the delivery path updates on a ledger row (merge semantics). */
 export type LedgerPatch = Partial<Omit<LedgerEntry, 'tenantId' | 'contentType' | 'contentId'>>;
+
+/** A stream's health row, written by reconcile and served by the status function. */
+export interface HealthStore {
+  write(stream: StreamKey, health: StreamHealth, options?: CallOptions): Promise<void>;
+  readAll(options?: CallOptions): Promise<StreamHealth[]>;
+}
+
+export type HealthState = 'ok' | 'starting' | 'degraded' | 'failing';
+
+export interface StreamHealth {
+  readonly tenantId: string;
+  readonly contentType: string;
+  readonly state: HealthState;
+  /** Why the state is not ok, one short phrase each. */
+  readonly reasons: readonly string[];
+  readonly computedAt: string;
+  readonly cursor?: string;
+  /** now − cursor: how far behind discovery is. */
+  readonly listingLagMinutes?: number;
+  /** now − contentCreated of the newest delivered blob. */
+  readonly deliveryLagMinutes?: number;
+  readonly counts: Readonly<Record<LedgerStatus, number>>;
+  /** Blobs still `listed` past the stuck threshold (re-enqueued by this reconcile). */
+  readonly stuck: number;
+  /** Blobs not yet delivered whose content expires within a day. */
+  readonly expiringSoon: number;
+  /** Non-delivered final rows without a reason: must be zero. */
+  readonly unexplained: number;
+  /** Per hour of contentCreated: listed = done + expired + missing + failed + poisoned + pending. */
+  readonly hours: readonly HourAccount[];
+  readonly lastErrorCode?: string;
+  readonly lastError?: string;
+  readonly consecutiveFailures: number;
+  readonly gapCount: number;
+}
+
+export interface HourAccount {
+  /** `2026-11-24T10` (UTC hour of contentCreated). */
+  readonly hour: string;
+  readonly listed: number;
+  readonly done: number;
+  readonly expired: number;
+  readonly missing: number;
+  readonly failed: number;
+  readonly poisoned: number;
+  readonly pending: number;
+}

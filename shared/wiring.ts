@@ -14,9 +14,10 @@ import { StorageClients, TABLES } from './adapters/storage/clients.js';
 import { StorageQueueContentQueue } from './adapters/storage/storageQueueContentQueue.js';
 import { TableCursorStore } from './adapters/storage/tableCursorStore.js';
 import { TableLedger } from './adapters/storage/tableLedger.js';
+import { TableHealthStore } from './adapters/storage/tableHealthStore.js';
 import { loadConfig, type Config, type TenantConfig } from './config.js';
 import type { StreamKey } from './core/model.js';
-import type { ActivityFeed, BlobStore, Clock, ContentQueue, ContentSource, CursorStore, EventSink, Ledger, Logger, Metrics, SecretProvider } from './ports.js';
+import type { ActivityFeed, BlobStore, Clock, ContentQueue, ContentSource, CursorStore, EventSink, HealthStore, Ledger, Logger, Metrics, SecretProvider } from './ports.js';
 
 /** Process-wide parts, built once per worker from the configuration. */
 export interface Wiring {
@@ -26,6 +27,7 @@ export interface Wiring {
   readonly ledger: Ledger;
   readonly cursors: CursorStore;
   readonly queue: ContentQueue;
+  readonly health: HealthStore;
   readonly storage: StorageClients;
   readonly secrets: SecretProvider;
   readonly source: ContentSource;
@@ -79,6 +81,7 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
 
   const ledgerTable = storage.table(TABLES.ledger);
   const cursorTable = storage.table(TABLES.cursors);
+  const healthTable = storage.table(TABLES.health);
   const contentQueue = storage.queue(config.contentQueueName);
 
   let sink: EventHubsSink | undefined;
@@ -95,6 +98,7 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
     ledger: new TableLedger(ledgerTable),
     cursors: new TableCursorStore(cursorTable),
     queue: new StorageQueueContentQueue(contentQueue),
+    health: new TableHealthStore(healthTable),
     storage,
     secrets,
     streams: config.tenants.flatMap((t) => t.contentTypes.map((contentType) => ({ tenantId: t.tenantId, contentType }))),
@@ -103,7 +107,7 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
       await Promise.all([
         ledgerTable.createTable(),
         cursorTable.createTable(),
-        storage.table(TABLES.health).createTable(),
+        healthTable.createTable(),
         contentQueue.createIfNotExists(),
         storage.queue(`${config.contentQueueName}-poison`).createIfNotExists(),
       ]);

@@ -164,40 +164,9 @@ class StreamPoll {
     return true;
   }
 
-  /** Ledger first (insert-if-absent), then enqueue only the new rows, then mark them enqueued. */
   private async record(items: readonly ContentListing[]): Promise<void> {
-    if (items.length === 0) return;
-    const listedAt = this.deps.clock.now();
-    const unique = new Map<string, ContentListing>();
-    for (const item of items) if (!unique.has(item.contentId)) unique.set(item.contentId, item);
-    const entries: LedgerEntry[] = [...unique.values()].map((item) => ({
-      tenantId: this.stream.tenantId,
-      contentType: this.stream.contentType,
-      contentId: item.contentId,
-      contentUri: item.contentUri,
-      contentCreated: item.contentCreated,
-      contentExpiration: item.contentExpiration,
-      listedAt: iso(listedAt),
-      status: 'listed',
-      attempts: 0,
-    }));
-    const call: CallOptions = { abortSignal: this.options.abortSignal };
-    const inserted = await this.deps.ledger.insertIfAbsent(entries, call);
-    if (inserted.length === 0) return;
-    try {
-      await this.deps.queue.enqueue(
-        inserted.map((e) => toContentMessage(this.stream, unique.get(e.contentId)!, listedAt)),
-        call,
-      );
-    } catch (err) {
-      await this.deps.ledger.forget(this.stream, inserted.map((e) => e.contentId), call).catch((forgetErr: unknown) =>
-        this.deps.logger.error('could not undo ledger rows after a failed enqueue; reconcile will re-enqueue them', { stream: this.id, count: inserted.length, error: describeError(forgetErr) }),
-      );
-      throw err;
-    }
-    await this.deps.ledger.markEnqueued(this.stream, inserted.map((e) => e.contentId), iso(this.deps.clock.now()), call);
-    this.result.blobsEnqueued += inserted.length;
-    this.deps.metrics.count('blobs.enqueued', inserted.length, { tenantId: this.stream.tenantId, contentType: this.stream.contentType });
+    const enqueued = await recordListing(this.stream, items, this.deps, { abortSignal: this.options.abortSignal });
+    this.result.blobsEnqueued += enqueued;
   }
 
   private async startSubscription(): Promise<void> {
@@ -267,6 +236,48 @@ class StreamPoll {
   private finish(outcome: StreamOutcome, reason?: string): StreamPollResult {
     return { stream: this.stream, outcome, ...this.result, cursor: this.state.cursor, gap: this.gap, reason };
   }
+}
+
+/**
+ * Ledger first (insert-if-absent), then enqueue exactly the new rows, then mark them enqueued. Rows whose
+ * enqueue failed are given back, so the next listing inserts and enqueues them again. Returns how many
+ * blobs were enqueued.
+ */
+export async function recordListing(
+  stream: StreamKey,
+  items: readonly ContentListing[],
+  deps: Pick<PollDependencies, 'ledger' | 'queue' | 'clock' | 'logger' | 'metrics'>,
+  call: CallOptions,
+): Promise<number> {
+  if (items.length === 0) return 0;
+  const listedAt = deps.clock.now();
+  const unique = new Map<string, ContentListing>();
+  for (const item of items) if (!unique.has(item.contentId)) unique.set(item.contentId, item);
+  const entries: LedgerEntry[] = [...unique.values()].map((item) => ({
+    tenantId: stream.tenantId,
+    contentType: stream.contentType,
+    contentId: item.contentId,
+    contentUri: item.contentUri,
+    contentCreated: item.contentCreated,
+    contentExpiration: item.contentExpiration,
+    listedAt: iso(listedAt),
+    status: 'listed',
+    attempts: 0,
+  }));
+  const inserted = await deps.ledger.insertIfAbsent(entries, call);
+  if (inserted.length === 0) return 0;
+  const ids = inserted.map((e) => e.contentId);
+  try {
+    await deps.queue.enqueue(inserted.map((e) => toContentMessage(stream, unique.get(e.contentId)!, listedAt)), call);
+  } catch (err) {
+    await deps.ledger.forget(stream, ids, call).catch((forgetErr: unknown) =>
+      deps.logger.error('could not undo ledger rows after a failed enqueue; reconcile will re-enqueue them', { stream: streamId(stream), count: ids.length, error: describeError(forgetErr) }),
+    );
+    throw err;
+  }
+  await deps.ledger.markEnqueued(stream, ids, iso(deps.clock.now()), call);
+  deps.metrics.count('blobs.enqueued', ids.length, { tenantId: stream.tenantId, contentType: stream.contentType });
+  return ids.length;
 }
 
 function iso(ms: number): string {

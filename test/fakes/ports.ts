@@ -1,7 +1,7 @@
 import type { ContentMessage } from '../../shared/core/contentMessage.js';
 import { PermanentError, TransientError, type IngestError } from '../../shared/core/errors.js';
 import { streamId, type ContentListing, type StreamKey, type TimeWindow } from '../../shared/core/model.js';
-import type { ActivityFeed, BlobStore, Clock, ContentQueue, ContentSource, CursorState, CursorStore, EventPublication, EventSink, Ledger, LedgerEntry, LedgerPatch, Logger, Metrics, OutgoingEvent } from '../../shared/ports.js';
+import type { ActivityFeed, BlobStore, Clock, ContentQueue, ContentSource, CursorState, CursorStore, EventPublication, EventSink, HealthStore, Ledger, LedgerEntry, LedgerFilter, LedgerPatch, Logger, Metrics, OutgoingEvent, StreamHealth } from '../../shared/ports.js';
 
 /** In-memory fakes of the ports, for use-case unit tests. Integration tests use the real adapters. */
 
@@ -41,6 +41,15 @@ export class MemoryLedger implements Ledger {
   }
   async get(stream: StreamKey, contentId: string): Promise<LedgerEntry | undefined> {
     return this.rows.get(this.key(stream, contentId));
+  }
+  async *query(stream: StreamKey, filter: LedgerFilter): AsyncIterable<LedgerEntry> {
+    for (const row of this.rows.values()) {
+      if (row.tenantId !== stream.tenantId || row.contentType !== stream.contentType) continue;
+      if (filter.statuses && !filter.statuses.includes(row.status)) continue;
+      if (filter.createdFrom && row.contentCreated < filter.createdFrom) continue;
+      if (filter.createdTo && row.contentCreated >= filter.createdTo) continue;
+      yield row;
+    }
   }
   async update(stream: StreamKey, contentId: string, patch: LedgerPatch): Promise<void> {
     const row = this.rows.get(this.key(stream, contentId));
@@ -229,5 +238,15 @@ export class MemoryContentSource implements ContentSource {
       })(),
       contentLength: bytes.length,
     };
+  }
+}
+
+export class MemoryHealthStore implements HealthStore {
+  readonly rows = new Map<string, StreamHealth>();
+  async write(stream: StreamKey, health: StreamHealth): Promise<void> {
+    this.rows.set(streamId(stream), health);
+  }
+  async readAll(): Promise<StreamHealth[]> {
+    return [...this.rows.values()];
   }
 }

@@ -1,7 +1,8 @@
 import type { TableClient } from '@azure/data-tables';
 import { mapLimit } from '../../core/concurrency.js';
 import { streamId, type StreamKey } from '../../core/model.js';
-import type { CallOptions, Ledger, LedgerEntry, LedgerPatch, LedgerStatus } from '../../ports.js';
+import type { CallOptions, Ledger, LedgerEntry, LedgerFilter, LedgerPatch, LedgerStatus } from '../../ports.js';
+import { odata } from '@azure/data-tables';
 import { statusOf, storageError } from './clients.js';
 
 /**
@@ -55,6 +56,21 @@ export class TableLedger implements Ledger {
       await this.table.updateEntity({ partitionKey: streamId(stream), rowKey: contentId, ...fields }, 'Merge', { abortSignal: options.abortSignal });
     } catch (err) {
       throw storageError(`ledger update ${contentId}`, err);
+    }
+  }
+
+  async *query(stream: StreamKey, filter: LedgerFilter, options: CallOptions = {}): AsyncIterable<LedgerEntry> {
+    const clauses = [odata`PartitionKey eq ${streamId(stream)}`];
+    if (filter.statuses?.length) clauses.push(`(${filter.statuses.map((status) => odata`status eq ${status}`).join(' or ')})`);
+    // ISO-8601 UTC strings of one format order lexically as they do in time.
+    if (filter.createdFrom) clauses.push(odata`contentCreated ge ${filter.createdFrom}`);
+    if (filter.createdTo) clauses.push(odata`contentCreated lt ${filter.createdTo}`);
+    try {
+      for await (const entity of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: clauses.join(' and ') }, abortSignal: options.abortSignal })) {
+        yield fromEntity(entity);
+      }
+    } catch (err) {
+      throw storageError(`ledger query ${streamId(stream)}`, err);
     }
   }
 

@@ -8,6 +8,11 @@ describe('function registrations', () => {
     await import('../../../functions/pollContent.js');
     await import('../../../functions/ingestContent.js');
     await import('../../../functions/onPoison.js');
+    const http = vi.spyOn(app, 'http').mockImplementation(() => undefined);
+    await import('../../../functions/reconcile.js');
+    await import('../../../functions/status.js');
+    expect(timer).toHaveBeenCalledWith('reconcile', expect.objectContaining({ schedule: '0 */15 * * * *' }));
+    expect(http).toHaveBeenCalledWith('status', expect.objectContaining({ methods: ['GET'], authLevel: 'function', route: 'status' }));
     expect(timer).toHaveBeenCalledWith('pollContent', expect.objectContaining({ schedule: '%POLL_SCHEDULE%', runOnStartup: false }));
     expect(queue).toHaveBeenCalledWith('ingestContent', expect.objectContaining({ queueName: '%CONTENT_QUEUE_NAME%', connection: 'AzureWebJobsStorage' }));
     expect(queue).toHaveBeenCalledWith('onPoison', expect.objectContaining({ queueName: '%CONTENT_QUEUE_NAME%-poison', connection: 'AzureWebJobsStorage' }));

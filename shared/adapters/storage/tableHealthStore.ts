@@ -1,0 +1,33 @@
+import type { TableClient } from '@azure/data-tables';
+import type { StreamKey } from '../../core/model.js';
+import type { CallOptions, HealthStore, StreamHealth } from '../../ports.js';
+import { storageError } from './clients.js';
+
+/** Health rows in Table storage: partition = tenant, row = content type, the health as JSON. */
+export class TableHealthStore implements HealthStore {
+  constructor(private readonly table: TableClient) {}
+
+  async write(stream: StreamKey, health: StreamHealth, options: CallOptions = {}): Promise<void> {
+    try {
+      await this.table.upsertEntity(
+        { partitionKey: stream.tenantId, rowKey: stream.contentType, state: health.state, computedAt: health.computedAt, health: JSON.stringify(health) },
+        'Replace',
+        { abortSignal: options.abortSignal },
+      );
+    } catch (err) {
+      throw storageError(`health write ${stream.tenantId}|${stream.contentType}`, err);
+    }
+  }
+
+  async readAll(options: CallOptions = {}): Promise<StreamHealth[]> {
+    const rows: StreamHealth[] = [];
+    try {
+      for await (const entity of this.table.listEntities<{ health?: string }>({ abortSignal: options.abortSignal })) {
+        if (typeof entity.health === 'string') rows.push(JSON.parse(entity.health) as StreamHealth);
+      }
+    } catch (err) {
+      throw storageError('health read', err);
+    }
+    return rows;
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * Operator CLI over the deployment's own state (Table storage, the queue) and the Management API,
+ * configured by the same app settings as the function app (export them, or use local settings).
+ *
+ *   npm run ops -- status [--json]
+ *   npm run ops -- backfill --tenant <id> --content-type <type> --from <ISO time> [--to <ISO time>]
+ *   npm run ops -- replay --tenant <id> --content-type <type> [--status poisoned,failed] [--content-id <id>]...
+ *   npm run ops -- reconcile
+ *
+ * Exit codes: 0 done, 1 failed (the message says why), 2 usage.
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../shared/config.js';
+import { describeError } from '../shared/core/errors.js';
+import { isContentType, type StreamKey } from '../shared/core/model.js';
+import type { LedgerStatus, Logger } from '../shared/ports.js';
+import { backfill, replay, status } from '../shared/usecases/operations.js';
+import { reconcile } from '../shared/usecases/reconcile.js';
+import { createWiring } from '../shared/wiring.js';
+
+const USAGE = `usage:
+  ops status [--json]
+  ops backfill --tenant <id> --content-type <type> --from <ISO time> [--to <ISO time>]
+  ops replay --tenant <id> --content-type <type> [--status poisoned,failed] [--content-id <id>]...
+  ops reconcile`;
+
+const STATUSES: readonly LedgerStatus[] = ['listed', 'done', 'expired', 'missing', 'failed', 'poisoned'];
+
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      tenant: { type: 'string' },
+      'content-type': { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      status: { type: 'string' },
+      'content-id': { type: 'string', multiple: true },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const command = positionals[0];
+  if (!command || !['status', 'backfill', 'replay', 'reconcile'].includes(command)) throw new UsageError(command ? `unknown command ${command}` : 'a command is required');
+
+  const config = loadConfig(process.env);
+  const logger: Logger = { debug() {}, info() {}, warn: (m, f) => console.error(`warning: ${m} ${JSON.stringify(f ?? {})}`), error: (m, f) => console.error(`error: ${m} ${JSON.stringify(f ?? {})}`) };
+  const wiring = createWiring(config, { logger });
+  const metrics = { count() {} };
+  const deps = { ...wiring, logger, metrics };
+
+  try {
+    if (command === 'status') {
+      const rows = await status(wiring.streams, wiring);
+      if (values.json) return void console.log(JSON.stringify(rows, null, 2));
+      const names = new Map(config.tenants.map((t) => [t.tenantId, t.name]));
+      for (const { stream, cursor, health } of rows) {
+        const lag = cursor?.cursor ? `${Math.round((wiring.clock.now() - Date.parse(cursor.cursor)) / 60_000)} min` : 'never listed';
+        const counts = health ? STATUSES.filter((s) => health.counts[s] > 0).map((s) => `${s} ${health.counts[s]}`).join(', ') || 'no blobs' : 'no reconcile yet';
+        console.log(`${names.get(stream.tenantId)} ${stream.contentType}: ${health?.state ?? 'starting'} · cursor ${cursor?.cursor ?? '-'} (lag ${lag}) · ${counts}`);
+        if (health?.reasons.length) console.log(`    ${health.reasons.join('; ')}`);
+        if (cursor?.lastError) console.log(`    last error (${cursor.lastErrorAt}): ${cursor.lastError}`);
+      }
+      return;
+    }
+    if (command === 'reconcile') {
+      const health = await reconcile(wiring.streams, deps);
+      for (const h of health) console.log(`${h.tenantId} ${h.contentType}: ${h.state}${h.reasons.length ? ` (${h.reasons.join('; ')})` : ''}`);
+      return;
+    }
+    const stream = streamArg(values.tenant, values['content-type'], config.tenants.map((t) => t.tenantId));
+    if (command === 'backfill') {
+      const from = timeArg('--from', values.from);
+      const to = values.to ? timeArg('--to', values.to) : wiring.clock.now();
+      const result = await backfill(stream, { start: from, end: to }, deps);
+      console.log(`backfill ${stream.tenantId} ${stream.contentType}: ${result.windows} windows, ${result.listed} blobs listed, ${result.enqueued} new blobs enqueued`);
+      return;
+    }
+    const statuses = values.status?.split(',').map((s) => s.trim()) ?? ['poisoned', 'failed'];
+    const unknown = statuses.filter((s) => !STATUSES.includes(s as LedgerStatus));
+    if (unknown.length > 0) throw new UsageError(`--status: unknown ${unknown.join(', ')} (one or more of ${STATUSES.join(', ')})`);
+    const result = await replay(stream, deps, { statuses: statuses as LedgerStatus[], contentIds: values['content-id'] });
+    console.log(`replay ${stream.tenantId} ${stream.contentType}: ${result.replayed.length} blobs re-enqueued, ${result.skippedExpired.length} skipped (content expired)`);
+    for (const id of result.skippedExpired) console.log(`    expired: ${id}`);
+  } finally {
+    await wiring.close();
+  }
+}
+
+function streamArg(tenant: string | undefined, contentType: string | undefined, configured: string[]): StreamKey {
+  if (!tenant || !contentType) throw new UsageError('--tenant and --content-type are required');
+  const tenantId = tenant.toLowerCase();
+  if (!configured.includes(tenantId)) throw new UsageError(`--tenant ${tenant} is not in O365_TENANTS`);
+  if (!isContentType(contentType)) throw new UsageError(`--content-type ${contentType} is not a content type`);
+  return { tenantId, contentType };
+}
+
+function timeArg(name: string, value: string | undefined): number {
+  const ms = value ? Date.parse(value) : NaN;
+  if (Number.isNaN(ms)) throw new UsageError(`${name} needs an ISO 8601 time, e.g. 2026-11-20T00:00:00Z`);
+  return ms;
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    console.error(`${(err as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+  console.error(err instanceof ConfigError ? err.message : describeError(err));
+  process.exit(1);
+});
