@@ -5,7 +5,7 @@ import { describeError, IngestError } from '../core/errors.js';
 import { checkFeedUrl, contentUriFor } from '../core/feedUrls.js';
 import { JsonStreamError, splitJsonArray } from '../core/jsonArrayStream.js';
 import type { PartitionKeyMode, StreamKey } from '../core/model.js';
-import type { NormalizedEvent } from '../core/normalize/event.js';
+import type { NormalizeContext, NormalizedEvent } from '../core/normalize/event.js';
 import { normalizeRecord } from '../core/normalize/normalizeRecord.js';
 import { partitionKeyFor } from '../core/partitionKey.js';
 import { pipelineErrorEvent, type PipelineErrorEvent } from '../core/pipelineEvent.js';
@@ -95,6 +95,8 @@ class BlobDelivery {
   private bytes = 0;
   private lastCheckpoint: number;
   private checkpointed: number;
+  /** Per blob, not per record: one ProcessedTime for the records processed together. */
+  private readonly context: NormalizeContext;
 
   constructor(
     private readonly message: ContentMessage,
@@ -108,6 +110,14 @@ class BlobDelivery {
     this.started = deps.clock.now();
     this.lastCheckpoint = this.started;
     this.checkpointed = this.resumeFrom;
+    this.context = {
+      source: 'O365ManagementActivity',
+      tenantId: message.tenantId,
+      contentType: message.contentType,
+      contentId: message.contentId,
+      contentCreated: message.contentCreated,
+      processedTime: new Date(this.started).toISOString(),
+    };
   }
 
   async run(): Promise<IngestOutcome> {
@@ -168,18 +178,7 @@ class BlobDelivery {
       record = text;
       unparsable = true;
     }
-    const event = normalizeRecord(
-      record,
-      {
-        source: 'O365ManagementActivity',
-        tenantId: message.tenantId,
-        contentType: message.contentType,
-        contentId: message.contentId,
-        contentCreated: message.contentCreated,
-        processedTime: new Date(deps.clock.now()).toISOString(),
-      },
-      { rawText: text },
-    );
+    const event = normalizeRecord(record, this.context, { rawText: text });
     if (unparsable) event.ParseWarnings = [...(event.ParseWarnings ?? []), `record ${this.index} is not valid JSON; Raw holds its text`];
     let body = JSON.stringify(event);
     if (exceedsBytes(body, this.options.maxEventBytes)) {
