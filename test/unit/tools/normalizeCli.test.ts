@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { normalizeRecord } from '../../../shared/core/normalize/normalizeRecord.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const TENANT = '6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b';
@@ -81,6 +82,17 @@ describe('normalize CLI', { timeout: 60_000 }, () => {
     const output = events(result.stdout);
     expect(output.map((event) => event.EventOriginalUid)).toEqual(records.map((text) => (JSON.parse(text) as { Id: string }).Id));
     expect(output.map((event) => event.Raw)).toEqual(records.map((text) => JSON.parse(text) as unknown));
+  });
+
+  it('cleans every IP format of the fixtures the same way as the pipeline', async () => {
+    const lines = readFileSync(path.join(repoRoot, 'test', 'fixtures', 'records', 'ip-formats.ndjson'), 'utf8').split('\n').filter((l) => l !== '');
+    const result = await run(ARGS, lines.join('\n'));
+    expect(result.code, result.stderr).toBe(0);
+    const fields = (e: Record<string, unknown>) => ({ ip: e.SrcIpAddr, port: e.SrcPortNumber, host: e.SrcHostname, original: e.SrcIpAddrOriginal });
+    const ctx = { source: 'O365ManagementActivity' as const, tenantId: TENANT, contentType: 'Audit.Exchange', contentId: 'blob-1', processedTime: '2024-06-08T00:00:00.000Z' };
+    const expected = lines.map((l) => fields(normalizeRecord(JSON.parse(l), ctx) as unknown as Record<string, unknown>));
+    expect(events(result.stdout).map(fields)).toEqual(expected);
+    expect(expected.filter((e) => e.port !== undefined).length).toBeGreaterThan(3);
   });
 
   it('reports a malformed array element by index and keeps going', async () => {
