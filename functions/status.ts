@@ -2,9 +2,9 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import { status as streamStatus } from '../shared/usecases/operations.js';
 import { getWiring, type Wiring } from '../shared/wiring.js';
 
-/** GET /api/status (function key): every stream's cursor and latest health, and the overall state. */
+/** GET /api/status (function key): every stream's cursor and latest health (Defender XDR streams included), and the overall state. */
 export async function status(_request: HttpRequest, _context: InvocationContext, wiring: Wiring = getWiring()): Promise<HttpResponseInit> {
-  const streams = await streamStatus(wiring.streams, wiring);
+  const streams = await streamStatus([...wiring.streams, ...wiring.securityStreams], wiring);
   const order = ['ok', 'starting', 'degraded', 'failing'] as const;
   const overall = streams.reduce<(typeof order)[number]>((worst, s) => {
     const state = s.health?.state ?? 'starting';

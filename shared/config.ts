@@ -27,6 +27,12 @@ export interface TenantConfig {
   readonly managementEndpoint: string;
   readonly authorityHost: string;
   readonly tokenScope: string;
+  /** Poll Defender XDR incidents and alerts from Microsoft Graph security (`"defenderXdr": true`). */
+  readonly defenderXdr: boolean;
+  /** The Graph origin, from the cloud profile unless overridden; the only origin that gets this tenant's Graph token. */
+  readonly graphEndpoint: string;
+  /** Scope of the Graph token (the cloud's Graph resource, even when the endpoint is overridden). */
+  readonly graphScope: string;
 }
 
 
@@ -77,10 +83,11 @@ export interface SettingSpec {
 }
 
 export const SETTINGS: readonly SettingSpec[] = [
-  { name: 'O365_TENANTS', required: true, description: 'JSON array of tenants: tenantId, clientId, cloud, credential, optional contentTypes, publisherIdentifier, name' },
+  { name: 'O365_TENANTS', required: true, description: 'JSON array of tenants: tenantId, clientId, cloud, credential, optional contentTypes, publisherIdentifier, name, defenderXdr' },
   { name: 'O365_CONTENT_TYPES', required: false, default: CONTENT_TYPES.join(','), description: 'Default content types for tenants that do not list their own (comma-separated)' },
   { name: 'O365_MANAGEMENT_ENDPOINT', required: false, description: "Override the cloud's Management API endpoint (simulator, tests)" },
   { name: 'O365_AUTHORITY_HOST', required: false, description: "Override the cloud's Entra authority host (simulator, tests)" },
+  { name: 'GRAPH_ENDPOINT', required: false, description: "Override the cloud's Microsoft Graph endpoint used for Defender XDR incidents and alerts (simulator, tests)" },
   { name: 'KEY_VAULT_URL', required: false, description: 'Key Vault holding tenant credentials; without it a secretName is read from the environment variable of that name' },
   { name: 'AZURE_CLIENT_ID', required: false, description: 'Client id of the user-assigned managed identity the app uses for Storage, Event Hubs and Key Vault' },
   { name: 'EVENTHUB_CONNECTION__fullyQualifiedNamespace', required: false, description: 'Event Hubs namespace (identity-based); one of this or EVENTHUB_CONNECTION is required' },
@@ -116,10 +123,11 @@ export function loadConfig(env: Env): Config {
 
   const endpointOverride = optionalHttpsOrigin(get, 'O365_MANAGEMENT_ENDPOINT', problems);
   const authorityOverride = optionalHttpsOrigin(get, 'O365_AUTHORITY_HOST', problems);
+  const graphOverride = optionalHttpsOrigin(get, 'GRAPH_ENDPOINT', problems);
   const defaultContentTypes = parseContentTypeList(get('O365_CONTENT_TYPES'), 'O365_CONTENT_TYPES', problems) ?? [...CONTENT_TYPES];
   const keyVaultUrl = optionalHttpsOrigin(get, 'KEY_VAULT_URL', problems);
 
-  const tenants = parseTenants(get('O365_TENANTS'), { defaultContentTypes, endpointOverride, authorityOverride }, problems);
+  const tenants = parseTenants(get('O365_TENANTS'), { defaultContentTypes, endpointOverride, authorityOverride, graphOverride }, problems);
 
   const localSecrets = new Map<string, string>();
   if (!keyVaultUrl) {
@@ -193,10 +201,12 @@ interface TenantDefaults {
   defaultContentTypes: ContentType[];
   endpointOverride?: string;
   authorityOverride?: string;
+  graphOverride?: string;
 }
 
 const TENANT_KEYS = new Set([
   'tenantId', 'clientId', 'cloud', 'credential', 'contentTypes', 'publisherIdentifier', 'name', 'managementEndpoint', 'authorityHost',
+  'defenderXdr', 'graphEndpoint',
 ]);
 
 function parseTenants(raw: string | undefined, defaults: TenantDefaults, problems: string[]): TenantConfig[] {
@@ -254,6 +264,10 @@ function parseTenants(raw: string | undefined, defaults: TenantDefaults, problem
     }
     const endpoint = tenantOrigin(t.managementEndpoint, `${at}.managementEndpoint`, problems) ?? defaults.endpointOverride;
     const authority = tenantOrigin(t.authorityHost, `${at}.authorityHost`, problems) ?? defaults.authorityOverride;
+    const graph = tenantOrigin(t.graphEndpoint, `${at}.graphEndpoint`, problems) ?? defaults.graphOverride;
+    if (t.defenderXdr !== undefined && typeof t.defenderXdr !== 'boolean') {
+      problems.push(`${at}.defenderXdr: expected true or false (poll Defender XDR incidents and alerts), got ${show(t.defenderXdr)}`);
+    }
 
     if (problems.length > before || !credential || !contentTypes || !isCloudName(cloud)) return;
     const profile = CLOUDS[cloud];
@@ -270,6 +284,9 @@ function parseTenants(raw: string | undefined, defaults: TenantDefaults, problem
       // The scope names the cloud's resource even when the endpoint is overridden: a token for the
       // wrong audience would be refused by the real service.
       tokenScope: profile.tokenScope,
+      defenderXdr: t.defenderXdr === true,
+      graphEndpoint: graph ?? profile.graphEndpoint,
+      graphScope: profile.graphScope,
     });
   });
   return tenants;

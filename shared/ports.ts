@@ -1,5 +1,5 @@
 import type { ContentMessage } from './core/contentMessage.js';
-import type { ContentListing, StreamKey, TimeWindow } from './core/model.js';
+import type { AnyStreamKey, ContentListing, SecurityStreamKey, StreamKey, TimeWindow } from './core/model.js';
 
 /**
  * The ports: what use cases need from the outside world, as plain data and promises. Adapters in
@@ -38,6 +38,26 @@ export interface ActivityFeed {
   startSubscription(stream: StreamKey, options?: CallOptions): Promise<{ readonly alreadyEnabled: boolean }>;
   /** Every page of the window, in order; throws an IngestError when a page cannot be listed. */
   listContent(stream: StreamKey, window: TimeWindow, options?: CallOptions): AsyncIterable<{ readonly pageNumber: number; readonly items: readonly ContentListing[] }>;
+}
+
+/** One page of a Defender XDR stream as Microsoft Graph served it. */
+export interface SecurityPage {
+  /** 1-based position of the page in its scan. */
+  readonly pageNumber: number;
+  /** The entities (incidents or alerts) exactly as parsed from the page's `value` array. */
+  readonly items: readonly unknown[];
+  /** The URL the page was read from (no credentials; for the ledger row and logs). */
+  readonly url: string;
+}
+
+/** Microsoft Graph security as the Defender XDR streams need it, per tenant. */
+export interface SecurityFeed {
+  /**
+   * Every page of the stream's entities with `lastUpdateDateTime` at or after `since` (a Graph
+   * timestamp, compared with full precision), oldest first, until the service has no next page.
+   * Throws an IngestError when a page cannot be read.
+   */
+  listUpdated(stream: SecurityStreamKey, since: string, options?: CallOptions): AsyncIterable<SecurityPage>;
 }
 
 /** The content queue. `enqueue` resolves only when every message is durably stored. */
@@ -81,11 +101,11 @@ export interface Ledger {
   forget(stream: StreamKey, contentIds: readonly string[], options?: CallOptions): Promise<void>;
   /** Records that these blobs' queue messages are stored. */
   markEnqueued(stream: StreamKey, contentIds: readonly string[], at: string, options?: CallOptions): Promise<void>;
-  get(stream: StreamKey, contentId: string, options?: CallOptions): Promise<LedgerEntry | undefined>;
+  get(stream: AnyStreamKey, contentId: string, options?: CallOptions): Promise<LedgerEntry | undefined>;
   /** Merges fields into an existing row. */
-  update(stream: StreamKey, contentId: string, patch: LedgerPatch, options?: CallOptions): Promise<void>;
+  update(stream: AnyStreamKey, contentId: string, patch: LedgerPatch, options?: CallOptions): Promise<void>;
   /** A stream's rows, filtered on the server: by status, and by contentCreated in [createdFrom, createdTo). */
-  query(stream: StreamKey, filter: LedgerFilter, options?: CallOptions): AsyncIterable<LedgerEntry>;
+  query(stream: AnyStreamKey, filter: LedgerFilter, options?: CallOptions): AsyncIterable<LedgerEntry>;
 }
 
 export interface LedgerFilter {
@@ -118,12 +138,12 @@ export interface CursorState {
 }
 
 export interface CursorStore {
-  read(stream: StreamKey, options?: CallOptions): Promise<{ readonly state: CursorState; readonly etag: string } | undefined>;
+  read(stream: AnyStreamKey, options?: CallOptions): Promise<{ readonly state: CursorState; readonly etag: string } | undefined>;
   /**
    * Writes the row only if it is unchanged since `etag` was read (or still absent when `etag` is
    * undefined). Returns the new etag, or `undefined` when another writer got there first.
    */
-  write(stream: StreamKey, state: CursorState, etag: string | undefined, options?: CallOptions): Promise<string | undefined>;
+  write(stream: AnyStreamKey, state: CursorState, etag: string | undefined, options?: CallOptions): Promise<string | undefined>;
 }
 
 /** Tenant credentials (client secrets, certificate PEMs). Values are secrets: never log them. */
@@ -170,7 +190,7 @@ export type LedgerPatch = Partial<Omit<LedgerEntry, 'tenantId' | 'contentType' |
 
 /** A stream's health row, written by reconcile and served by the status function. */
 export interface HealthStore {
-  write(stream: StreamKey, health: StreamHealth, options?: CallOptions): Promise<void>;
+  write(stream: AnyStreamKey, health: StreamHealth, options?: CallOptions): Promise<void>;
   readAll(options?: CallOptions): Promise<StreamHealth[]>;
 }
 

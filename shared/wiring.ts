@@ -3,6 +3,8 @@ import { ManagementApiFeed } from './adapters/managementApi/activityFeed.js';
 import { ManagementApiContentSource } from './adapters/managementApi/contentSource.js';
 import { createProducer, EventHubsSink } from './adapters/eventHubs/eventHubsSink.js';
 import { AzureBlobStore } from './adapters/storage/blobStore.js';
+import { GraphSecurityClient } from './adapters/graphSecurity/client.js';
+import { GraphSecurityFeed } from './adapters/graphSecurity/securityFeed.js';
 import { ManagementActivityClient, type RetryOptions } from './adapters/managementApi/client.js';
 import { DEFAULT_RATE, RateLimiter } from './adapters/managementApi/rateLimiter.js';
 import { CredentialTokenSource } from './adapters/managementApi/tokens.js';
@@ -16,8 +18,8 @@ import { TableCursorStore } from './adapters/storage/tableCursorStore.js';
 import { TableLedger } from './adapters/storage/tableLedger.js';
 import { TableHealthStore } from './adapters/storage/tableHealthStore.js';
 import { loadConfig, type Config, type TenantConfig } from './config.js';
-import type { StreamKey } from './core/model.js';
-import type { ActivityFeed, BlobStore, Clock, ContentQueue, ContentSource, CursorStore, EventSink, HealthStore, Ledger, Logger, Metrics, SecretProvider } from './ports.js';
+import { SECURITY_STREAMS, type SecurityStreamKey, type StreamKey } from './core/model.js';
+import type { ActivityFeed, BlobStore, Clock, ContentQueue, ContentSource, CursorStore, EventSink, HealthStore, Ledger, Logger, Metrics, SecretProvider, SecurityFeed } from './ports.js';
 
 /** Process-wide parts, built once per worker from the configuration. */
 export interface Wiring {
@@ -38,7 +40,12 @@ export interface Wiring {
   readonly tenants: ReadonlyMap<string, TenantConfig>;
   /** Every (tenant, content type) stream of the configuration. */
   readonly streams: readonly StreamKey[];
+  /** Microsoft Graph security (Defender XDR incidents and alerts) of the tenants that enable it. */
+  readonly securityFeed: SecurityFeed;
+  /** The Defender XDR streams (incidents, alerts) of every tenant with `defenderXdr`. */
+  readonly securityStreams: readonly SecurityStreamKey[];
   clientFor(tenantId: string): ManagementActivityClient;
+  graphClientFor(tenantId: string): GraphSecurityClient;
   /** Creates tables and queues that do not exist yet (Bicep creates them in Azure; Azurite starts empty). */
   ensureResources(): Promise<void>;
   /** Closes the Event Hubs connection (local runner, tests). */
@@ -54,6 +61,8 @@ export interface WiringOverrides {
   readonly logger?: Logger;
   /** In-process retry of Management API calls (tests shorten the backoff). */
   readonly managementRetry?: RetryOptions;
+  /** In-process retry of Microsoft Graph security calls (tests shorten the backoff). */
+  readonly graphRetry?: RetryOptions;
   /** Event Hubs producer retries and operation timeout (tests shorten them). */
   readonly eventHubRetry?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number; timeoutInMs?: number };
 }
@@ -67,14 +76,35 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
   const secrets = overrides.secrets ?? (config.keyVaultUrl ? new KeyVaultSecretProvider({ vaultUrl: config.keyVaultUrl, credential: azureCredential }) : new EnvSecretProvider(config.localSecrets));
   const tenants = new Map(config.tenants.map((t) => [t.tenantId, t]));
   const clients = new Map<string, ManagementActivityClient>();
+  const graphClients = new Map<string, GraphSecurityClient>();
+  const tenantOf = (tenantId: string): TenantConfig => {
+    const tenant = tenants.get(tenantId);
+    if (!tenant) throw new RangeError(`tenant ${tenantId} is not configured`);
+    return tenant;
+  };
 
   const clientFor = (tenantId: string): ManagementActivityClient => {
     let client = clients.get(tenantId);
     if (!client) {
-      const tenant = tenants.get(tenantId);
-      if (!tenant) throw new RangeError(`tenant ${tenantId} is not configured`);
-      client = createTenantClient(tenant, config, secrets, logger, overrides.managementRetry);
+      client = createTenantClient(tenantOf(tenantId), config, secrets, logger, overrides.managementRetry);
       clients.set(tenantId, client);
+    }
+    return client;
+  };
+  const graphClientFor = (tenantId: string): GraphSecurityClient => {
+    let client = graphClients.get(tenantId);
+    if (!client) {
+      const tenant = tenantOf(tenantId);
+      if (!tenant.defenderXdr) throw new RangeError(`tenant ${tenantId} does not enable defenderXdr`);
+      client = new GraphSecurityClient({
+        tenantId,
+        graphEndpoint: tenant.graphEndpoint,
+        // Same application and credential as the tenant's audit feed, for the Graph audience.
+        tokens: tenantTokens(tenant, tenant.graphScope, config, secrets),
+        retry: overrides.graphRetry,
+        logger,
+      });
+      graphClients.set(tenantId, client);
     }
     return client;
   };
@@ -102,7 +132,10 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
     storage,
     secrets,
     streams: config.tenants.flatMap((t) => t.contentTypes.map((contentType) => ({ tenantId: t.tenantId, contentType }))),
+    securityFeed: new GraphSecurityFeed(graphClientFor),
+    securityStreams: config.tenants.filter((t) => t.defenderXdr).flatMap((t) => SECURITY_STREAMS.map((contentType) => ({ tenantId: t.tenantId, contentType }))),
     clientFor,
+    graphClientFor,
     async ensureResources() {
       await Promise.all([
         ledgerTable.createTable(),
@@ -119,6 +152,19 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
 }
 
 function createTenantClient(tenant: TenantConfig, config: Config, secrets: SecretProvider, logger: Logger, retry?: RetryOptions): ManagementActivityClient {
+  return new ManagementActivityClient({
+    tenantId: tenant.tenantId,
+    managementEndpoint: tenant.managementEndpoint,
+    publisherIdentifier: tenant.publisherIdentifier,
+    tokens: tenantTokens(tenant, tenant.tokenScope, config, secrets),
+    rateLimiter: new RateLimiter(DEFAULT_RATE),
+    retry,
+    logger,
+  });
+}
+
+/** Tokens for `scope` with the tenant's own credential (secret, certificate or managed identity). */
+function tenantTokens(tenant: TenantConfig, scope: string, config: Config, secrets: SecretProvider): CredentialTokenSource {
   const identity = { tenantId: tenant.tenantId, clientId: tenant.clientId, authorityHost: tenant.authorityHost };
   const credential = tenant.credential;
   const material = async (reload: boolean): Promise<CredentialMaterial> => {
@@ -135,19 +181,10 @@ function createTenantClient(tenant: TenantConfig, config: Config, secrets: Secre
         return { type: 'managedIdentity', clientId: credential.clientId ?? config.managedIdentityClientId };
     }
   };
-  const tokens = new CredentialTokenSource({
+  return new CredentialTokenSource({
     identity,
-    scope: tenant.tokenScope,
+    scope,
     createCredential: async ({ reloadSecret }) => createTenantCredential(identity, await material(reloadSecret)),
-  });
-  return new ManagementActivityClient({
-    tenantId: tenant.tenantId,
-    managementEndpoint: tenant.managementEndpoint,
-    publisherIdentifier: tenant.publisherIdentifier,
-    tokens,
-    rateLimiter: new RateLimiter(DEFAULT_RATE),
-    retry,
-    logger,
   });
 }
 

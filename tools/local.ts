@@ -2,12 +2,14 @@
  * `npm run local`: the whole pipeline on one machine with embedded defaults. Starts Azurite (from
  * node_modules), the simulated tenant (unless O365_TENANTS names real tenants) and the test Event Hubs
  * broker (unless EVENTHUB_CONNECTION or EVENTHUB_CONNECTION__fullyQualifiedNamespace names a real hub),
- * then runs the same function handlers in-process: pollContent on its schedule, and ingestContent and
- * onPoison as queue workers with the Functions host's semantics. Prints live progress; every event the
- * local hub receives is appended to an NDJSON file. Ctrl-C stops cleanly.
+ * then runs the same function handlers in-process: pollContent and pollSecurity (Defender XDR incidents and
+ * alerts from the simulated Graph) on their schedule, and ingestContent and onPoison as queue workers with
+ * the Functions host's semantics. Prints live progress; every event the local hub receives is appended to
+ * an NDJSON file. Ctrl-C stops cleanly.
  *
  *   npm run local -- [--out .local/events.ndjson] [--seconds N] [--schedule "<ncrontab>"]
- *                    [--lookback-hours 2] [--blobs-per-hour 12] [--records-per-blob 20] [--seed 1] [--report file]
+ *                    [--lookback-hours 2] [--blobs-per-hour 12] [--records-per-blob 20] [--incidents-per-hour 4]
+ *                    [--seed 1] [--report file]
  */
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -19,6 +21,7 @@ const { InvocationContext } = functions;
 import { ingestContent } from '../functions/ingestContent.js';
 import { onPoison } from '../functions/onPoison.js';
 import { pollContent } from '../functions/pollContent.js';
+import { pollSecurity } from '../functions/pollSecurity.js';
 import { loadConfig, ConfigError } from '../shared/config.js';
 import { createWiring } from '../shared/wiring.js';
 import { startEventHubBroker, type EventHubBroker } from './eventHubBroker/index.js';
@@ -40,6 +43,7 @@ const { values: args } = parseArgs({
     'lookback-hours': { type: 'string', default: '2' },
     'blobs-per-hour': { type: 'string', default: '12' },
     'records-per-blob': { type: 'string', default: '20' },
+    'incidents-per-hour': { type: 'string', default: '4' },
     seed: { type: 'string', default: '1' },
     report: { type: 'string' },
     quiet: { type: 'boolean', default: false },
@@ -64,7 +68,15 @@ async function main(): Promise<void> {
   if (!realTenants) {
     sim = await startSimTenant({
       seed: Number(args.seed),
-      tenants: [{ tenantId: SIM_TENANT, apps: [{ clientId: SIM_APP, secret: SIM_SECRET }], blobsPerHour: Number(args['blobs-per-hour']), recordsPerBlob: Number(args['records-per-blob']) }],
+      tenants: [
+        {
+          tenantId: SIM_TENANT,
+          apps: [{ clientId: SIM_APP, secret: SIM_SECRET }],
+          blobsPerHour: Number(args['blobs-per-hour']),
+          recordsPerBlob: Number(args['records-per-blob']),
+          incidentsPerHour: Number(args['incidents-per-hour']),
+        },
+      ],
     });
     stops.push(() => sim!.close());
     say(`tenant       simulated ${SIM_TENANT} at ${sim.url}`);
@@ -91,10 +103,11 @@ async function main(): Promise<void> {
 
   const env: Record<string, string | undefined> = {
     ...(sim && {
-      O365_TENANTS: JSON.stringify([{ tenantId: SIM_TENANT, clientId: SIM_APP, name: 'simulated', credential: { type: 'secret', secretName: 'SIM_CLIENT_SECRET' } }]),
+      O365_TENANTS: JSON.stringify([{ tenantId: SIM_TENANT, clientId: SIM_APP, name: 'simulated', defenderXdr: true, credential: { type: 'secret', secretName: 'SIM_CLIENT_SECRET' } }]),
       SIM_CLIENT_SECRET: SIM_SECRET,
       O365_MANAGEMENT_ENDPOINT: sim.url,
       O365_AUTHORITY_HOST: sim.url,
+      GRAPH_ENDPOINT: sim.url,
     }),
     ...(broker && { EVENTHUB_CONNECTION: broker.connectionString(), EVENTHUB_NAME: HUB }),
     AzureWebJobsStorage: azurite.connectionString,
@@ -129,10 +142,15 @@ async function main(): Promise<void> {
     }, at - Date.now());
   };
   const runPoll = async () => {
-    const context = new InvocationContext({ functionName: 'pollContent', invocationId: `local-${Date.now()}`, logHandler: (level, ...a) => log(level, a.map(String).join(' ')) });
-    await pollContent({ isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: '', lastUpdated: '' } }, context, wiring).catch((err: unknown) => say(`poll failed: ${String(err)}`));
+    const timer = { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: '', lastUpdated: '' } };
+    const contextOf = (functionName: string) => new InvocationContext({ functionName, invocationId: `local-${Date.now()}`, logHandler: (level, ...a) => log(level, a.map(String).join(' ')) });
+    // Two timer functions on one schedule, as the host runs them: side by side.
+    await Promise.all([
+      pollContent(timer, contextOf('pollContent'), wiring).catch((err: unknown) => say(`poll failed: ${String(err)}`)),
+      pollSecurity(timer, contextOf('pollSecurity'), wiring).catch((err: unknown) => say(`security poll failed: ${String(err)}`)),
+    ]);
   };
-  say(`schedule     pollContent "${config.poll.schedule}" (first run now), ingest workers running; Ctrl-C to stop`);
+  say(`schedule     pollContent${wiring.securityStreams.length > 0 ? ' and pollSecurity' : ''} "${config.poll.schedule}" (first run now), ingest workers running; Ctrl-C to stop`);
   polling = runPoll().finally(schedule);
   stops.push(async () => {
     clearTimeout(timer);
@@ -147,7 +165,7 @@ async function main(): Promise<void> {
     lastReceived = received;
     lastAt = now;
     const lags: string[] = [];
-    for (const stream of wiring.streams) {
+    for (const stream of [...wiring.streams, ...wiring.securityStreams]) {
       const state = (await wiring.cursors.read(stream).catch(() => undefined))?.state;
       const lagMin = state?.cursor ? Math.round((now - Date.parse(state.cursor)) / 60_000) : undefined;
       lags.push(`${stream.contentType.replace('Audit.', '')}:${lagMin === undefined ? '-' : `${lagMin}m`}${state?.lastErrorCode ? `!${state.lastErrorCode}` : ''}`);
@@ -167,10 +185,12 @@ async function main(): Promise<void> {
     await polling;
     await worker.stop();
     await poisonWorker.stop();
-    const served = sim?.stats().servedBlobIds ?? [];
-    if (args.report) writeFileSync(args.report, JSON.stringify({ received, servedBlobs: served.length, servedRecordIds: sim ? recordIdsOf(sim, served) : [] }));
+    const stats = sim?.stats();
+    const served = stats?.servedBlobIds ?? [];
+    const servedSecurityRevisions = [...new Set([...(stats?.servedIncidentRevisions ?? []), ...(stats?.servedAlertRevisions ?? [])])];
+    if (args.report) writeFileSync(args.report, JSON.stringify({ received, servedBlobs: served.length, servedRecordIds: sim ? recordIdsOf(sim, served) : [], servedSecurityRevisions }));
     await stopAll();
-    say(`stopped: ${received} events${broker ? ` written to ${outPath}` : ''}; ${served.length} content blobs served`);
+    say(`stopped: ${received} events${broker ? ` written to ${outPath}` : ''}; ${served.length} content blobs and ${servedSecurityRevisions.length} Defender XDR revisions served`);
   };
   process.once('SIGINT', () => void finish('Ctrl-C'));
   process.once('SIGTERM', () => void finish('SIGTERM'));

@@ -1,6 +1,7 @@
 /**
  * Operator CLI over the deployment's own state (Table storage, the queue) and the Management API,
  * configured by the same app settings as the function app (export them, or use local settings).
+ * `status` and `reconcile` cover the Defender XDR streams too; backfill and replay are for audit content.
  *
  *   npm run ops -- status [--json]
  *   npm run ops -- backfill --tenant <id> --content-type <type> --from <ISO time> [--to <ISO time>]
@@ -12,7 +13,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../shared/config.js';
 import { describeError } from '../shared/core/errors.js';
-import { isContentType, type StreamKey } from '../shared/core/model.js';
+import { isContentType, isSecurityStream, type StreamKey } from '../shared/core/model.js';
 import type { LedgerStatus, Logger } from '../shared/ports.js';
 import { backfill, replay, status } from '../shared/usecases/operations.js';
 import { reconcile } from '../shared/usecases/reconcile.js';
@@ -53,11 +54,13 @@ async function main(argv: string[]): Promise<void> {
 
   try {
     if (command === 'status') {
-      const rows = await status(wiring.streams, wiring);
+      const rows = await status([...wiring.streams, ...wiring.securityStreams], wiring);
       if (values.json) return void console.log(JSON.stringify(rows, null, 2));
       const names = new Map(config.tenants.map((t) => [t.tenantId, t.name]));
       for (const { stream, cursor, health } of rows) {
-        const lag = cursor?.cursor ? `${Math.round((wiring.clock.now() - Date.parse(cursor.cursor)) / 60_000)} min` : 'never listed';
+        // A Defender XDR cursor is the newest change seen, which stands still while a tenant is quiet: its lag is the last complete scan's age.
+        const listedUpTo = isSecurityStream(stream) ? cursor?.lastSuccessAt : cursor?.cursor;
+        const lag = listedUpTo ? `${Math.round((wiring.clock.now() - Date.parse(listedUpTo)) / 60_000)} min` : 'never listed';
         const counts = health ? STATUSES.filter((s) => health.counts[s] > 0).map((s) => `${s} ${health.counts[s]}`).join(', ') || 'no blobs' : 'no reconcile yet';
         console.log(`${names.get(stream.tenantId)} ${stream.contentType}: ${health?.state ?? 'starting'} · cursor ${cursor?.cursor ?? '-'} (lag ${lag}) · ${counts}`);
         if (health?.reasons.length) console.log(`    ${health.reasons.join('; ')}`);
@@ -66,7 +69,7 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     if (command === 'reconcile') {
-      const health = await reconcile(wiring.streams, deps);
+      const health = await reconcile([...wiring.streams, ...wiring.securityStreams], deps);
       for (const h of health) console.log(`${h.tenantId} ${h.contentType}: ${h.state}${h.reasons.length ? ` (${h.reasons.join('; ')})` : ''}`);
       return;
     }

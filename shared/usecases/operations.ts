@@ -1,6 +1,6 @@
 import { toContentMessage } from '../core/contentMessage.js';
 import { PermanentError } from '../core/errors.js';
-import type { StreamKey, TimeWindow } from '../core/model.js';
+import type { AnyStreamKey, StreamKey, TimeWindow } from '../core/model.js';
 import { DEFAULT_MAX_WINDOW_MS, LISTING_RETENTION_MS } from '../core/windows.js';
 import type { ActivityFeed, CallOptions, Clock, ContentQueue, CursorState, CursorStore, HealthStore, Ledger, LedgerStatus, Logger, Metrics, StreamHealth } from '../ports.js';
 import { recordListing } from './pollStreams.js';
@@ -78,13 +78,13 @@ export async function replay(
 }
 
 export interface StreamStatus {
-  readonly stream: StreamKey;
+  readonly stream: AnyStreamKey;
   readonly cursor?: CursorState;
   readonly health?: StreamHealth;
 }
 
-/** Cursor rows (live) and the latest health rows (written by reconcile) of the given streams. */
-export async function status(streams: readonly StreamKey[], deps: { cursors: CursorStore; health: HealthStore }, call: CallOptions = {}): Promise<StreamStatus[]> {
+/** Cursor rows (live) and the latest health rows (written by reconcile) of the given streams, audit and Defender XDR alike. */
+export async function status(streams: readonly AnyStreamKey[], deps: { cursors: CursorStore; health: HealthStore }, call: CallOptions = {}): Promise<StreamStatus[]> {
   const health = await deps.health.readAll(call);
   return Promise.all(
     streams.map(async (stream) => ({

@@ -1,7 +1,7 @@
 import { toContentMessage } from '../core/contentMessage.js';
 import { describeError } from '../core/errors.js';
 import { streamHealth } from '../core/health.js';
-import { streamId, type StreamKey } from '../core/model.js';
+import { isSecurityStream, streamId, type AnyStreamKey, type StreamKey } from '../core/model.js';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../core/windows.js';
 import type { Clock, ContentQueue, CursorStore, HealthStore, Ledger, LedgerEntry, Logger, Metrics, StreamHealth } from '../ports.js';
 
@@ -31,8 +31,10 @@ const DEFAULT_STUCK_AFTER_MS = 60 * MINUTE_MS;
  * Reconcile (DESIGN.md §5): per stream, re-enqueue blobs stuck in `listed`, raise blobs close to
  * expiry loudly, account every listed blob per hour, and write the stream's health row. Duplicate
  * messages are harmless (delivery is idempotent), so re-enqueueing errs on the side of delivery.
+ * Defender XDR streams are accounted from their page rows, which are written `done` and never wait
+ * on the queue, so there is nothing of theirs to re-enqueue or to expire.
  */
-export async function reconcile(streams: readonly StreamKey[], deps: ReconcileDependencies, options: ReconcileOptions = {}): Promise<StreamHealth[]> {
+export async function reconcile(streams: readonly AnyStreamKey[], deps: ReconcileDependencies, options: ReconcileOptions = {}): Promise<StreamHealth[]> {
   const results: StreamHealth[] = [];
   for (const stream of streams) {
     try {
@@ -44,7 +46,30 @@ export async function reconcile(streams: readonly StreamKey[], deps: ReconcileDe
   return results;
 }
 
-async function reconcileStream(stream: StreamKey, deps: ReconcileDependencies, options: ReconcileOptions): Promise<StreamHealth> {
+async function reconcileStream(stream: AnyStreamKey, deps: ReconcileDependencies, options: ReconcileOptions): Promise<StreamHealth> {
+  const now = deps.clock.now();
+  const call = { abortSignal: options.abortSignal };
+  const dims = { tenantId: stream.tenantId, contentType: stream.contentType };
+  const { stuck, expiringSoon } = isSecurityStream(stream) ? { stuck: 0, expiringSoon: 0 } : await reenqueueStuck(stream, deps, options);
+
+  const from = new Date(now - (options.windowHours ?? 48) * HOUR_MS).toISOString();
+  const entries: LedgerEntry[] = [];
+  for await (const entry of deps.ledger.query(stream, { createdFrom: from }, call)) entries.push(entry);
+  const cursor = (await deps.cursors.read(stream, call))?.state;
+  // A Defender cursor is the newest lastUpdateDateTime seen, which stands still while a tenant is quiet:
+  // how far behind the stream is shows in its last complete scan instead.
+  const listing = cursor && isSecurityStream(stream) ? { ...cursor, cursor: cursor.lastSuccessAt } : cursor;
+  const computed = streamHealth({ ...stream, now, cursor: listing, entries, stuck, expiringSoon });
+  const health = { ...computed, cursor: cursor?.cursor };
+  await deps.health.write(stream, health, call);
+  if (health.unexplained > 0) deps.logger.error('ledger rows ended without a reason', { stream: streamId(stream), count: health.unexplained });
+  if (health.deliveryLagMinutes !== undefined) deps.metrics.count('stream.deliveryLag.minutes', health.deliveryLagMinutes, dims);
+  if (health.listingLagMinutes !== undefined) deps.metrics.count('stream.listingLag.minutes', health.listingLagMinutes, dims);
+  return health;
+}
+
+/** Re-enqueues an audit stream's stuck blobs and raises those close to expiry; returns how many of each. */
+async function reenqueueStuck(stream: StreamKey, deps: ReconcileDependencies, options: ReconcileOptions): Promise<{ stuck: number; expiringSoon: number }> {
   const now = deps.clock.now();
   const call = { abortSignal: options.abortSignal };
   const stuckAfter = options.stuckAfterMs ?? DEFAULT_STUCK_AFTER_MS;
@@ -73,15 +98,5 @@ async function reconcileStream(stream: StreamKey, deps: ReconcileDependencies, o
     });
     deps.metrics.count('blobs.expiringSoon', expiringSoon.length, dims);
   }
-
-  const from = new Date(now - (options.windowHours ?? 48) * HOUR_MS).toISOString();
-  const entries: LedgerEntry[] = [];
-  for await (const entry of deps.ledger.query(stream, { createdFrom: from }, call)) entries.push(entry);
-  const cursor = (await deps.cursors.read(stream, call))?.state;
-  const health = streamHealth({ ...stream, now, cursor, entries, stuck: stuck.length, expiringSoon: expiringSoon.length });
-  await deps.health.write(stream, health, call);
-  if (health.unexplained > 0) deps.logger.error('ledger rows ended without a reason', { stream: streamId(stream), count: health.unexplained });
-  if (health.deliveryLagMinutes !== undefined) deps.metrics.count('stream.deliveryLag.minutes', health.deliveryLagMinutes, dims);
-  if (health.listingLagMinutes !== undefined) deps.metrics.count('stream.listingLag.minutes', health.listingLagMinutes, dims);
-  return health;
+  return { stuck: stuck.length, expiringSoon: expiringSoon.length };
 }

@@ -1,7 +1,7 @@
 import type { ContentMessage } from '../../shared/core/contentMessage.js';
 import { PermanentError, TransientError, type IngestError } from '../../shared/core/errors.js';
-import { streamId, type ContentListing, type StreamKey, type TimeWindow } from '../../shared/core/model.js';
-import type { ActivityFeed, BlobStore, Clock, ContentQueue, ContentSource, CursorState, CursorStore, EventPublication, EventSink, HealthStore, Ledger, LedgerEntry, LedgerFilter, LedgerPatch, Logger, Metrics, OutgoingEvent, StreamHealth } from '../../shared/ports.js';
+import { streamId, type AnyStreamKey, type ContentListing, type SecurityStreamKey, type StreamKey, type TimeWindow } from '../../shared/core/model.js';
+import type { ActivityFeed, BlobStore, Clock, ContentQueue, ContentSource, CursorState, CursorStore, EventPublication, EventSink, HealthStore, Ledger, LedgerEntry, LedgerFilter, LedgerPatch, Logger, Metrics, OutgoingEvent, SecurityFeed, SecurityPage, StreamHealth } from '../../shared/ports.js';
 
 /** In-memory fakes of the ports, for use-case unit tests. Integration tests use the real adapters. */
 
@@ -17,7 +17,7 @@ export class ManualClock implements Clock {
 
 export class MemoryLedger implements Ledger {
   readonly rows = new Map<string, LedgerEntry>();
-  key(stream: StreamKey, contentId: string): string {
+  key(stream: AnyStreamKey, contentId: string): string {
     return `${streamId(stream)}|${contentId}`;
   }
   async insertIfAbsent(entries: readonly LedgerEntry[]): Promise<LedgerEntry[]> {
@@ -39,10 +39,10 @@ export class MemoryLedger implements Ledger {
       if (row) this.rows.set(this.key(stream, id), { ...row, enqueuedAt: at });
     }
   }
-  async get(stream: StreamKey, contentId: string): Promise<LedgerEntry | undefined> {
+  async get(stream: AnyStreamKey, contentId: string): Promise<LedgerEntry | undefined> {
     return this.rows.get(this.key(stream, contentId));
   }
-  async *query(stream: StreamKey, filter: LedgerFilter): AsyncIterable<LedgerEntry> {
+  async *query(stream: AnyStreamKey, filter: LedgerFilter): AsyncIterable<LedgerEntry> {
     for (const row of this.rows.values()) {
       if (row.tenantId !== stream.tenantId || row.contentType !== stream.contentType) continue;
       if (filter.statuses && !filter.statuses.includes(row.status)) continue;
@@ -51,7 +51,7 @@ export class MemoryLedger implements Ledger {
       yield row;
     }
   }
-  async update(stream: StreamKey, contentId: string, patch: LedgerPatch): Promise<void> {
+  async update(stream: AnyStreamKey, contentId: string, patch: LedgerPatch): Promise<void> {
     const row = this.rows.get(this.key(stream, contentId));
     if (!row) throw new Error(`no ledger row ${contentId}`);
     const defined = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
@@ -75,10 +75,10 @@ export class MemoryCursorStore implements CursorStore {
   readonly rows = new Map<string, { state: CursorState; etag: string }>();
   private version = 0;
   writes = 0;
-  async read(stream: StreamKey) {
+  async read(stream: AnyStreamKey) {
     return this.rows.get(streamId(stream));
   }
-  async write(stream: StreamKey, state: CursorState, etag: string | undefined): Promise<string | undefined> {
+  async write(stream: AnyStreamKey, state: CursorState, etag: string | undefined): Promise<string | undefined> {
     const current = this.rows.get(streamId(stream));
     if ((current?.etag ?? undefined) !== etag) return undefined;
     const next = `v${++this.version}`;
@@ -243,10 +243,56 @@ export class MemoryContentSource implements ContentSource {
 
 export class MemoryHealthStore implements HealthStore {
   readonly rows = new Map<string, StreamHealth>();
-  async write(stream: StreamKey, health: StreamHealth): Promise<void> {
+  async write(stream: AnyStreamKey, health: StreamHealth): Promise<void> {
     this.rows.set(streamId(stream), health);
   }
   async readAll(): Promise<StreamHealth[]> {
     return [...this.rows.values()];
   }
+}
+
+/**
+ * Microsoft Graph security over lists of entities per stream: `lastUpdateDateTime ge since` (exact,
+ * 7-digit fractions), oldest first, in pages; entities without a timestamp come last on every scan.
+ * It can fail a page of the next scan, and records every scan's `since`.
+ */
+export class ScriptedSecurityFeed implements SecurityFeed {
+  readonly entities = new Map<string, unknown[]>();
+  readonly scans: Array<{ stream: string; since: string }> = [];
+  pageSize = 3;
+  /** Fail when this page number (1-based) of the next scan is requested. */
+  failOnPage?: { page: number; error: IngestError };
+  /** Called as each page is served (tests move the clock with it). */
+  onPage?: (page: SecurityPage) => void;
+
+  add(stream: SecurityStreamKey, ...entities: unknown[]): void {
+    const id = streamId(stream);
+    this.entities.set(id, [...(this.entities.get(id) ?? []), ...entities]);
+  }
+
+  async *listUpdated(stream: SecurityStreamKey, since: string): AsyncIterable<SecurityPage> {
+    const id = streamId(stream);
+    this.scans.push({ stream: id, since });
+    const timeOf = (e: unknown) => (e as { lastUpdateDateTime?: unknown } | null)?.lastUpdateDateTime;
+    const keyOf = (e: unknown) => (typeof timeOf(e) === 'string' ? exactKey(timeOf(e) as string) : undefined);
+    const from = exactKey(since);
+    const items = (this.entities.get(id) ?? [])
+      .filter((e) => keyOf(e) === undefined || keyOf(e)! >= from)
+      .sort((a, b) => (keyOf(a) ?? '~').localeCompare(keyOf(b) ?? '~'));
+    const failOnPage = this.failOnPage;
+    this.failOnPage = undefined;
+    for (let i = 0, page = 1; i < items.length || page === 1; i += this.pageSize, page++) {
+      if (failOnPage?.page === page) throw failOnPage.error;
+      const served: SecurityPage = { pageNumber: page, items: items.slice(i, i + this.pageSize), url: `https://graph.test/v1.0/security/${stream.contentType}?page=${page}` };
+      this.onPage?.(served);
+      yield served;
+      if (items.length === 0) break;
+    }
+  }
+}
+
+/** `2026-11-20T10:00:00.1234567Z` as a string that sorts by instant (Z timestamps only). */
+function exactKey(time: string): string {
+  const [seconds, fraction = ''] = time.replace(/Z$/, '').split('.');
+  return `${seconds}.${fraction.padEnd(9, '0')}`;
 }

@@ -4,6 +4,7 @@ import { loadConfig } from '../../shared/config.js';
 import type { ContentMessage } from '../../shared/core/contentMessage.js';
 import { HOUR_MS, MINUTE_MS } from '../../shared/core/windows.js';
 import { silentLogger, type Logger } from '../../shared/ports.js';
+import { DEFAULT_SECURITY_OVERLAP_MS, pollSecurity } from '../../shared/usecases/pollSecurity.js';
 import { pollStreams } from '../../shared/usecases/pollStreams.js';
 import { createWiring, type Wiring } from '../../shared/wiring.js';
 import { startSimTenant, type SimTenant, type SimTenantOptions, type SimTenantSpec } from '../../tools/simTenant/index.js';
@@ -20,7 +21,8 @@ export function newTenantId(): string {
 }
 
 export interface HarnessOptions {
-  readonly tenants: readonly (Partial<SimTenantSpec> & { tenantId: string })[];
+  /** Simulated tenants; `defenderXdr` also enables the tenant's Defender XDR streams in the configuration. */
+  readonly tenants: readonly (Partial<SimTenantSpec> & { tenantId: string; defenderXdr?: boolean })[];
   readonly sim?: Partial<Omit<SimTenantOptions, 'tenants' | 'now'>>;
   readonly env?: Readonly<Record<string, string>>;
   readonly logger?: Logger;
@@ -36,14 +38,15 @@ export async function startHarness(options: HarnessOptions) {
   const sim = await startSimTenant({
     now: () => clock.now(),
     ...options.sim,
-    tenants: options.tenants.map((t) => ({ apps: [{ clientId: APP_ID, secret: APP_SECRET }], historyStart: T0 - 9 * 24 * HOUR_MS, ...t })),
+    tenants: options.tenants.map(({ defenderXdr: _defenderXdr, ...t }) => ({ apps: [{ clientId: APP_ID, secret: APP_SECRET }], historyStart: T0 - 9 * 24 * HOUR_MS, ...t })),
   });
   const queueName = `content-${randomUUID().slice(0, 8)}`;
   const config = loadConfig({
-    O365_TENANTS: JSON.stringify(options.tenants.map((t) => ({ tenantId: t.tenantId, clientId: APP_ID, credential: { type: 'secret', secretName: 'SIM_APP_SECRET' } }))),
+    O365_TENANTS: JSON.stringify(options.tenants.map((t) => ({ tenantId: t.tenantId, clientId: APP_ID, defenderXdr: t.defenderXdr, credential: { type: 'secret', secretName: 'SIM_APP_SECRET' } }))),
     SIM_APP_SECRET: APP_SECRET,
     O365_MANAGEMENT_ENDPOINT: sim.url,
     O365_AUTHORITY_HOST: sim.url,
+    GRAPH_ENDPOINT: sim.url,
     AzureWebJobsStorage: inject('azuriteConnectionString'),
     EVENTHUB_CONNECTION: 'Endpoint=sb://127.0.0.1:1;SharedAccessKeyName=unused;SharedAccessKey=unused;UseDevelopmentEmulator=true',
     EVENTHUB_NAME: 'unused',
@@ -51,7 +54,7 @@ export async function startHarness(options: HarnessOptions) {
     ...options.env,
   });
   const logger = options.logger ?? new RecordingLogger();
-  const fast = { managementRetry: { baseDelayInMs: 5, maxDelayInMs: 20 }, eventHubRetry: { maxRetries: 2, retryDelayInMs: 20, maxRetryDelayInMs: 100, timeoutInMs: 2000 } };
+  const fast = { managementRetry: { baseDelayInMs: 5, maxDelayInMs: 20 }, graphRetry: { baseDelayInMs: 5, maxDelayInMs: 20 }, eventHubRetry: { maxRetries: 2, retryDelayInMs: 20, maxRetryDelayInMs: 100, timeoutInMs: 2000 } };
   const wiring = createWiring(config, { clock, logger: silentLogger, ...fast });
   await wiring.ensureResources();
 
@@ -71,6 +74,20 @@ export async function startHarness(options: HarnessOptions) {
           settleLagMs: config.poll.settleLagMinutes * MINUTE_MS,
           overlapMs: config.poll.overlapMinutes * MINUTE_MS,
           initialLookbackMs: config.poll.initialLookbackHours * HOUR_MS,
+          concurrency: 4,
+          deadline: clock.now() + 8 * MINUTE_MS,
+        },
+      ),
+    /** One pollSecurity run over every Defender XDR stream, as the timer function runs it. */
+    pollSecurity: (w: Wiring = wiring) =>
+      pollSecurity(
+        w.securityStreams,
+        { feed: w.securityFeed, cursors: w.cursors, ledger: w.ledger, sink: w.sink, blobs: w.blobs, clock, logger, metrics: { count() {} } },
+        {
+          overlapMs: DEFAULT_SECURITY_OVERLAP_MS,
+          initialLookbackMs: config.poll.initialLookbackHours * HOUR_MS,
+          maxEventBytes: config.ingest.maxEventBytes,
+          partitionKeyMode: config.ingest.partitionKeyMode,
           concurrency: 4,
           deadline: clock.now() + 8 * MINUTE_MS,
         },

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 describe('npm run local', () => {
-  it('driven for a bounded time, leaves in its output file every record the simulated tenant served', async () => {
+  it('driven for a bounded time, leaves in its output file every record and every Defender XDR revision the simulated tenant served', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'local-run-'));
     const out = join(dir, 'events.ndjson');
     const report = join(dir, 'report.json');
@@ -19,11 +19,15 @@ describe('npm run local', () => {
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(code, output).toBe(0);
 
-    const { servedBlobs, servedRecordIds } = JSON.parse(readFileSync(report, 'utf8')) as { servedBlobs: number; servedRecordIds: string[] };
+    const { servedBlobs, servedRecordIds, servedSecurityRevisions } = JSON.parse(readFileSync(report, 'utf8')) as { servedBlobs: number; servedRecordIds: string[]; servedSecurityRevisions: string[] };
     expect(servedBlobs).toBeGreaterThan(5);
-    const events = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { EventOriginalUid?: string; EnvelopeSchema: string });
+    type Line = { EventOriginalUid?: string; EnvelopeSchema: string; Source: string; AdditionalFields?: { LastUpdateDateTime?: string } };
+    const events = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Line);
     const arrived = new Set(events.map((e) => e.EventOriginalUid));
     expect(servedRecordIds.filter((id) => !arrived.has(id))).toEqual([]);
+    expect(servedSecurityRevisions.length).toBeGreaterThan(0);
+    const revisions = new Set(events.filter((e) => e.Source === 'DefenderXDR').map((e) => `${e.EventOriginalUid}|${e.AdditionalFields?.LastUpdateDateTime}`));
+    expect(servedSecurityRevisions.filter((r) => !revisions.has(r))).toEqual([]);
     expect(events.every((e) => e.EnvelopeSchema === 'm365.audit.normalized')).toBe(true);
     expect(output).toMatch(/stopped: \d+ events written to/);
   });

@@ -188,9 +188,52 @@ describe('loadConfig', () => {
     }
   });
 
+  it('leaves Defender XDR off by default and resolves each cloud\'s Microsoft Graph endpoint and scope', () => {
+    expect(loadConfig(baseEnv()).tenants[0]).toMatchObject({ defenderXdr: false, graphEndpoint: 'https://graph.microsoft.com', graphScope: 'https://graph.microsoft.com/.default' });
+    const clouds = { commercial: 'https://graph.microsoft.com', gcc: 'https://graph.microsoft.com', gcchigh: 'https://graph.microsoft.us', dod: 'https://dod-graph.microsoft.us' };
+    for (const [cloud, graph] of Object.entries(clouds)) {
+      const env = baseEnv({ O365_TENANTS: JSON.stringify([{ tenantId: TENANT, clientId: APP, cloud, defenderXdr: true, credential: { type: 'secret', secretName: 'CONTOSO_SECRET' } }]) });
+      expect(loadConfig(env).tenants[0], cloud).toMatchObject({ defenderXdr: true, graphEndpoint: graph, graphScope: `${graph}/.default` });
+    }
+  });
+
+  it('overrides the Graph endpoint with GRAPH_ENDPOINT or a tenant\'s graphEndpoint (the tenant\'s wins), keeping the cloud\'s Graph scope', () => {
+    const second = '2a2a2a2a-2b2b-4c2c-8d2d-2e2e2e2e2e2e';
+    const config = loadConfig(
+      baseEnv({
+        GRAPH_ENDPOINT: 'https://127.0.0.1:8443/',
+        O365_TENANTS: JSON.stringify([
+          { tenantId: TENANT, clientId: APP, defenderXdr: true, credential: { type: 'secret', secretName: 'CONTOSO_SECRET' } },
+          { tenantId: second, clientId: APP, cloud: 'gcchigh', defenderXdr: true, graphEndpoint: 'https://graph-proxy.contoso.example', credential: { type: 'secret', secretName: 'CONTOSO_SECRET' } },
+        ]),
+      }),
+    );
+    expect(config.tenants[0]).toMatchObject({ graphEndpoint: 'https://127.0.0.1:8443', graphScope: 'https://graph.microsoft.com/.default' });
+    expect(config.tenants[1]).toMatchObject({ graphEndpoint: 'https://graph-proxy.contoso.example', graphScope: 'https://graph.microsoft.us/.default' });
+  });
+
+  it('reports Defender XDR problems together with every other one', () => {
+    const problems = problemsOf(
+      baseEnv({
+        GRAPH_ENDPOINT: 'graph.microsoft.com',
+        O365_TENANTS: JSON.stringify([
+          { tenantId: TENANT, clientId: APP, defenderXdr: 'yes', credential: { type: 'secret', secretName: 'CONTOSO_SECRET' } },
+          { tenantId: '2a2a2a2a-2b2b-4c2c-8d2d-2e2e2e2e2e2e', clientId: APP, graphEndpoint: 'http://graph.microsoft.com', credential: { type: 'secret', secretName: 'CONTOSO_SECRET' } },
+        ]),
+        SETTLE_LAG_MINUTES: 'soon',
+      }),
+    );
+    expect(problems).toEqual([
+      expect.stringMatching(/^GRAPH_ENDPOINT: expected an https URL/),
+      'O365_TENANTS[0].defenderXdr: expected true or false (poll Defender XDR incidents and alerts), got "yes"',
+      expect.stringMatching(/^O365_TENANTS\[1\]\.graphEndpoint: expected an https origin/),
+      expect.stringMatching(/^SETTLE_LAG_MINUTES: expected a whole number/),
+    ]);
+  });
+
   it('documents every setting it reads in SETTINGS', () => {
     const names = SETTINGS.map((s) => s.name);
-    for (const name of ['O365_TENANTS', 'EVENTHUB_NAME', 'CONTENT_QUEUE_NAME', 'MAX_EVENT_BYTES', 'PARTITION_KEY_MODE', 'KEY_VAULT_URL']) {
+    for (const name of ['O365_TENANTS', 'EVENTHUB_NAME', 'CONTENT_QUEUE_NAME', 'MAX_EVENT_BYTES', 'PARTITION_KEY_MODE', 'KEY_VAULT_URL', 'GRAPH_ENDPOINT']) {
       expect(names).toContain(name);
     }
     expect(SETTINGS.filter((s) => s.required).map((s) => s.name)).toEqual(['O365_TENANTS', 'EVENTHUB_NAME']);

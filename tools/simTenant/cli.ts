@@ -4,7 +4,7 @@
  * test GUID and app, which also accepts assertions signed with test/certs/client.pem's key.
  *
  *   npx tsx tools/simTenant/cli.ts [--port 0] [--seed 1] [--tenant <guid>]... [--client-id <guid>]
- *     [--client-secret <s>] [--blobs-per-hour 12] [--records-per-blob 20] [--page-size 100]
+ *     [--client-secret <s>] [--blobs-per-hour 12] [--records-per-blob 20] [--incidents-per-hour 1] [--page-size 100]
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +28,7 @@ const { values } = parseArgs({
     'client-secret': { type: 'string', default: DEFAULT_CLIENT_SECRET },
     'blobs-per-hour': { type: 'string', default: '12' },
     'records-per-blob': { type: 'string', default: '20' },
+    'incidents-per-hour': { type: 'string', default: '1' },
     'page-size': { type: 'string', default: '100' },
   },
   strict: true,
@@ -52,6 +53,7 @@ const sim = await startSimTenant({
     apps: [{ clientId, secret: values['client-secret'], certificatePem }],
     blobsPerHour: num('blobs-per-hour', values['blobs-per-hour']),
     recordsPerBlob: num('records-per-blob', values['records-per-blob']),
+    incidentsPerHour: num('incidents-per-hour', values['incidents-per-hour']),
   })),
 });
 

@@ -1,6 +1,6 @@
 /**
  * A fake Entra ID authority: the v2 metadata document MSAL reads, the v1 and v2 client-credentials token
- * endpoints (secret or certificate assertion), and the access tokens the activity API verifies.
+ * endpoints (secret or certificate assertion), and the access tokens the activity API and Graph verify.
  */
 import { constants, createHash, createHmac, randomUUID, timingSafeEqual, verify } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -36,6 +36,9 @@ const CLOCK_SKEW_S = 300;
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const NO_CACHE = { 'Cache-Control': 'no-store, no-cache', Pragma: 'no-cache' };
 
+/** What a trusted managed identity holds in each resource (its app-role grants). */
+const MANAGED_IDENTITY_ROLES = { management: ['ActivityFeed.Read'], graph: ['SecurityIncident.Read.All', 'SecurityAlert.Read.All'] };
+
 const b64url = (value: string | Buffer) => Buffer.from(value).toString('base64url');
 const normalizeAudience = (aud: string) => aud.trim().replace(/\/+$/, '').toLowerCase();
 
@@ -45,11 +48,12 @@ export class Entra {
     private readonly tenants: ReadonlyMap<string, TenantState>,
     /** HMAC key of the access tokens; random per server, so tokens of another server are rejected. */
     private readonly signingKey: Buffer,
-    /** Audience the activity API accepts; tokens for it carry the app's roles. */
-    private readonly audience: string,
+    /** Audiences of the activity API and of Graph; tokens for each carry the app's roles in that resource. */
+    private readonly audiences: { readonly management: string; readonly graph: string },
     /**
      * Keys of other token issuers the API trusts: a managed identity stand-in whose identity has been
-     * granted ActivityFeed.Read. Its tokens carry no roles claim, so the grant is applied here.
+     * granted ActivityFeed.Read and the Graph security read roles. Its tokens carry no roles claim, so
+     * the grants are applied here.
      */
     private readonly managedIdentityKeys: readonly Buffer[] = [],
   ) {}
@@ -154,7 +158,8 @@ export class Entra {
       oid,
       sub: oid,
       // Roles belong to the resource that defines them; other audiences get none.
-      ...(normalizeAudience(resource) === normalizeAudience(this.audience) ? { roles: [...app.roles] } : {}),
+      ...(normalizeAudience(resource) === normalizeAudience(this.audiences.management) ? { roles: [...app.roles] } : {}),
+      ...(normalizeAudience(resource) === normalizeAudience(this.audiences.graph) ? { roles: [...app.graphRoles] } : {}),
       ver: '1.0',
     };
     const accessToken = this.sign(claims);
@@ -174,8 +179,11 @@ export class Entra {
     return { status: 200, headers: NO_CACHE, body };
   }
 
-  /** The claims of an access token this server issued, or undefined if it is forged, expired or for another audience. */
-  verifyAccessToken(token: string): AccessTokenClaims | undefined {
+  /**
+   * The claims of an access token this server (or a trusted managed identity) issued for `resource`
+   * (default the activity API), or undefined if it is forged, expired or for another audience.
+   */
+  verifyAccessToken(token: string, resource: 'management' | 'graph' = 'management'): AccessTokenClaims | undefined {
     const parts = token.split('.');
     if (parts.length !== 3) return undefined;
     const [header, payload, signature] = parts as [string, string, string];
@@ -194,9 +202,9 @@ export class Entra {
     }
     const now = Date.now() / 1000;
     if (!(claims.exp > now) || claims.nbf > now + CLOCK_SKEW_S) return undefined;
-    if (normalizeAudience(String(claims.aud)) !== normalizeAudience(this.audience)) return undefined;
+    if (normalizeAudience(String(claims.aud)) !== normalizeAudience(this.audiences[resource])) return undefined;
     if (claims.iss !== `https://sts.windows.net/${claims.tid}/`) return undefined;
-    return external ? { ...claims, roles: ['ActivityFeed.Read'] } : claims;
+    return external ? { ...claims, roles: MANAGED_IDENTITY_ROLES[resource] } : claims;
   }
 
   private sign(claims: AccessTokenClaims): string {

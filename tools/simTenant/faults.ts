@@ -1,18 +1,25 @@
 import type { Rng } from './rng.js';
 import type { Fault, FaultController, FaultRule, SimOperation } from './types.js';
 
-const OPERATIONS: readonly (SimOperation | 'any')[] = ['any', 'metadata', 'token', 'start', 'stop', 'list', 'content', 'blob', 'resources'];
+const OPERATIONS: readonly (SimOperation | 'graph' | 'any')[] = ['any', 'graph', 'metadata', 'token', 'start', 'stop', 'list', 'content', 'blob', 'resources', 'incidents', 'alerts'];
+const GRAPH_OPERATIONS: ReadonlySet<SimOperation> = new Set(['incidents', 'alerts']);
 
 /** Faults decided before a request is handled (they replace or delay the normal answer). */
 export const PRE_FAULTS: ReadonlySet<Fault['kind']> = new Set(['status', 'af429-403', 'reset', 'slow', 'malformed-json', 'non-json-error']);
+/** Faults decided before a Graph request is handled (AF codes are the activity API's, not Graph's). */
+export const GRAPH_PRE_FAULTS: ReadonlySet<Fault['kind']> = new Set(['status', 'reset', 'slow', 'malformed-json', 'non-json-error']);
 /** Faults that only make sense on a `/subscriptions/content` page that is about to be served. */
 export const LISTING_FAULTS: ReadonlySet<Fault['kind']> = new Set(['wrong-host-uri', 'foreign-next-page', 'truncated-page']);
+/** Faults that only make sense on a Graph page that is about to be served. */
+export const GRAPH_PAGE_FAULTS: ReadonlySet<Fault['kind']> = new Set(['foreign-next-page', 'truncated-page']);
 /** Faults that replace the answer instead of delaying or altering it. */
 export const REJECTING_FAULTS: ReadonlySet<Fault['kind']> = new Set(['status', 'af429-403', 'reset', 'non-json-error', 'stale-next-page']);
 
 interface Armed {
   rule: FaultRule;
   remaining: number;
+  /** Matching requests still to let through. */
+  skip: number;
 }
 
 /** Fault rules in injection order; the first armed rule that matches a request fires. */
@@ -26,7 +33,7 @@ export class Faults implements FaultController {
     const problem = validate(rule);
     if (problem) throw new Error(`Invalid fault rule: ${problem}`);
     const copy = structuredClone(rule);
-    this.rules.push({ rule: copy, remaining: rule.times ?? (rule.probability === undefined ? 1 : Infinity) });
+    this.rules.push({ rule: copy, remaining: rule.times ?? (rule.probability === undefined ? 1 : Infinity), skip: rule.skip ?? 0 });
   }
 
   clear(): void {
@@ -34,7 +41,7 @@ export class Faults implements FaultController {
   }
 
   pending(): FaultRule[] {
-    return this.rules.map(({ rule, remaining }) => ({ ...structuredClone(rule), times: remaining }));
+    return this.rules.map(({ rule, remaining, skip }) => ({ ...structuredClone(rule), times: remaining, ...(rule.skip === undefined ? {} : { skip }) }));
   }
 
   /** Fires (and counts down) the first armed rule of one of `kinds` that matches the request, if any. */
@@ -43,8 +50,12 @@ export class Faults implements FaultController {
       const armed = this.rules[i]!;
       const { rule } = armed;
       if (!kinds.has(rule.fault.kind)) continue;
-      if (rule.op !== undefined && rule.op !== 'any' && rule.op !== op) continue;
+      if (rule.op !== undefined && rule.op !== 'any' && rule.op !== op && !(rule.op === 'graph' && GRAPH_OPERATIONS.has(op))) continue;
       if (rule.tenantId !== undefined && rule.tenantId.toLowerCase() !== tenantId) continue;
+      if (armed.skip > 0) {
+        armed.skip--;
+        continue;
+      }
       if (rule.probability !== undefined && this.rng.next() >= rule.probability) continue;
       if (--armed.remaining <= 0) this.rules.splice(i, 1);
       return rule.fault;
@@ -58,12 +69,14 @@ function validate(rule: FaultRule): string | undefined {
   if (rule.op !== undefined && !OPERATIONS.includes(rule.op)) return `unknown op ${JSON.stringify(rule.op)}`;
   if (rule.tenantId !== undefined && typeof rule.tenantId !== 'string') return 'tenantId must be a string';
   if (rule.times !== undefined && !(Number.isInteger(rule.times) && rule.times > 0)) return 'times must be a positive integer';
+  if (rule.skip !== undefined && !(Number.isInteger(rule.skip) && rule.skip >= 0)) return 'skip must be an integer ≥ 0';
   if (rule.probability !== undefined && !(rule.probability > 0 && rule.probability <= 1)) return 'probability must be in (0, 1]';
   const f = rule.fault;
   switch (f.kind) {
     case 'status':
-      if (![401, 429, 500, 503, 408].includes(f.status)) return 'status must be 401, 429, 500, 503 or 408';
+      if (![401, 429, 500, 502, 503, 504, 408].includes(f.status)) return 'status must be 401, 429, 500, 502, 503, 504 or 408';
       if (f.code !== undefined && !['AF429', 'AF50000', 'AF50005'].includes(f.code)) return 'code must be AF429, AF50000 or AF50005';
+      if (f.retryAfterSeconds !== undefined && !(Number.isInteger(f.retryAfterSeconds) && f.retryAfterSeconds >= 0)) return 'retryAfterSeconds must be an integer ≥ 0';
       return undefined;
     case 'slow':
       return Number.isFinite(f.delayInMs) && f.delayInMs >= 0 ? undefined : 'delayInMs must be a number ≥ 0';

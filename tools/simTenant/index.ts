@@ -1,6 +1,6 @@
 /**
- * The simulated tenant: an https fake of the Office 365 Management Activity API and its Entra ID token
- * endpoint, for `npm run local`, the integration tests and the benchmarks.
+ * The simulated tenant: an https fake of the Office 365 Management Activity API, Microsoft Graph security
+ * and their Entra ID token endpoint, for `npm run local`, the integration tests and the benchmarks.
  */
 export { startSimTenant } from './server.js';
 export { CONTENT_TYPES } from './types.js';
@@ -10,6 +10,9 @@ export type {
   Fault,
   FaultController,
   FaultRule,
+  GraphAlert,
+  GraphIncident,
+  SecurityChange,
   SimApp,
   SimOperation,
   SimStats,

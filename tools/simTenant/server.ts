@@ -5,11 +5,13 @@ import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { Entra } from './entra.js';
-import { PRE_FAULTS, REJECTING_FAULTS, Faults } from './faults.js';
+import { Entra, type AccessTokenClaims } from './entra.js';
+import { GRAPH_PRE_FAULTS, PRE_FAULTS, REJECTING_FAULTS, Faults } from './faults.js';
 import { Feed, afError, feedRoute, listingEntry, type FeedRequest, type JsonReply } from './feed.js';
 import { BlobCatalog, type Blob } from './generator.js';
+import { GraphSecurityApi, graphCodeFor, graphError, type GraphOperation } from './graph.js';
 import { Rng } from './rng.js';
+import { SecurityCatalog } from './security.js';
 import { RequestLog, StatsRecorder } from './stats.js';
 import { Subscriptions } from './subscriptions.js';
 import { resolveTenants, type TenantState } from './tenants.js';
@@ -20,7 +22,9 @@ import { CONTENT_TYPES, type ContentType, type Fault, type FaultRule, type SimOp
 type Route =
   | { kind: 'feed'; op: FeedRequest['op']; tenant: string; rawContentId?: string }
   | { kind: 'metadata'; op: 'metadata'; tenant: string }
-  | { kind: 'token'; op: 'token'; tenant: string; version: 'v1' | 'v2' };
+  | { kind: 'token'; op: 'token'; tenant: string; version: 'v1' | 'v2' }
+  /** Graph has no tenant in its path: the token's `tid` names it. */
+  | { kind: 'graph'; op: GraphOperation };
 
 /** Headers the activity API answers with (reference §2.3); never a Retry-After. */
 const FEED_HEADERS = {
@@ -38,8 +42,9 @@ const STALE_NEXT_PAGE: ReadonlySet<Fault['kind']> = new Set([...PRE_FAULTS, 'sta
 
 /**
  * Starts a simulated tenant: one https origin serving the Entra ID token endpoint, the Management Activity
- * API and the `/_sim/*` admin surface. Everything generated is a pure function of the seed and the options,
- * and nothing is materialized ahead of a request, so a week of backlog costs no memory.
+ * API, Microsoft Graph security (Defender XDR incidents and alerts) and the `/_sim/*` admin surface.
+ * Everything generated is a pure function of the seed and the options, and nothing is materialized ahead
+ * of a request, so a week of backlog costs no memory.
  */
 export async function startSimTenant(options: SimTenantOptions): Promise<SimTenant> {
   const clock = options.now ?? Date.now;
@@ -60,7 +65,7 @@ export async function startSimTenant(options: SimTenantOptions): Promise<SimTena
   const faults = new Faults(new Rng(`${seed}|faults`));
   const stats = new StatsRecorder();
   const log = new RequestLog();
-  const entra = new Entra(tenants, randomBytes(32), settings.tokenAudience, options.trustedManagedIdentityKeys);
+  const entra = new Entra(tenants, randomBytes(32), { management: settings.tokenAudience, graph: settings.graphAudience }, options.trustedManagedIdentityKeys);
   const feed = new Feed(
     { tenants, catalog, subscriptions, entra, throttle: new Throttle(settings.requestsPerMinute), faults, stats },
     {
@@ -73,6 +78,11 @@ export async function startSimTenant(options: SimTenantOptions): Promise<SimTena
       throttleStatus: options.throttleStatus ?? 429,
       pageKey: randomBytes(32),
     },
+  );
+  const security = new SecurityCatalog(seed, tenants);
+  const graph = new GraphSecurityApi(
+    { tenants, catalog: security, throttle: new Throttle(settings.graphRequestsPerMinute), faults, stats },
+    { now, maxPageSize: settings.graphMaxPageSize, pageKey: randomBytes(32) },
   );
   const adminKey = options.adminKey ?? randomBytes(16).toString('hex');
   const host = options.host ?? '127.0.0.1';
@@ -109,7 +119,12 @@ export async function startSimTenant(options: SimTenantOptions): Promise<SimTena
       res.writeHead(404, { 'Content-Length': '0' }).end();
       return;
     }
-    const tenantKey = route.tenant.toLowerCase();
+    let graphClaims: AccessTokenClaims | undefined;
+    if (route.kind === 'graph') {
+      const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+      graphClaims = bearer ? entra.verifyAccessToken(bearer[1]!, 'graph') : undefined;
+    }
+    const tenantKey = route.kind === 'graph' ? (graphClaims?.tid ?? '-') : route.tenant.toLowerCase();
     res.on('close', () => {
       const outcome = res.writableFinished ? String(res.statusCode) : 'reset';
       stats.request(tenantKey, route.op, outcome);
@@ -126,13 +141,18 @@ export async function startSimTenant(options: SimTenantOptions): Promise<SimTena
     const params = new Map<string, string>();
     for (const [name, value] of parsed.searchParams) if (!params.has(name.toLowerCase())) params.set(name.toLowerCase(), value);
 
-    const fault = faults.take(route.op, tenantKey, route.op === 'content' && params.has('nextpage') ? STALE_NEXT_PAGE : PRE_FAULTS);
+    const kinds = route.kind === 'graph' ? GRAPH_PRE_FAULTS : route.op === 'content' && params.has('nextpage') ? STALE_NEXT_PAGE : PRE_FAULTS;
+    const fault = faults.take(route.op, tenantKey, kinds);
     if (fault) stats.fault(fault.kind, REJECTING_FAULTS.has(fault.kind));
     const baseHeaders = route.kind === 'feed' ? FEED_HEADERS : {};
     switch (fault?.kind) {
-      case 'status':
+      case 'status': {
+        const retryAfter: Record<string, string> = fault.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(fault.retryAfterSeconds) };
+        if (route.kind === 'graph') return sendJson(res, graphError(fault.status, graphCodeFor(fault.status), 'Injected failure (simulator fault rule).', req.headers, retryAfter), {}, false);
         if (fault.code === 'AF429') stats.af429();
-        return sendJson(res, fault.code ? afError(fault.status, fault.code, faultMessage(fault.code, method, route.op, params)) : { status: fault.status }, baseHeaders, false);
+        const reply: JsonReply = fault.code ? afError(fault.status, fault.code, faultMessage(fault.code, method, route.op, params)) : { status: fault.status };
+        return sendJson(res, { ...reply, headers: retryAfter }, baseHeaders, false);
+      }
       case 'af429-403':
         stats.af429();
         return sendJson(res, afError(403, 'AF429', faultMessage('AF429', method, route.op, params)), baseHeaders, false);
@@ -155,6 +175,12 @@ export async function startSimTenant(options: SimTenantOptions): Promise<SimTena
     const reset = fault?.kind === 'reset';
     const origin = originOf(req);
 
+    if (route.kind === 'graph') {
+      const reply = graph.handle({ op: route.op, query: parsed.searchParams, headers: req.headers, origin, claims: graphClaims });
+      sendJson(res, reply, {}, malformed);
+      if (!malformed && reply.revisions) stats.servedRevisions(route.op, reply.revisions);
+      return;
+    }
     if (route.kind === 'metadata') return sendJson(res, entra.openIdConfiguration(origin, route.tenant, req.headers), {}, malformed);
     if (route.kind === 'token') {
       const form = new URLSearchParams(await readBody(req));
@@ -293,6 +319,21 @@ export async function startSimTenant(options: SimTenantOptions): Promise<SimTena
       if (!app) throw new Error(`App ${clientId} is not registered in tenant ${tenantId}`);
       app.secret = newSecret;
     },
+    incidents(tenantId) {
+      return security.incidents(tenantOf(tenantId).tenantId, now()).map((s) => structuredClone(s.incident));
+    },
+    alerts(tenantId) {
+      return structuredClone(security.alerts(tenantOf(tenantId).tenantId, now()));
+    },
+    addIncident(tenantId, spec = {}) {
+      return security.addIncident(tenantOf(tenantId).tenantId, now(), spec);
+    },
+    updateIncident(tenantId, incidentId, change) {
+      return security.updateIncident(tenantOf(tenantId).tenantId, now(), incidentId, change);
+    },
+    updateAlert(tenantId, alertId, change) {
+      return security.updateAlert(tenantOf(tenantId).tenantId, now(), alertId, change);
+    },
     stats: () => stats.snapshot(),
     resetStats: () => {
       stats.reset();
@@ -317,6 +358,9 @@ function resolveSettings(o: SimTenantOptions) {
     expiryInMs: o.expiryInMs ?? 7 * DAY,
     duplicateRate: o.duplicateRate ?? 0.05,
     requestsPerMinute: o.requestsPerMinute ?? 2000,
+    graphAudience: o.graphAudience ?? 'https://graph.microsoft.com',
+    graphMaxPageSize: o.graphMaxPageSize ?? 1000,
+    graphRequestsPerMinute: o.graphRequestsPerMinute ?? 150,
   };
   const problems = [
     !(Number.isInteger(s.pageSize) && s.pageSize > 0) && 'pageSize must be a positive integer',
@@ -324,6 +368,8 @@ function resolveSettings(o: SimTenantOptions) {
     !(s.expiryInMs > 0) && 'expiryInMs must be positive',
     !(s.duplicateRate >= 0 && s.duplicateRate <= 1) && 'duplicateRate must be in [0, 1]',
     !(s.requestsPerMinute > 0) && 'requestsPerMinute must be positive',
+    !(Number.isInteger(s.graphMaxPageSize) && s.graphMaxPageSize > 0) && 'graphMaxPageSize must be a positive integer',
+    !(s.graphRequestsPerMinute > 0) && 'graphRequestsPerMinute must be positive',
   ].filter((p): p is string => typeof p === 'string');
   if (problems.length > 0) throw new Error(`Invalid simulated tenant options:\n- ${problems.join('\n- ')}`);
   return s;
@@ -335,6 +381,8 @@ function resolveRoute(method: string, pathname: string): Route | undefined {
     const r = feedRoute(method, feed[2]!);
     return r && { kind: 'feed', op: r.op, tenant: feed[1]!, ...(r.rawContentId === undefined ? {} : { rawContentId: r.rawContentId }) };
   }
+  const graph = /^\/v1\.0\/security\/(incidents|alerts_v2)$/i.exec(pathname);
+  if (graph && method === 'GET') return { kind: 'graph', op: graph[1]!.toLowerCase() === 'incidents' ? 'incidents' : 'alerts' };
   const metadata = /^\/([^/]+)\/(?:v2\.0\/)?\.well-known\/openid-configuration$/i.exec(pathname);
   if (metadata && method === 'GET') return { kind: 'metadata', op: 'metadata', tenant: metadata[1]! };
   const token = /^\/([^/]+)\/oauth2\/(v2\.0\/)?token$/i.exec(pathname);

@@ -8,6 +8,8 @@ const empty = (): SimStats => ({
   af429: 0,
   startsWithinCooldown: 0,
   servedBlobIds: [],
+  servedIncidentRevisions: [],
+  servedAlertRevisions: [],
 });
 
 /** Accumulates {@link SimStats}; snapshots are deep copies, so callers can keep them. */
@@ -37,6 +39,11 @@ export class StatsRecorder {
 
   servedBlob(contentId: string): void {
     this.s.servedBlobIds.push(contentId);
+  }
+
+  /** Revisions (`id|lastUpdateDateTime`) on a Graph page that was answered with 200. */
+  servedRevisions(op: 'incidents' | 'alerts', revisions: readonly string[]): void {
+    (op === 'incidents' ? this.s.servedIncidentRevisions : this.s.servedAlertRevisions).push(...revisions);
   }
 
   snapshot(): SimStats {

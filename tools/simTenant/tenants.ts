@@ -12,6 +12,7 @@ export interface AppState {
   secret?: string;
   certificate?: X509Certificate;
   roles: string[];
+  graphRoles: string[];
 }
 
 /** Mutable state of one simulated tenant. */
@@ -22,6 +23,8 @@ export interface TenantState {
   /** By lower-case client id. */
   apps: Map<string, AppState>;
   stream: StreamSettings;
+  /** Generated Defender XDR incidents per hour from `stream.historyStart`. */
+  incidentsPerHour: number;
 }
 
 /** Validates the tenant specs and builds their state; throws one error naming every problem. */
@@ -37,6 +40,8 @@ export function resolveTenants(specs: readonly SimTenantSpec[], feedNow: number)
     const recordsPerBlob = spec.recordsPerBlob ?? 20;
     if (!(blobsPerHour >= 0 && Number.isFinite(blobsPerHour))) problems.push(`tenant ${tenantId}: blobsPerHour must be a number ≥ 0`);
     if (!(recordsPerBlob >= 0 && Number.isFinite(recordsPerBlob))) problems.push(`tenant ${tenantId}: recordsPerBlob must be a number ≥ 0`);
+    const incidentsPerHour = spec.incidentsPerHour ?? 1;
+    if (!(incidentsPerHour >= 0 && Number.isFinite(incidentsPerHour))) problems.push(`tenant ${tenantId}: incidentsPerHour must be a number ≥ 0`);
     for (const ct of spec.contentTypes ?? []) {
       if (!CONTENT_TYPES.includes(ct)) problems.push(`tenant ${tenantId}: unknown content type ${JSON.stringify(ct)}`);
     }
@@ -51,7 +56,13 @@ export function resolveTenants(specs: readonly SimTenantSpec[], feedNow: number)
           problems.push(`tenant ${tenantId}: app ${app.clientId} has an unreadable certificatePem`);
         }
       }
-      apps.set(app.clientId.toLowerCase(), { clientId: app.clientId, secret: app.secret, certificate, roles: app.roles ?? ['ActivityFeed.Read'] });
+      apps.set(app.clientId.toLowerCase(), {
+        clientId: app.clientId,
+        secret: app.secret,
+        certificate,
+        roles: app.roles ?? ['ActivityFeed.Read'],
+        graphRoles: app.graphRoles ?? ['SecurityIncident.Read.All', 'SecurityAlert.Read.All'],
+      });
     }
     tenants.set(tenantId, {
       tenantId,
@@ -63,6 +74,7 @@ export function resolveTenants(specs: readonly SimTenantSpec[], feedNow: number)
         recordsPerBlob,
         historyStart: spec.historyStart ?? feedNow - 8 * DAY,
       },
+      incidentsPerHour,
     });
   }
   if (problems.length > 0) throw new Error(`Invalid simulated tenant options:\n- ${problems.join('\n- ')}`);

@@ -1,4 +1,4 @@
-/** Time formats of the Management Activity API. */
+/** Time formats of the Management Activity API and of Microsoft Graph. */
 
 /** Durations in milliseconds. */
 export const MINUTE = 60_000;
@@ -50,4 +50,25 @@ export function parseContentIdStamp(stamp: string): number | undefined {
   if (!m) return undefined;
   const [, y, mo, d, h, mi, s, ms] = m;
   return Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), Number(ms));
+}
+
+/** A Graph timestamp: 7 fraction digits and Z (`2026-11-20T10:00:00.1234567Z`), the ms followed by 4 more digits. */
+export function graphStamp(ms: number, extraDigits: string): string {
+  return `${new Date(ms).toISOString().slice(0, 23)}${extraDigits}Z`;
+}
+
+const GRAPH_TIME = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/i;
+
+/**
+ * A key that orders Graph timestamps as the instants they name, to the nanosecond, whatever their
+ * fraction digits or zone (`YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`); undefined when `text` is not a timestamp.
+ */
+export function graphTimeKey(text: string): string | undefined {
+  const m = GRAPH_TIME.exec(text.trim());
+  if (!m) return undefined;
+  const [, dateTime, fraction = '', zone] = m;
+  const asUtc = Date.parse(`${dateTime}Z`);
+  if (Number.isNaN(asUtc) || new Date(asUtc).toISOString().slice(0, 19) !== dateTime) return undefined;
+  const seconds = Date.parse(`${dateTime}${zone!.toUpperCase()}`);
+  return `${new Date(seconds).toISOString().slice(0, 19)}.${fraction.padEnd(9, '0')}Z`;
 }

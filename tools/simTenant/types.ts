@@ -18,6 +18,8 @@ export interface SimApp {
   certificatePem?: string;
   /** App roles put in access tokens for the management audience. Default `['ActivityFeed.Read']`. */
   roles?: string[];
+  /** App roles put in access tokens for the Graph audience. Default `['SecurityIncident.Read.All', 'SecurityAlert.Read.All']`. */
+  graphRoles?: string[];
 }
 
 /** One simulated Microsoft 365 tenant. */
@@ -36,6 +38,8 @@ export interface SimTenantSpec {
   historyStart?: number;
   /** false → every feed call fails with the "Tenant <id> does not exist" DataServiceException error. */
   auditingEnabled?: boolean;
+  /** Generated Defender XDR incidents per hour since `historyStart` (default 1; 0 = only those added with `addIncident`). */
+  incidentsPerHour?: number;
 }
 
 /** Options of {@link SimTenant}'s server; everything but `tenants` has a faithful default. */
@@ -55,6 +59,12 @@ export interface SimTenantOptions {
   pageSize?: number;
   /** Audience the API accepts and the token endpoint issues roles for (default 'https://manage.office.com'). */
   tokenAudience?: string;
+  /** Audience of Microsoft Graph (default 'https://graph.microsoft.com'; 'https://graph.microsoft.us' and so on for other clouds). */
+  graphAudience?: string;
+  /** Most entities on one Graph page, whatever `$top` asks (server-driven paging; default 1,000). */
+  graphMaxPageSize?: number;
+  /** Graph security throttle per app per tenant per minute (default 150); a throttled request gets 429 with Retry-After. */
+  graphRequestsPerMinute?: number;
   /** contentCreated → listable delay, default 1–20 min; ~2% of blobs get a long delay (30–120 min). */
   visibilityDelayInMs?: { min: number; max: number };
   /** contentExpiration − contentCreated (default 7 days). */
@@ -91,12 +101,16 @@ export interface ContentListing {
   contentExpiration: string;
 }
 
-/** The operations the simulator counts and fault rules can target. */
-export type SimOperation = 'metadata' | 'token' | 'start' | 'stop' | 'list' | 'content' | 'blob' | 'resources';
+/**
+ * The operations the simulator counts and fault rules can target. `incidents` and `alerts` are Graph's
+ * `/v1.0/security/incidents` and `/v1.0/security/alerts_v2`.
+ */
+export type SimOperation = 'metadata' | 'token' | 'start' | 'stop' | 'list' | 'content' | 'blob' | 'resources' | 'incidents' | 'alerts';
 
 /** What a fault rule does to the request it matches. */
 export type Fault =
-  | { kind: 'status'; status: 401 | 429 | 500 | 503 | 408; code?: 'AF429' | 'AF50000' | 'AF50005' }
+  /** `retryAfterSeconds` adds a Retry-After header (Graph sends one with 429 and 503; the activity API never does). */
+  | { kind: 'status'; status: 401 | 429 | 500 | 502 | 503 | 504 | 408; code?: 'AF429' | 'AF50000' | 'AF50005'; retryAfterSeconds?: number }
   | { kind: 'af429-403' }
   | { kind: 'reset' }
   | { kind: 'slow'; delayInMs: number }
@@ -109,9 +123,11 @@ export type Fault =
 
 /** A fault injection rule: which requests it matches, how often, and the fault. */
 export interface FaultRule {
-  /** Operation to match; 'any' or absent matches every operation the fault applies to. */
-  op?: SimOperation | 'any';
+  /** Operation to match; 'graph' matches both Graph operations; 'any' or absent matches every operation the fault applies to. */
+  op?: SimOperation | 'graph' | 'any';
   tenantId?: string;
+  /** Matching requests to let through before the rule starts firing (default 0), e.g. 2 to fail the third page. */
+  skip?: number;
   /** How many requests it affects (default 1; default unlimited when `probability` is set). */
   times?: number;
   /** Chance of affecting each matching request, drawn from the seeded RNG (for soak runs). */
@@ -157,11 +173,69 @@ export interface SimStats {
   startsWithinCooldown: number;
   /** Content ids of blobs served completely and intact, in order, repeats included. */
   servedBlobIds: string[];
+  /** `id|lastUpdateDateTime` of every incident revision served on an incidents page, in order, repeats included. */
+  servedIncidentRevisions: string[];
+  /** `id|lastUpdateDateTime` of every alert revision served on an alerts page, in order, repeats included. */
+  servedAlertRevisions: string[];
 }
 
-/** A running simulated tenant server: Entra ID token endpoint and Management Activity API on one https origin. */
+/** A Defender XDR incident as Graph serves it (`microsoft.graph.security.incident`), without `alerts`. */
+export interface GraphIncident {
+  id: string;
+  tenantId: string;
+  status: string;
+  incidentWebUrl: string;
+  redirectIncidentId: string | null;
+  displayName: string;
+  description: string | null;
+  severity: string;
+  assignedTo: string | null;
+  classification: string;
+  determination: string;
+  createdDateTime: string;
+  lastUpdateDateTime: string;
+  customTags: string[];
+  systemTags: string[];
+  summary: string | null;
+  comments: { comment: string; createdByDisplayName: string; createdDateTime: string }[];
+  [key: string]: unknown;
+}
+
+/** A Defender XDR alert as Graph serves it (`microsoft.graph.security.alert`, alerts_v2). */
+export interface GraphAlert {
+  '@odata.type': '#microsoft.graph.security.alert';
+  id: string;
+  incidentId: string | null;
+  status: string;
+  severity: string;
+  serviceSource: string;
+  detectionSource: string;
+  title: string;
+  category: string;
+  mitreTechniques: string[];
+  createdDateTime: string;
+  lastUpdateDateTime: string;
+  evidence: Record<string, unknown>[];
+  [key: string]: unknown;
+}
+
+/** A change to an incident or alert; it becomes a new revision with `lastUpdateDateTime` = `at` (default: the feed clock). */
+export interface SecurityChange {
+  status?: string;
+  severity?: string;
+  classification?: string;
+  determination?: string;
+  assignedTo?: string | null;
+  /** Epoch ms of the revision. */
+  at?: number;
+}
+
+/**
+ * A running simulated tenant server: Entra ID token endpoint, Management Activity API and Microsoft
+ * Graph security (incidents, alerts_v2) on one https origin.
+ */
 export interface SimTenant {
-  /** https://<host>:<port> — both the management endpoint and the authority host. */
+  /** https://<host>:<port> — the management endpoint, the authority host and the Graph endpoint. */
   readonly url: string;
   readonly port: number;
   /** Key required in the `x-sim-admin` header of `/_sim/*` requests. */
@@ -194,6 +268,16 @@ export interface SimTenant {
   setAuditing(tenantId: string, enabled: boolean): void;
   /** Replaces an app's secret; the old one is rejected from now on. */
   rotateSecret(tenantId: string, clientId: string, newSecret: string): void;
+  /** Defender XDR incidents visible as of the feed clock (latest revision each), as stored: every enum member included. */
+  incidents(tenantId: string): GraphIncident[];
+  /** Defender XDR alerts visible as of the feed clock (latest revision each), as stored. */
+  alerts(tenantId: string): GraphAlert[];
+  /** Adds an incident created at `createdAt` (default: the feed clock) with `alerts` new alerts (default 2). */
+  addIncident(tenantId: string, spec?: { createdAt?: number; alerts?: number; severity?: string; displayName?: string }): GraphIncident;
+  /** Makes a new revision of an incident; resolving it resolves its alerts too, as Defender does. */
+  updateIncident(tenantId: string, incidentId: string, change: SecurityChange): GraphIncident;
+  /** Makes a new revision of an alert. */
+  updateAlert(tenantId: string, alertId: string, change: SecurityChange): GraphAlert;
   stats(): SimStats;
   /** Clears the stats and the request log. */
   resetStats(): void;

@@ -1,5 +1,5 @@
 import type { TableClient } from '@azure/data-tables';
-import type { StreamKey } from '../../core/model.js';
+import type { AnyStreamKey } from '../../core/model.js';
 import type { CallOptions, CursorState, CursorStore, SubscriptionState } from '../../ports.js';
 import { statusOf, storageError } from './clients.js';
 
@@ -11,7 +11,7 @@ import { statusOf, storageError } from './clients.js';
 export class TableCursorStore implements CursorStore {
   constructor(private readonly table: TableClient) {}
 
-  async read(stream: StreamKey, options: CallOptions = {}): Promise<{ state: CursorState; etag: string } | undefined> {
+  async read(stream: AnyStreamKey, options: CallOptions = {}): Promise<{ state: CursorState; etag: string } | undefined> {
     try {
       const entity = await this.table.getEntity<Record<string, unknown>>(stream.tenantId, stream.contentType, { abortSignal: options.abortSignal });
       return { state: fromEntity(entity), etag: entity.etag };
@@ -21,7 +21,7 @@ export class TableCursorStore implements CursorStore {
     }
   }
 
-  async write(stream: StreamKey, state: CursorState, etag: string | undefined, options: CallOptions = {}): Promise<string | undefined> {
+  async write(stream: AnyStreamKey, state: CursorState, etag: string | undefined, options: CallOptions = {}): Promise<string | undefined> {
     const entity = { partitionKey: stream.tenantId, rowKey: stream.contentType, ...defined(state) };
     try {
       // Replace (not merge) so cleared fields such as lastError really disappear.

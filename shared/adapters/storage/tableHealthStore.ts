@@ -1,5 +1,5 @@
 import type { TableClient } from '@azure/data-tables';
-import type { StreamKey } from '../../core/model.js';
+import type { AnyStreamKey } from '../../core/model.js';
 import type { CallOptions, HealthStore, StreamHealth } from '../../ports.js';
 import { storageError } from './clients.js';
 
@@ -7,7 +7,7 @@ import { storageError } from './clients.js';
 export class TableHealthStore implements HealthStore {
   constructor(private readonly table: TableClient) {}
 
-  async write(stream: StreamKey, health: StreamHealth, options: CallOptions = {}): Promise<void> {
+  async write(stream: AnyStreamKey, health: StreamHealth, options: CallOptions = {}): Promise<void> {
     try {
       await this.table.upsertEntity(
         { partitionKey: stream.tenantId, rowKey: stream.contentType, state: health.state, computedAt: health.computedAt, health: JSON.stringify(health) },

@@ -1,6 +1,6 @@
 import type { TableClient } from '@azure/data-tables';
 import { mapLimit } from '../../core/concurrency.js';
-import { streamId, type StreamKey } from '../../core/model.js';
+import { streamId, type AnyStreamKey } from '../../core/model.js';
 import type { CallOptions, Ledger, LedgerEntry, LedgerFilter, LedgerPatch, LedgerStatus } from '../../ports.js';
 import { odata } from '@azure/data-tables';
 import { statusOf, storageError } from './clients.js';
@@ -29,7 +29,7 @@ export class TableLedger implements Ledger {
     return inserted.filter((e): e is LedgerEntry => e !== undefined);
   }
 
-  async forget(stream: StreamKey, contentIds: readonly string[], options: CallOptions = {}): Promise<void> {
+  async forget(stream: AnyStreamKey, contentIds: readonly string[], options: CallOptions = {}): Promise<void> {
     await mapLimit(contentIds, this.concurrency, async (contentId) => {
       try {
         await this.table.deleteEntity(streamId(stream), contentId, { abortSignal: options.abortSignal });
@@ -39,7 +39,7 @@ export class TableLedger implements Ledger {
     });
   }
 
-  async markEnqueued(stream: StreamKey, contentIds: readonly string[], at: string, options: CallOptions = {}): Promise<void> {
+  async markEnqueued(stream: AnyStreamKey, contentIds: readonly string[], at: string, options: CallOptions = {}): Promise<void> {
     await mapLimit(contentIds, this.concurrency, async (contentId) => {
       try {
         await this.table.updateEntity({ partitionKey: streamId(stream), rowKey: contentId, enqueuedAt: at }, 'Merge', { abortSignal: options.abortSignal });
@@ -49,7 +49,7 @@ export class TableLedger implements Ledger {
     });
   }
 
-  async update(stream: StreamKey, contentId: string, patch: LedgerPatch, options: CallOptions = {}): Promise<void> {
+  async update(stream: AnyStreamKey, contentId: string, patch: LedgerPatch, options: CallOptions = {}): Promise<void> {
     const fields: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(patch)) if (value !== undefined) fields[key] = value;
     try {
@@ -59,7 +59,7 @@ export class TableLedger implements Ledger {
     }
   }
 
-  async *query(stream: StreamKey, filter: LedgerFilter, options: CallOptions = {}): AsyncIterable<LedgerEntry> {
+  async *query(stream: AnyStreamKey, filter: LedgerFilter, options: CallOptions = {}): AsyncIterable<LedgerEntry> {
     const clauses = [odata`PartitionKey eq ${streamId(stream)}`];
     if (filter.statuses?.length) clauses.push(`(${filter.statuses.map((status) => odata`status eq ${status}`).join(' or ')})`);
     // ISO-8601 UTC strings of one format order lexically as they do in time.
@@ -74,7 +74,7 @@ export class TableLedger implements Ledger {
     }
   }
 
-  async get(stream: StreamKey, contentId: string, options: CallOptions = {}): Promise<LedgerEntry | undefined> {
+  async get(stream: AnyStreamKey, contentId: string, options: CallOptions = {}): Promise<LedgerEntry | undefined> {
     try {
       return fromEntity(await this.table.getEntity(streamId(stream), contentId, { abortSignal: options.abortSignal }));
     } catch (err) {
@@ -91,7 +91,7 @@ const FIELDS = [
 
 export function toEntity(entry: LedgerEntry): Record<string, unknown> & { partitionKey: string; rowKey: string } {
   const entity: Record<string, unknown> & { partitionKey: string; rowKey: string } = {
-    partitionKey: streamId({ tenantId: entry.tenantId, contentType: entry.contentType as StreamKey['contentType'] }),
+    partitionKey: streamId({ tenantId: entry.tenantId, contentType: entry.contentType as AnyStreamKey['contentType'] }),
     rowKey: entry.contentId,
   };
   for (const field of FIELDS) if (entry[field] !== undefined) entity[field] = entry[field];

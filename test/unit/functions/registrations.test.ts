@@ -6,6 +6,7 @@ describe('function registrations', () => {
     const timer = vi.spyOn(app, 'timer').mockImplementation(() => undefined);
     const queue = vi.spyOn(app, 'storageQueue').mockImplementation(() => undefined);
     await import('../../../functions/pollContent.js');
+    await import('../../../functions/pollSecurity.js');
     await import('../../../functions/ingestContent.js');
     await import('../../../functions/onPoison.js');
     const http = vi.spyOn(app, 'http').mockImplementation(() => undefined);
@@ -14,6 +15,7 @@ describe('function registrations', () => {
     expect(timer).toHaveBeenCalledWith('reconcile', expect.objectContaining({ schedule: '0 */15 * * * *' }));
     expect(http).toHaveBeenCalledWith('status', expect.objectContaining({ methods: ['GET'], authLevel: 'function', route: 'status' }));
     expect(timer).toHaveBeenCalledWith('pollContent', expect.objectContaining({ schedule: '%POLL_SCHEDULE%', runOnStartup: false }));
+    expect(timer).toHaveBeenCalledWith('pollSecurity', expect.objectContaining({ schedule: '%POLL_SCHEDULE%', runOnStartup: false }));
     expect(queue).toHaveBeenCalledWith('ingestContent', expect.objectContaining({ queueName: '%CONTENT_QUEUE_NAME%', connection: 'AzureWebJobsStorage' }));
     expect(queue).toHaveBeenCalledWith('onPoison', expect.objectContaining({ queueName: '%CONTENT_QUEUE_NAME%-poison', connection: 'AzureWebJobsStorage' }));
   });

@@ -1,0 +1,288 @@
+import { mapLimit } from '../core/concurrency.js';
+import { exceedsBytes, shrinkToBudget } from '../core/eventBudget.js';
+import { describeError, IngestError } from '../core/errors.js';
+import { compareGraphTimestamps, graphTimestampMinus, isGraphTimestamp, streamId, type PartitionKeyMode, type SecurityStreamKey } from '../core/model.js';
+import { lastUpdateOf, normalizeDefender, type DefenderEntityKind, type DefenderEvent } from '../core/normalize/defender.js';
+import { partitionKeyFor } from '../core/partitionKey.js';
+import { MINUTE_MS } from '../core/windows.js';
+import type { BlobStore, CallOptions, Clock, CursorState, CursorStore, EventSink, Ledger, LedgerEntry, Logger, Metrics, OutgoingEvent, SecurityFeed, SecurityPage } from '../ports.js';
+import { CONTAINER_CLAIM_CHECK } from './ingestContent.js';
+import type { StreamOutcome } from './pollStreams.js';
+
+/** The ports a Defender XDR poll works through. */
+export interface SecurityPollDependencies {
+  readonly feed: SecurityFeed;
+  readonly cursors: CursorStore;
+  readonly ledger: Ledger;
+  readonly sink: EventSink;
+  readonly blobs: BlobStore;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+}
+
+/** Settings of one pollSecurity run. */
+export interface SecurityPollOptions {
+  /** Each scan starts this long before the cursor, for entities Graph makes visible late. Default 10 minutes. */
+  readonly overlapMs?: number;
+  /** Where a stream's first scan starts. */
+  readonly initialLookbackMs: number;
+  readonly maxEventBytes: number;
+  /** `content` partitions by incident (the Defender analogue of a content blob), or by tenant, or not at all. */
+  readonly partitionKeyMode: PartitionKeyMode;
+  /** Streams polled at once. */
+  readonly concurrency: number;
+  /** Epoch ms by which the run must have stopped starting work (well before the function timeout). */
+  readonly deadline: number;
+  readonly abortSignal?: AbortSignal;
+}
+
+/** How one stream's scan ended, for the function's log line. */
+export interface SecurityPollResult {
+  readonly stream: SecurityStreamKey;
+  readonly outcome: StreamOutcome;
+  /** Where the scan started: `cursor − overlap`, or the initial lookback. */
+  readonly since?: string;
+  readonly pages: number;
+  /** Events published: one per entity served. */
+  readonly events: number;
+  readonly cursor?: string;
+  /** Why the stream stopped early or failed. */
+  readonly reason?: string;
+}
+
+/** Each scan re-reads this much before the cursor: Graph can list a revision minutes after its timestamp. */
+export const DEFAULT_SECURITY_OVERLAP_MS = 10 * MINUTE_MS;
+
+/** Publications (one per incident) of a page sent at once. */
+const PUBLISH_CONCURRENCY = 8;
+
+const KIND_OF: Readonly<Record<SecurityStreamKey['contentType'], DefenderEntityKind>> = {
+  'DefenderXDR.Incidents': 'incident',
+  'DefenderXDR.Alerts': 'alert',
+};
+
+const INITIAL_STATE: CursorState = { subscription: 'unknown', consecutiveFailures: 0, gapCount: 0, gapTotalMs: 0 };
+
+/**
+ * Polls the Defender XDR streams (incidents, alerts) of Microsoft Graph security: per stream, scan
+ * every entity updated since `cursor − overlap`, normalize each revision, publish them (partition key =
+ * incident id), record each page in the ledger, and only after every page is acknowledged by the hub
+ * move the cursor (ETag-guarded) to the greatest `lastUpdateDateTime` seen, kept verbatim. A failure
+ * or an exhausted time budget leaves the cursor where it was, so the next run scans the same range
+ * again: revisions may be delivered twice (same EventId), never lost. Streams are isolated: a failure
+ * is recorded on the stream's own cursor row.
+ */
+export async function pollSecurity(streams: readonly SecurityStreamKey[], deps: SecurityPollDependencies, options: SecurityPollOptions): Promise<SecurityPollResult[]> {
+  const results: SecurityPollResult[] = new Array(streams.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < streams.length) {
+      const index = next++;
+      results[index] = await new SecurityScan(streams[index]!, deps, options).run();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, streams.length)) }, worker));
+  return results;
+}
+
+class ConcurrentPollerError extends Error {}
+
+/** One stream's scan: owns its cursor row for the duration of the run. */
+class SecurityScan {
+  private state: CursorState = INITIAL_STATE;
+  private etag: string | undefined;
+  private since?: string;
+  private readonly id: string;
+  private readonly kind: DefenderEntityKind;
+  private readonly call: CallOptions;
+  private readonly counts = { pages: 0, events: 0 };
+
+  constructor(
+    private readonly stream: SecurityStreamKey,
+    private readonly deps: SecurityPollDependencies,
+    private readonly options: SecurityPollOptions,
+  ) {
+    this.id = streamId(stream);
+    this.kind = KIND_OF[stream.contentType];
+    this.call = { abortSignal: options.abortSignal };
+  }
+
+  async run(): Promise<SecurityPollResult> {
+    try {
+      const read = await this.deps.cursors.read(this.stream, this.call);
+      if (read) ({ state: this.state, etag: this.etag } = read);
+      const now = this.deps.clock.now();
+      this.state = { ...this.state, lastRunAt: iso(now) };
+      // Claim the stream for this run: a poller that read the row before this write loses it here, before any work.
+      await this.save();
+      const since = (this.since = this.startOfScan(now));
+
+      let newest: string | undefined;
+      for await (const page of this.deps.feed.listUpdated(this.stream, since, this.call)) {
+        newest = later(newest, await this.deliver(page, since));
+        if (this.outOfTime()) return this.finish('partial', 'time budget reached mid-scan; the next run scans again from the cursor');
+      }
+      // Never backwards: the overlap re-reads entities older than the cursor.
+      const cursor = later(this.validCursor(), newest);
+      this.state = { ...this.state, cursor, lastSuccessAt: this.state.lastRunAt, consecutiveFailures: 0, lastError: undefined, lastErrorCode: undefined, lastErrorAt: undefined };
+      await this.save();
+      return this.finish('complete');
+    } catch (err) {
+      if (err instanceof ConcurrentPollerError) {
+        this.deps.logger.warn('stream skipped: another poller updated its cursor', { stream: this.id });
+        return this.finish('skipped', 'another poller is working on this stream');
+      }
+      return this.fail(err);
+    }
+  }
+
+  private startOfScan(now: number): string {
+    const cursor = this.validCursor();
+    if (cursor !== undefined) return graphTimestampMinus(cursor, this.options.overlapMs ?? DEFAULT_SECURITY_OVERLAP_MS);
+    if (this.state.cursor !== undefined) {
+      this.deps.logger.error('the cursor row holds a value that is not a timestamp; scanning from the initial lookback', { stream: this.id });
+    }
+    return iso(now - this.options.initialLookbackMs);
+  }
+
+  private validCursor(): string | undefined {
+    return isGraphTimestamp(this.state.cursor) ? this.state.cursor : undefined;
+  }
+
+  /**
+   * Publishes one page (a publication per partition key, each in page order) and records it in the
+   * ledger once the hub has acknowledged all of it. Returns the newest `lastUpdateDateTime` on the page.
+   */
+  private async deliver(page: SecurityPage, since: string): Promise<string | undefined> {
+    const { deps, stream } = this;
+    const started = deps.clock.now();
+    const pageId = `${since}|p${String(page.pageNumber).padStart(4, '0')}`;
+    const context = { kind: this.kind, tenantId: stream.tenantId, pageId, processedTime: iso(started) };
+    const groups = new Map<string | undefined, OutgoingEvent[]>();
+    let newest: string | undefined;
+    let bytes = 0;
+    for (const item of page.items) {
+      const event = normalizeDefender(item, context);
+      const outgoing = await this.toOutgoing(event, pageId);
+      bytes += Buffer.byteLength(outgoing.body, 'utf8');
+      const key = partitionKeyFor(this.options.partitionKeyMode, stream.tenantId, event.IncidentId ?? event.EventOriginalUid ?? event.EventId);
+      const group = groups.get(key);
+      if (group) group.push(outgoing);
+      else groups.set(key, [outgoing]);
+      newest = later(newest, lastUpdateOf(item));
+    }
+    await mapLimit([...groups], PUBLISH_CONCURRENCY, async ([partitionKey, events]) => {
+      const publication = deps.sink.open({ partitionKey, abortSignal: this.options.abortSignal });
+      for (const event of events) await publication.add(event);
+      await publication.flush();
+    });
+    await this.record(page, pageId, started, bytes);
+    this.counts.pages++;
+    this.counts.events += page.items.length;
+    deps.metrics.count('security.events.published', page.items.length, { tenantId: stream.tenantId, stream: stream.contentType });
+    return newest;
+  }
+
+  private async toOutgoing(event: DefenderEvent, pageId: string): Promise<OutgoingEvent> {
+    let body = JSON.stringify(event);
+    if (exceedsBytes(body, this.options.maxEventBytes)) {
+      const ref = await this.deps.blobs.put(CONTAINER_CLAIM_CHECK, `${this.stream.tenantId}/${this.stream.contentType}/${event.EventId}.json`, JSON.stringify(event.Raw), {
+        contentType: 'application/json',
+        abortSignal: this.options.abortSignal,
+      });
+      body = shrinkToBudget(event, ref, this.options.maxEventBytes);
+      this.deps.metrics.count('events.claimCheck', 1, { tenantId: this.stream.tenantId, contentType: this.stream.contentType });
+    }
+    return {
+      body,
+      messageId: event.EventId,
+      correlationId: pageId,
+      properties: {
+        EnvelopeVersion: event.EnvelopeVersion,
+        EventSchema: event.EventSchema,
+        Source: event.Source,
+        SourceContentType: event.SourceContentType,
+        OrganizationId: event.OrganizationId,
+        // Marks AMQP-encoded headers for Kafka readers (normalized-event.md §3.3).
+        AMQPheaders: '1',
+      },
+    };
+  }
+
+  /**
+   * The page's ledger row: `done` with its counts. The row key derives from the scan's start, so a
+   * rescan of the same range (after a failure, or a quiet tenant whose cursor stays) updates the row.
+   */
+  private async record(page: SecurityPage, pageId: string, started: number, bytes: number): Promise<void> {
+    const { deps, stream } = this;
+    const now = deps.clock.now();
+    const counts = { records: page.items.length, events: page.items.length, bytes, completedAt: iso(now), durationMs: now - started };
+    const row: LedgerEntry = {
+      tenantId: stream.tenantId,
+      contentType: stream.contentType,
+      contentId: pageId,
+      contentUri: page.url,
+      // When the page was served: the hour a page is accounted in, and what delivery lag measures.
+      contentCreated: iso(started),
+      // A page never expires; nothing waits on it.
+      contentExpiration: '',
+      listedAt: iso(started),
+      status: 'done',
+      attempts: 1,
+      ...counts,
+    };
+    const inserted = await deps.ledger.insertIfAbsent([row], this.call);
+    if (inserted.length === 0) {
+      await deps.ledger.update(stream, pageId, { contentUri: page.url, contentCreated: row.contentCreated, listedAt: row.listedAt, status: 'done', ...counts }, this.call);
+    }
+  }
+
+  private outOfTime(): boolean {
+    return this.deps.clock.now() >= this.options.deadline || this.options.abortSignal?.aborted === true;
+  }
+
+  private async save(): Promise<void> {
+    const etag = await this.deps.cursors.write(this.stream, this.state, this.etag, this.call);
+    if (etag === undefined) throw new ConcurrentPollerError();
+    this.etag = etag;
+  }
+
+  private async fail(err: unknown): Promise<SecurityPollResult> {
+    const { deps } = this;
+    const code = err instanceof IngestError ? err.code : 'Unexpected';
+    const retryable = !(err instanceof IngestError) || err.retryable;
+    this.state = {
+      ...this.state,
+      consecutiveFailures: this.state.consecutiveFailures + 1,
+      lastErrorCode: code,
+      lastError: describeError(err),
+      lastErrorAt: iso(deps.clock.now()),
+    };
+    const fields = { stream: this.id, code, error: describeError(err), consecutiveFailures: this.state.consecutiveFailures, pagesDelivered: this.counts.pages };
+    if (retryable) deps.logger.warn('security stream poll failed; the next run scans the same range again', fields);
+    else deps.logger.error('security stream poll failed and needs attention', fields);
+    deps.metrics.count('stream.poll.failed', 1, { tenantId: this.stream.tenantId, contentType: this.stream.contentType, code });
+    try {
+      await this.save();
+    } catch (saveErr) {
+      if (!(saveErr instanceof ConcurrentPollerError)) deps.logger.error('could not record the failure on the cursor row', { stream: this.id, error: describeError(saveErr) });
+    }
+    return this.finish('failed', describeError(err));
+  }
+
+  private finish(outcome: StreamOutcome, reason?: string): SecurityPollResult {
+    return { stream: this.stream, outcome, since: this.since, ...this.counts, cursor: this.state.cursor, reason };
+  }
+}
+
+/** The later of two Graph timestamps (exact comparison; undefined counts as earliest). */
+function later(a: string | undefined, b: string | undefined): string | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return compareGraphTimestamps(b, a) > 0 ? b : a;
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
