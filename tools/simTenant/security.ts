@@ -239,10 +239,11 @@ export class SecurityCatalog {
    * One incident created at `createdAt` with its alerts, stored; a share of generated ones get an
    * analyst's change later. With `lag`, each revision becomes visible a little after its timestamp.
    */
-  private generate(tenantId: string, state: TenantSecurity, id: string, createdAt: number, alertCount: number, rng: Rng, lag: boolean): GraphIncident {
+  /** `generated` incidents get a visibility lag and a life cycle of their own; added ones change only when a test says so. */
+  private generate(tenantId: string, state: TenantSecurity, id: string, createdAt: number, alertCount: number, rng: Rng, generated: boolean): GraphIncident {
     const alerts: GraphAlert[] = [];
     for (let k = 0; k < alertCount; k++) alerts.push(generateAlert(tenantId, id, createdAt, new Rng(`${rng.hex(8)}|${id}|${k}`)));
-    const lagMs = () => (!lag ? 0 : rng.chance(0.9) ? rng.int(0, 60) * 1000 : rng.int(2, 8) * MINUTE);
+    const lagMs = () => (!generated ? 0 : rng.chance(0.9) ? rng.int(0, 60) * 1000 : rng.int(2, 8) * MINUTE);
     const severity = SEVERITIES[Math.max(...alerts.map((a) => SEVERITIES.indexOf(a.severity as (typeof SEVERITIES)[number])))]!;
     const categories = [...new Set(alerts.map((a) => a.category))];
     const incident: GraphIncident = {
@@ -273,7 +274,7 @@ export class SecurityCatalog {
       state.visibleAt.set(alert, Date.parse(alert.lastUpdateDateTime) + lagMs());
     }
 
-    const roll = rng.next();
+    const roll = generated ? rng.next() : 1;
     if (roll < 0.3) {
       const [classification, determination] = rng.pick(RESOLUTIONS);
       state.scheduled.push({ at: createdAt + rng.int(1, 12) * HOUR, incidentId: id, change: { status: 'resolved', classification, determination } });
