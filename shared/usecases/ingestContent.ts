@@ -180,7 +180,15 @@ class BlobDelivery {
     }
     const event = normalizeRecord(record, this.context, { rawText: text });
     if (unparsable) event.ParseWarnings = [...(event.ParseWarnings ?? []), `record ${this.index} is not valid JSON; Raw holds its text`];
-    let body = JSON.stringify(event);
+    let body: string;
+    if (!unparsable && event.Raw === record) {
+      // Raw is the record as received: splice in its source text (verbatim, and one serialization fewer
+      // per record) instead of serializing the parsed object again.
+      event.Raw = undefined;
+      const envelope = JSON.stringify(event);
+      event.Raw = record;
+      body = `${envelope.slice(0, -1)},"Raw":${text}}`;
+    } else body = JSON.stringify(event);
     if (exceedsBytes(body, this.options.maxEventBytes)) {
       const ref = await deps.blobs.put(CONTAINER_CLAIM_CHECK, `${message.tenantId}/${safeName(message.contentId)}/${event.EventId}.json`, text, {
         contentType: 'application/json',

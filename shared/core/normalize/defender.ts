@@ -5,7 +5,7 @@
  * entity's `lastUpdateDateTime`, and consumers keep the latest with `arg_max(TimeGenerated, *) by
  * EventOriginalUid`.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { isGraphTimestamp, type SecurityStreamName } from '../model.js';
 import { uuidV5 } from '../uuid.js';
@@ -247,7 +247,7 @@ function captureRaw(entity: unknown, kind: DefenderEntityKind): RawCapture {
 /** Every always-present field, with the values an entity that tells us nothing gets. */
 function baseEvent(capture: RawCapture, ctx: DefenderContext): DefenderEvent {
   const tenant = ctx.tenantId.toLowerCase();
-  const rawSha256 = createHash('sha256').update(capture.text, 'utf8').digest('hex');
+  const rawSha256 = hash('sha256', capture.text, 'hex');
   // Alerts name their own product once their serviceSource is read.
   const product = INCIDENT_PRODUCT;
   return {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { uuidV5 } from '../uuid.js';
 import { mapRecord } from './mapRecord.js';
 import { Draft, MAX_DEPTH } from './draft.js';
@@ -83,7 +83,7 @@ function captureRaw(record: unknown, rawText: string | undefined): RawCapture {
 /** Every always-present field, with the values a record that tells us nothing gets. */
 function baseEvent(capture: RawCapture, ctx: NormalizeContext): Partial<NormalizedEvent> {
   const tenant = ctx.tenantId.toLowerCase();
-  const rawSha256 = createHash('sha256').update(capture.text, 'utf8').digest('hex');
+  const rawSha256 = hash('sha256', capture.text, 'hex');
   const contentCreated = ctx.contentCreated === undefined ? undefined : toIsoUtc(ctx.contentCreated);
   const time = contentCreated ?? ctx.processedTime;
   const product = productOf(undefined);

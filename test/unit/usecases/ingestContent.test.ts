@@ -77,6 +77,17 @@ describe('ingestContent', () => {
     expect(row?.bytes).toBe(Buffer.byteLength(JSON.stringify(records)));
   });
 
+  it('carries each record verbatim in Raw: its source text, number literals and spacing kept', async () => {
+    const { deps, run, listed, contentUri } = setup(0);
+    await listed();
+    const text = '{"Id": "v1", "RecordType": 50, "CreationTime": "2026-11-24T10:00:00", "SizeInBytes": 1156492.00}';
+    deps.source.bodies.set(contentUri, `[${text}]`);
+    await run();
+    const body = deps.sink.published[0]!.body;
+    expect(body.endsWith(`"Raw":${text}}`)).toBe(true);
+    expect(JSON.parse(body)).toMatchObject({ EventOriginalUid: 'v1', Raw: JSON.parse(text), RawSizeBytes: Buffer.byteLength(text) });
+  });
+
   it('acknowledges a redelivered message for a done blob without sending anything', async () => {
     const { deps, run, listed } = setup(3);
     await listed();
