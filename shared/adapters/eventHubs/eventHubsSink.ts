@@ -15,8 +15,8 @@ export function createProducer(config: EventHubConfig, credential?: TokenCredent
 
 /**
  * The EventSink port over `EventHubProducerClient`: batches filled with `tryAdd` up to the hub's
- * limit, sent in order with one batch in flight while the next fills. `acknowledged` only ever counts
- * a prefix of the added events, which is what a retry resumes after.
+ * limit, sent in order on one link with up to two batches in flight while the next fills.
+ * `acknowledged` only ever counts a prefix of the added events, which is what a retry resumes after.
  */
 export class EventHubsSink implements EventSink {
   constructor(private readonly producer: EventHubProducerClient) {}
@@ -30,9 +30,13 @@ export class EventHubsSink implements EventSink {
   }
 }
 
+/** Batches sent but not yet acknowledged, per publication. Two keep the link busy while the next batch fills. */
+const MAX_IN_FLIGHT = 2;
+
 class HubPublication implements EventPublication {
   private batch?: EventDataBatch;
-  private inFlight: Promise<void> = Promise.resolve();
+  /** Sends in the order they went out; each resolves to its error, or undefined once acknowledged. */
+  private readonly inFlight: Array<{ readonly result: Promise<unknown>; readonly count: number }> = [];
   private failure?: unknown;
   acknowledged = 0;
 
@@ -54,37 +58,39 @@ class HubPublication implements EventPublication {
     this.batch ??= await this.createBatch();
     if (this.batch.tryAdd(data)) return;
     if (this.batch.count === 0) throw tooLarge(event, this.batch.maxSizeInBytes);
-    // One batch in flight while the next fills: wait for the previous one, then send this one.
-    await this.settled();
-    this.sendCurrent();
+    await this.send(this.batch);
     this.batch = await this.createBatch();
     if (!this.batch.tryAdd(data)) throw tooLarge(event, this.batch.maxSizeInBytes);
   }
 
   async flush(): Promise<void> {
-    if (this.batch && this.batch.count > 0) this.sendCurrent();
-    await this.settled();
-  }
-
-  /** Starts sending the current batch once the previous one is acknowledged (order is kept). */
-  private sendCurrent(): void {
-    const batch = this.batch!;
+    if (this.batch && this.batch.count > 0) await this.send(this.batch);
     this.batch = undefined;
-    this.inFlight = this.inFlight.then(async () => {
-      if (this.failure) return;
-      try {
-        await this.producer.sendBatch(batch, { abortSignal: this.abortSignal });
-        this.acknowledged += batch.count;
-      } catch (err) {
-        this.failure = err;
-      }
-    });
+    while (this.inFlight.length > 0) await this.settleOldest();
+    this.throwIfFailed();
   }
 
-  /** Waits for the batch in flight; rethrows its failure, classified. */
-  private async settled(): Promise<void> {
-    await this.inFlight;
+  /** Starts sending a full batch once fewer than MAX_IN_FLIGHT are unacknowledged. */
+  private async send(batch: EventDataBatch): Promise<void> {
+    while (this.inFlight.length >= MAX_IN_FLIGHT) await this.settleOldest();
     this.throwIfFailed();
+    const result = this.producer.sendBatch(batch, { abortSignal: this.abortSignal }).then(
+      () => undefined,
+      (err: unknown) => err ?? new Error('send failed'),
+    );
+    this.inFlight.push({ result, count: batch.count });
+  }
+
+  /**
+   * Settles the oldest send. `acknowledged` only grows while every earlier send succeeded, so it is
+   * always a prefix of the added events: after a failure, later successes are resent on retry
+   * (duplicates), never skipped.
+   */
+  private async settleOldest(): Promise<void> {
+    const oldest = this.inFlight.shift()!;
+    const error = await oldest.result;
+    if (error !== undefined) this.failure ??= error;
+    else if (this.failure === undefined) this.acknowledged += oldest.count;
   }
 
   private throwIfFailed(): void {
