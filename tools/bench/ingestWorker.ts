@@ -1,0 +1,350 @@
+/**
+ * The measured process of `npm run bench`. It builds the real wiring from the environment (as a
+ * Functions worker does) and answers the orchestrator's commands: ingest a blob through the real
+ * `ingestContent` use case, the floor's parts (parse + stringify, sending pre-built events through the
+ * same producer), a download-only pass, a peak-RSS ingest, and the poll path (`pollStreams`).
+ * Timings are taken here, around the work only; set-up and verification stay outside them.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { performance } from 'node:perf_hooks';
+import type { EventData, EventDataBatch } from '@azure/event-hubs';
+import { loadConfig } from '../../shared/config.js';
+import { createProducer, EventHubsSink } from '../../shared/adapters/eventHubs/eventHubsSink.js';
+import { toContentMessage, type ContentMessage } from '../../shared/core/contentMessage.js';
+import { JsonArraySplitter } from '../../shared/core/jsonArrayStream.js';
+import type { ContentListing, ContentType, StreamKey } from '../../shared/core/model.js';
+import { normalizeRecord } from '../../shared/core/normalize/index.js';
+import { partitionKeyFor } from '../../shared/core/partitionKey.js';
+import { HOUR_MS, MINUTE_MS } from '../../shared/core/windows.js';
+import { noMetrics, silentLogger, type ContentQueue, type CursorStore, type EventSink, type Ledger, type OutgoingEvent } from '../../shared/ports.js';
+import { ingestContent, ledgerEntryFor, type IngestDependencies, type IngestOutcome } from '../../shared/usecases/ingestContent.js';
+import { pollStreams, type StreamPollResult } from '../../shared/usecases/pollStreams.js';
+import { createWiring } from '../../shared/wiring.js';
+import { serveCommands } from './ipc.js';
+
+/** The stage breakdown normalizes as the ingest path does, for a blob of this (fixed) identity. */
+const STAGE_CONTEXT = { source: 'O365ManagementActivity', tenantId: '00000000-0000-4000-8000-000000000000', contentType: 'Audit.General', contentId: 'bench-stages', contentCreated: '2026-01-01T00:00:00.000Z' } as const;
+
+/** As functions/pollContent.ts: streams polled at once. */
+const POLL_CONCURRENCY = 4;
+
+const config = loadConfig(process.env);
+const wiring = createWiring(config, { logger: silentLogger });
+// One producer for the ingest path and the floor's pre-built sends: same connection, same link, same hub.
+const producer = createProducer(config.eventHub);
+const ingestOptions = { maxEventBytes: config.ingest.maxEventBytes, partitionKeyMode: config.ingest.partitionKeyMode };
+
+const depsWith = (sink: EventSink): IngestDependencies => ({
+  tenants: wiring.tenants,
+  ledger: wiring.ledger,
+  source: wiring.source,
+  sink,
+  blobs: wiring.blobs,
+  clock: wiring.clock,
+  logger: silentLogger,
+  metrics: noMetrics,
+});
+const hubDeps = depsWith(new EventHubsSink(producer));
+
+/** Events captured from an untimed ingest, sent again by the floor. */
+let prebuilt: { partitionKey: string | undefined; events: EventData[] } | undefined;
+/** Record texts of the last NDJSON file read, for the parse + stringify floor. */
+let lines: { file: string; texts: string[] } | undefined;
+
+interface BlobArgs {
+  readonly listing: ContentListing;
+  readonly tenantId: string;
+  readonly contentType: ContentType;
+}
+
+/** A listed ledger row and the queue message the poller would have sent for it. */
+async function listedMessage({ listing, tenantId, contentType }: BlobArgs): Promise<ContentMessage> {
+  const message = toContentMessage({ tenantId, contentType }, listing, wiring.clock.now());
+  await wiring.ledger.insertIfAbsent([ledgerEntryFor(message, 'listed')]);
+  return message;
+}
+
+function expectDone(outcome: IngestOutcome): IngestOutcome {
+  if (outcome.status !== 'done') throw new Error(`ingest ended ${outcome.status}: ${outcome.reason ?? ''}`);
+  return outcome;
+}
+
+function collectGarbage(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+/** The EventData the sink builds for an outgoing event (see EventHubsSink). */
+function toEventData(event: OutgoingEvent): EventData {
+  return {
+    body: Buffer.from(event.body, 'utf8'),
+    messageId: event.messageId,
+    correlationId: event.correlationId,
+    contentType: 'application/json',
+    properties: event.properties,
+  };
+}
+
+/** Batches in flight at once, as EventHubsSink keeps them: the floor's transport is pipelined as deeply as the sink's. */
+const SENDS_IN_FLIGHT = 2;
+
+/** Sends events in batches filled with tryAdd, in order, with up to SENDS_IN_FLIGHT unacknowledged. */
+async function sendAll(events: readonly EventData[], partitionKey: string | undefined): Promise<void> {
+  const inFlight: Promise<void>[] = [];
+  const send = async (full: EventDataBatch) => {
+    if (inFlight.length >= SENDS_IN_FLIGHT) await inFlight.shift();
+    const sending = producer.sendBatch(full);
+    // Awaited in order later; until then a failure must not count as unhandled.
+    sending.catch(() => undefined);
+    inFlight.push(sending);
+  };
+  let batch: EventDataBatch = await producer.createBatch({ partitionKey });
+  for (const event of events) {
+    if (batch.tryAdd(event)) continue;
+    await send(batch);
+    batch = await producer.createBatch({ partitionKey });
+    if (!batch.tryAdd(event)) throw new Error('an event does not fit an empty batch');
+  }
+  if (batch.count > 0) await send(batch);
+  for (const sending of inFlight) await sending;
+}
+
+/** Record texts of an NDJSON file, kept while the same file is asked for again. */
+function recordTexts(file: string): string[] {
+  if (lines?.file !== file) {
+    lines = undefined;
+    collectGarbage();
+    lines = { file, texts: readFileSync(file, 'utf8').split('\n') };
+  }
+  return lines.texts;
+}
+
+/** Counts what the poll path writes, around the real adapters. */
+function countingPorts() {
+  const counts = { ledgerInsertCalls: 0, ledgerRowsOffered: 0, ledgerRowsInserted: 0, ledgerMarkEnqueued: 0, ledgerForgotten: 0, enqueueCalls: 0, messagesEnqueued: 0, cursorWrites: 0 };
+  const enqueued = new Set<string>();
+  const ledger: Ledger = {
+    async insertIfAbsent(entries, options) {
+      const inserted = await wiring.ledger.insertIfAbsent(entries, options);
+      counts.ledgerInsertCalls++;
+      counts.ledgerRowsOffered += entries.length;
+      counts.ledgerRowsInserted += inserted.length;
+      return inserted;
+    },
+    async forget(stream, contentIds, options) {
+      await wiring.ledger.forget(stream, contentIds, options);
+      counts.ledgerForgotten += contentIds.length;
+    },
+    async markEnqueued(stream, contentIds, at, options) {
+      await wiring.ledger.markEnqueued(stream, contentIds, at, options);
+      counts.ledgerMarkEnqueued += contentIds.length;
+    },
+    get: (stream, contentId, options) => wiring.ledger.get(stream, contentId, options),
+    update: (stream, contentId, patch, options) => wiring.ledger.update(stream, contentId, patch, options),
+    query: (stream, filter, options) => wiring.ledger.query(stream, filter, options),
+  };
+  const queue: ContentQueue = {
+    async enqueue(messages, options) {
+      await wiring.queue.enqueue(messages, options);
+      counts.enqueueCalls++;
+      counts.messagesEnqueued += messages.length;
+      for (const m of messages) enqueued.add(m.contentId);
+    },
+  };
+  const cursors: CursorStore = {
+    read: (stream, options) => wiring.cursors.read(stream, options),
+    async write(stream, state, etag, options) {
+      const written = await wiring.cursors.write(stream, state, etag, options);
+      counts.cursorWrites++;
+      return written;
+    },
+  };
+  return { counts, enqueued, ledger, queue, cursors };
+}
+
+interface PollRun {
+  ms: number;
+  streams: (Pick<StreamPollResult, 'outcome' | 'windowsListed' | 'pagesListed' | 'blobsListed' | 'blobsEnqueued' | 'reason'> & { contentType: string })[];
+}
+
+serveCommands({
+  async setup() {
+    await wiring.ensureResources();
+  },
+
+  /** The measured ingest path: download → split → parse → normalize → publish, ledger row done. */
+  async ingest(args: BlobArgs) {
+    const message = await listedMessage(args);
+    collectGarbage();
+    const started = performance.now();
+    const outcome = expectDone(await ingestContent(message, hubDeps, ingestOptions));
+    return { ms: performance.now() - started, records: outcome.records };
+  },
+
+  /** Runs the use case untimed into a sink that keeps the events, so the floor can send exactly them. */
+  async capture(args: BlobArgs) {
+    const message = await listedMessage(args);
+    const events: EventData[] = [];
+    const capturing: EventSink = {
+      open: () => ({
+        get acknowledged() {
+          return events.length;
+        },
+        add: async (event) => void events.push(toEventData(event)),
+        flush: async () => undefined,
+      }),
+    };
+    expectDone(await ingestContent(message, depsWith(capturing), ingestOptions));
+    prebuilt = { partitionKey: partitionKeyFor(config.ingest.partitionKeyMode, message.tenantId, message.contentId), events };
+    return { events: events.length, bytes: events.reduce((sum, e) => sum + (e.body as Buffer).length, 0) };
+  },
+
+  /** Floor, transport part: the captured events through the same producer to the same broker. */
+  async sendPrebuilt() {
+    if (!prebuilt) throw new Error('capture a blob first');
+    collectGarbage();
+    const started = performance.now();
+    await sendAll(prebuilt.events, prebuilt.partitionKey);
+    const ms = performance.now() - started;
+    const events = prebuilt.events.length;
+    prebuilt = undefined;
+    return { ms, events };
+  },
+
+  /** Floor, CPU part: JSON.parse + JSON.stringify of each record's text. */
+  async parseStringify({ file }: { file: string }) {
+    const texts = recordTexts(file);
+    collectGarbage();
+    let chars = 0;
+    const started = performance.now();
+    for (const text of texts) chars += JSON.stringify(JSON.parse(text)).length;
+    return { ms: performance.now() - started, records: texts.length, chars };
+  },
+
+  /**
+   * The ingest path's CPU work on the same records, stage by stage, one thread, no I/O: split the blob
+   * body (64 KiB chunks), then per record JSON.parse, normalize, serialize the event, UTF-8 encode.
+   */
+  async stages({ file }: { file: string }) {
+    const texts = recordTexts(file);
+    const body = Buffer.from(`[${texts.join(',')}]`, 'utf8');
+    collectGarbage();
+    const ms = { split: 0, parse: 0, normalize: 0, stringify: 0, encode: 0 };
+    let started = performance.now();
+    const splitter = new JsonArraySplitter();
+    let split = 0;
+    for (let at = 0; at < body.length; at += 65_536) split += splitter.push(body.subarray(at, at + 65_536)).length;
+    splitter.end();
+    ms.split = performance.now() - started;
+    let bytes = 0;
+    const context = { ...STAGE_CONTEXT, processedTime: new Date().toISOString() };
+    for (const text of texts) {
+      started = performance.now();
+      const record: unknown = JSON.parse(text);
+      let now = performance.now();
+      ms.parse += now - started;
+      const event = normalizeRecord(record, context, { rawText: text });
+      started = performance.now();
+      ms.normalize += started - now;
+      // Serialized as BlobDelivery.toOutgoing does it: the envelope without Raw, the record's source text spliced in.
+      event.Raw = undefined;
+      const json = `${JSON.stringify(event).slice(0, -1)},"Raw":${text}}`;
+      now = performance.now();
+      ms.stringify += now - started;
+      bytes += Buffer.from(json, 'utf8').length;
+      ms.encode += performance.now() - now;
+    }
+    if (split !== texts.length) throw new Error(`the splitter found ${split} records, expected ${texts.length}`);
+    return { ms, records: texts.length, eventBytes: bytes };
+  },
+
+  /** What serving and HTTPS transfer cost on their own: the download, drained and discarded. */
+  async download({ listing, tenantId }: BlobArgs) {
+    collectGarbage();
+    const started = performance.now();
+    const { body } = await wiring.source.download(tenantId, listing.contentUri);
+    let bytes = 0;
+    for await (const chunk of body) bytes += chunk.byteLength;
+    return { ms: performance.now() - started, bytes };
+  },
+
+  /** One ingest under V8's sampling CPU profiler (the one behind `node --cpu-prof`), written to `file`; start-up is left out. */
+  async profile({ file, ...args }: BlobArgs & { file: string }) {
+    const message = await listedMessage(args);
+    const session = new Session();
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.setSamplingInterval', { interval: 100 });
+    await session.post('Profiler.start');
+    const started = performance.now();
+    expectDone(await ingestContent(message, hubDeps, ingestOptions));
+    const ms = performance.now() - started;
+    const { profile } = await session.post('Profiler.stop');
+    session.disconnect();
+    writeFileSync(file, JSON.stringify(profile));
+    return { ms };
+  },
+
+  /** One ingest with the resident set sampled; run in a fresh process so nothing earlier inflates it. */
+  async rss({ intervalMs, ...args }: BlobArgs & { intervalMs: number }) {
+    const message = await listedMessage(args);
+    collectGarbage();
+    const baseline = process.memoryUsage().rss;
+    let peak = baseline;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), intervalMs);
+    const started = performance.now();
+    try {
+      const outcome = expectDone(await ingestContent(message, hubDeps, ingestOptions));
+      peak = Math.max(peak, process.memoryUsage().rss);
+      return { ms: performance.now() - started, records: outcome.records, baseline, peak, maxRss: process.resourceUsage().maxRSS * 1024 };
+    } finally {
+      clearInterval(sampler);
+    }
+  },
+
+  /**
+   * The poll path for one tenant's streams: runs (each with the function's time budget) until every
+   * stream completes, then the run the timer would start next, which lists the overlap again.
+   */
+  async poll({ tenantId, budgetMs, maxRuns }: { tenantId: string; budgetMs: number; maxRuns: number }) {
+    const streams: StreamKey[] = wiring.streams.filter((s) => s.tenantId === tenantId);
+    const ports = countingPorts();
+    const pollOnce = async (): Promise<PollRun> => {
+      const started = performance.now();
+      const results = await pollStreams(
+        streams,
+        { feed: wiring.feed, ledger: ports.ledger, queue: ports.queue, cursors: ports.cursors, clock: wiring.clock, logger: silentLogger, metrics: noMetrics },
+        {
+          settleLagMs: config.poll.settleLagMinutes * MINUTE_MS,
+          overlapMs: config.poll.overlapMinutes * MINUTE_MS,
+          initialLookbackMs: config.poll.initialLookbackHours * HOUR_MS,
+          concurrency: POLL_CONCURRENCY,
+          deadline: wiring.clock.now() + budgetMs,
+        },
+      );
+      return {
+        ms: performance.now() - started,
+        streams: results.map((r) => ({
+          contentType: r.stream.contentType,
+          outcome: r.outcome,
+          windowsListed: r.windowsListed,
+          pagesListed: r.pagesListed,
+          blobsListed: r.blobsListed,
+          blobsEnqueued: r.blobsEnqueued,
+          reason: r.reason,
+        })),
+      };
+    };
+    const started = performance.now();
+    const runs: PollRun[] = [];
+    while (runs.length < maxRuns && !runs.at(-1)?.streams.every((s) => s.outcome === 'complete')) runs.push(await pollOnce());
+    const ms = performance.now() - started;
+    const next = await pollOnce();
+    const queued = await wiring.storage.queue(config.contentQueueName).getProperties();
+    return { ms, runs, next, counts: ports.counts, enqueuedIds: [...ports.enqueued], queueMessages: queued.approximateMessagesCount ?? -1 };
+  },
+
+  async close() {
+    await producer.close();
+  },
+});

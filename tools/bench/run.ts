@@ -1,0 +1,397 @@
+/**
+ * `npm run bench`: throughput of the ingest path against its floor, peak RSS on a 100 MiB blob, and
+ * the poll path on a 7-day backlog, in one run. Prints the tables and (full runs) writes them into
+ * docs/benchmarks.md between its generated-block markers.
+ *
+ *   npm run bench [-- --quick] [--print-only] [--profile] [--seed 1]
+ *
+ * Processes: this orchestrator hosts the simulated tenant (it only serves during measurements);
+ * Azurite, the Event Hubs test broker (tools/bench/brokerProcess.ts) and the measured worker
+ * (tools/bench/ingestWorker.ts) each run in their own process.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { startSimTenant, CONTENT_TYPES, type SimTenant } from '../simTenant/index.js';
+import { startAzurite } from '../stack/azurite.js';
+import { blobBody, buildCorpus, recordsForBytes, RECORD_BYTES } from './corpus.js';
+import { REPO_ROOT, spawnTs, type TsChild } from './ipc.js';
+import { describeCode, describeMachine } from './machine.js';
+import { summarizeProfile } from './profile.js';
+import { formatCount, formatFixed, formatMiB, markdownTable, median, replaceBlock } from './stats.js';
+
+const HUB = 'm365-audit';
+const INGEST_TENANT = '0b5e7a1c-2d3f-4a5b-9c6d-7e8f9a0b1c2d';
+const POLL_TENANT = '1c6f8b2d-3e4a-4b5c-8d7e-8f9a0b1c2d3e';
+const APP_ID = '2d7a9c3e-4f5b-4c6d-9e8f-9a0b1c2d3e4f';
+const APP_SECRET = 'bench-local-secret'; // a public local value for the simulator; protects nothing
+const BLOB_TYPE = 'Audit.General';
+const HOUR_MS = 3_600_000;
+const MINUTE_MS = 60_000;
+/** Per content type, so the tenant's backlog grows by 300 blobs an hour over the five types. */
+const POLL_BLOBS_PER_HOUR = 60;
+/** The pollContent function's budget per run (functions/pollContent.ts). */
+const POLL_BUDGET_MS = 8 * MINUTE_MS;
+const RSS_BLOB_BYTES = 100 * 2 ** 20;
+const DOC = join(REPO_ROOT, 'docs', 'benchmarks.md');
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    'print-only': { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
+    seed: { type: 'string', default: '1' },
+  },
+  strict: true,
+});
+
+const plan = args.quick
+  ? { sizes: [{ records: 1_000, runs: 3 }, { records: 10_000, runs: 1 }], rssBlobs: ['100 MiB'], lookbackHours: 24 }
+  : { sizes: [{ records: 1_000, runs: 5 }, { records: 10_000, runs: 3 }, { records: 100_000, runs: 1 }], rssBlobs: ['100 MiB', '100k records'], lookbackHours: 167 };
+
+const say = (line = '') => process.stdout.write(`${line}\n`);
+
+interface SizeResult {
+  records: number;
+  bytes: number;
+  runs: number;
+  ingestMs: number;
+  parseStringifyMs: number;
+  sendMs: number;
+  downloadMs: number;
+  eventBytes: number;
+}
+
+async function main(): Promise<void> {
+  const began = performance.now();
+  const loadBefore = loadavg()[0]!;
+  const workDir = mkdtempSync(join(tmpdir(), 'm365-bench-'));
+  const stops: (() => Promise<unknown>)[] = [() => Promise.resolve(rmSync(workDir, { recursive: true, force: true }))];
+  try {
+    const machine = describeMachine();
+    const code = describeCode();
+    say(`machine: ${machine}`);
+    say(`code: ${code}`);
+
+    const azurite = await startAzurite();
+    stops.push(() => azurite.stop());
+    const broker = spawnTs('tools/bench/brokerProcess.ts');
+    stops.push(() => stopChild(broker));
+    await broker.ready;
+    const eventHubConnection = await broker.call<string>('start', { hub: HUB, partitions: 4 });
+    const apps = [{ clientId: APP_ID, secret: APP_SECRET }];
+    const sim = await startSimTenant({
+      seed: Number(args.seed),
+      tenants: [
+        { tenantId: INGEST_TENANT, apps, blobsPerHour: 0 },
+        { tenantId: POLL_TENANT, apps, blobsPerHour: POLL_BLOBS_PER_HOUR },
+      ],
+    });
+    stops.push(() => sim.close());
+    // The ingest tenant's blobs are added by hand; downloads need an enabled subscription (the poller would start it).
+    sim.setSubscription(INGEST_TENANT, BLOB_TYPE, 'enabled');
+
+    const largest = Math.max(...plan.sizes.map((s) => s.records));
+    say(`generating ${formatCount(largest)} records (${RECORD_BYTES.min}–${RECORD_BYTES.max} bytes, log-uniform) ...`);
+    const corpus = buildCorpus(sim, INGEST_TENANT, largest, args.seed);
+    say(`simulator generator: ${formatCount(corpus.simRecordsPerSecond)} records/s`);
+
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      O365_TENANTS: JSON.stringify([INGEST_TENANT, POLL_TENANT].map((tenantId) => ({ tenantId, clientId: APP_ID, credential: { type: 'secret', secretName: 'BENCH_APP_SECRET' } }))),
+      BENCH_APP_SECRET: APP_SECRET,
+      O365_MANAGEMENT_ENDPOINT: sim.url,
+      O365_AUTHORITY_HOST: sim.url,
+      AzureWebJobsStorage: azurite.connectionString,
+      EVENTHUB_CONNECTION: eventHubConnection,
+      EVENTHUB_NAME: HUB,
+      CONTENT_QUEUE_NAME: 'bench-content',
+      INITIAL_LOOKBACK_HOURS: String(plan.lookbackHours),
+    };
+    const startWorker = async () => {
+      const child = spawnTs('tools/bench/ingestWorker.ts', { env, nodeArgs: ['--expose-gc'] });
+      await child.ready;
+      await child.call('setup');
+      return child;
+    };
+    const worker = await startWorker();
+    stops.push(() => stopChild(worker));
+
+    const addBlob = (body: string) => ({
+      listing: sim.addBlob(INGEST_TENANT, BLOB_TYPE, { contentCreated: Date.now() - HOUR_MS, rawBody: body }),
+      tenantId: INGEST_TENANT,
+      contentType: BLOB_TYPE,
+    });
+    const expectEvents = async (count: number, what: string) => {
+      const got = await broker.call<{ events: number }>('count');
+      if (got.events !== count) throw new Error(`${what}: the broker accepted ${got.events} events, expected ${count}`);
+      await broker.call('reset');
+    };
+
+    const measure = async (records: readonly string[], runs: number): Promise<SizeResult> => {
+      const body = blobBody(records);
+      const file = join(workDir, `records-${records.length}.ndjson`);
+      writeFileSync(file, records.join('\n'));
+      const samples = { ingest: [] as number[], parse: [] as number[], send: [] as number[], download: [] as number[] };
+      let eventBytes = 0;
+      for (let run = 0; run < runs; run++) {
+        const blob = addBlob(body);
+        await broker.call('reset');
+        samples.ingest.push((await worker.call<{ ms: number }>('ingest', blob)).ms);
+        await expectEvents(records.length, 'ingest');
+        samples.parse.push((await worker.call<{ ms: number }>('parseStringify', { file })).ms);
+        eventBytes = (await worker.call<{ bytes: number }>('capture', addBlob(body))).bytes;
+        samples.send.push((await worker.call<{ ms: number }>('sendPrebuilt')).ms);
+        await expectEvents(records.length, 'pre-built send');
+        samples.download.push((await worker.call<{ ms: number }>('download', blob)).ms);
+      }
+      return {
+        records: records.length,
+        bytes: Buffer.byteLength(body),
+        runs,
+        ingestMs: median(samples.ingest),
+        parseStringifyMs: median(samples.parse),
+        sendMs: median(samples.send),
+        downloadMs: median(samples.download),
+        eventBytes,
+      };
+    };
+
+    const stagesOf = async (records: readonly string[]): Promise<StageResult> => {
+      const file = join(workDir, `records-${records.length}.ndjson`);
+      const runs: StageResult[] = [];
+      for (let run = 0; run < 3; run++) runs.push(await worker.call<StageResult>('stages', { file }));
+      const pick = (key: keyof StageResult['ms']) => median(runs.map((r) => r.ms[key]));
+      return { records: records.length, ms: { split: pick('split'), parse: pick('parse'), normalize: pick('normalize'), stringify: pick('stringify'), encode: pick('encode') } };
+    };
+
+    say('warming up ...');
+    await measure(corpus.records.slice(0, 1_000), 1);
+    const sizes: SizeResult[] = [];
+    for (const size of plan.sizes) {
+      say(`ingest path: ${formatCount(size.records)}-record blob, ${size.runs} run(s) ...`);
+      sizes.push(await measure(corpus.records.slice(0, size.records), size.runs));
+    }
+    const stageSize = Math.min(10_000, largest);
+    say(`CPU stages on the ${formatCount(stageSize)}-record blob ...`);
+    const stages = await stagesOf(corpus.records.slice(0, stageSize));
+    await stopChild(worker);
+
+    const rss: RssResult[] = [];
+    for (const which of plan.rssBlobs) {
+      const records = which === '100 MiB' ? recordsForBytes(corpus.records, RSS_BLOB_BYTES) : corpus.records.slice(0, largest);
+      say(`peak RSS: ${which} blob in a fresh process ...`);
+      const body = blobBody(records);
+      const child = await startWorker();
+      const result = await child.call<Omit<RssResult, 'label' | 'bytes'>>('rss', { ...addBlob(body), intervalMs: 20 });
+      await stopChild(child);
+      await broker.call('reset');
+      rss.push({ label: which, bytes: Buffer.byteLength(body), ...result });
+    }
+
+    say(`poll path: ${plan.lookbackHours} h backlog, ${CONTENT_TYPES.length} content types × ${POLL_BLOBS_PER_HOUR} blobs/h ...`);
+    const poll = await measurePoll(sim, await startWorker());
+
+    let profileText: string | undefined;
+    if (args.profile) {
+      const records = corpus.records.slice(0, largest);
+      say(`profiling one ingest of the ${formatCount(records.length)}-record blob ...`);
+      const child = await startWorker();
+      profileText = await profileIngest(child, addBlob(blobBody(records)), workDir).finally(() => stopChild(child));
+      await broker.call('reset');
+    }
+
+    const wallSeconds = (performance.now() - began) / 1000;
+    const load = `1-minute load average ${formatFixed(loadBefore, 2)} at the start, ${formatFixed(loadavg()[0]!, 2)} at the end`;
+    const report = renderReport({ machine, code, load, simRecordsPerSecond: corpus.simRecordsPerSecond, sizes, stages, rss, poll, wallSeconds, profileText });
+    say();
+    say(report);
+    if (!args.quick && !args['print-only']) {
+      writeFileSync(DOC, replaceBlock(readFileSync(DOC, 'utf8'), 'bench-results', report));
+      say(`\nwritten to ${DOC}`);
+    }
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch((err: unknown) => say(`while stopping: ${String(err)}`));
+  }
+}
+
+interface StageResult {
+  records: number;
+  ms: { split: number; parse: number; normalize: number; stringify: number; encode: number };
+}
+
+interface RssResult {
+  label: string;
+  bytes: number;
+  records: number;
+  ms: number;
+  baseline: number;
+  peak: number;
+  maxRss: number;
+}
+
+interface PollRun {
+  ms: number;
+  streams: { contentType: string; outcome: string; windowsListed: number; pagesListed: number; blobsListed: number; blobsEnqueued: number; reason?: string }[];
+}
+
+interface PollResult {
+  /** Until every stream completed. */
+  ms: number;
+  runs: PollRun[];
+  /** The run after that, as the timer's next firing. */
+  next: PollRun;
+  counts: { ledgerInsertCalls: number; ledgerRowsOffered: number; ledgerRowsInserted: number; ledgerMarkEnqueued: number; ledgerForgotten: number; enqueueCalls: number; messagesEnqueued: number; cursorWrites: number };
+  queueMessages: number;
+  enqueuedIds: string[];
+  /** Blobs the simulator lists for the range every stream certainly covered, once the poll is over. */
+  simListed: number;
+  /** Of those, how many were never enqueued (must be 0). */
+  notEnqueued: number;
+  listCalls: Record<string, number>;
+  af429: number;
+  otherCalls: Record<string, number>;
+}
+
+async function measurePoll(sim: SimTenant, worker: TsChild): Promise<PollResult> {
+  try {
+    sim.resetStats();
+    const startedAt = Date.now();
+    const result = await worker.call<Omit<PollResult, 'simListed' | 'notEnqueued' | 'listCalls' | 'af429' | 'otherCalls'>>('poll', { tenantId: POLL_TENANT, budgetMs: POLL_BUDGET_MS, maxRuns: 5 });
+    const stats = sim.stats();
+    const byOp = stats.requests[POLL_TENANT] ?? {};
+    const otherCalls: Record<string, number> = {};
+    for (const [op, outcomes] of Object.entries(byOp)) {
+      if (op !== 'content') otherCalls[op] = Object.values(outcomes ?? {}).reduce((a, b) => a + b, 0);
+    }
+    // Every stream's plan covered at least [its start − lookback, the next run's start − settle lag); the
+    // last stream to start began no later than the end of the first run (4 streams at a time).
+    const nextRunStartedAt = Date.now() - result.next.ms;
+    const from = startedAt + result.runs[0]!.ms - plan.lookbackHours * HOUR_MS + 1_000;
+    const to = nextRunStartedAt - 10 * MINUTE_MS - 1_000;
+    const enqueued = new Set(result.enqueuedIds);
+    const listed = CONTENT_TYPES.flatMap((ct) => sim.blobs(POLL_TENANT, ct, from, to));
+    const simListed = listed.length;
+    const notEnqueued = listed.filter((b) => !enqueued.has(b.contentId)).length;
+    return { ...result, simListed, notEnqueued, listCalls: byOp.content ?? {}, af429: stats.af429, otherCalls };
+  } finally {
+    await stopChild(worker);
+  }
+}
+
+async function profileIngest(worker: TsChild, blob: object, workDir: string): Promise<string> {
+  const file = join(workDir, 'ingest.cpuprofile');
+  const { ms } = await worker.call<{ ms: number }>('profile', { ...blob, file });
+  const summary = summarizeProfile(file, REPO_ROOT);
+  const pct = (x: number) => `${formatFixed((100 * x) / summary.totalMs, 1)} %`;
+  return [
+    `CPU profile of the worker process during one ingest (${formatFixed(ms / 1000, 2)} s under the profiler):`,
+    '',
+    markdownTable(['area', 'self ms', 'share'], summary.areas.slice(0, 12).map((a) => [a.area, formatCount(a.ms), pct(a.ms)])),
+    '',
+    markdownTable(['function', 'where', 'self ms', 'share'], summary.functions.slice(0, 25).map((f) => [f.name, f.where, formatCount(f.ms), pct(f.ms)])),
+  ].join('\n');
+}
+
+function renderReport(r: { machine: string; code: string; load: string; simRecordsPerSecond: number; sizes: SizeResult[]; stages: StageResult; rss: RssResult[]; poll: PollResult; wallSeconds: number; profileText?: string }): string {
+  const s = (ms: number) => formatFixed(ms / 1000, 2);
+  const mibps = (bytes: number, ms: number) => formatFixed(bytes / 2 ** 20 / (ms / 1000), 1);
+  const ingest = markdownTable(
+    ['blob', 'MiB', 'runs', 'ingest s', 'records/s', 'MiB/s', 'parse+stringify s', 'pre-built send s', 'floor s', 'ingest ÷ floor', 'download only s'],
+    r.sizes.map((x) => {
+      const floor = x.parseStringifyMs + x.sendMs;
+      return [
+        `${formatCount(x.records)} records`,
+        formatMiB(x.bytes),
+        String(x.runs),
+        s(x.ingestMs),
+        formatCount(x.records / (x.ingestMs / 1000)),
+        mibps(x.bytes, x.ingestMs),
+        s(x.parseStringifyMs),
+        s(x.sendMs),
+        s(floor),
+        `${formatFixed(x.ingestMs / floor, 2)}×`,
+        `${s(x.downloadMs)} (${mibps(x.bytes, x.downloadMs)} MiB/s)`,
+      ];
+    }),
+  );
+  const st = r.stages.ms;
+  const stageTotal = st.split + st.parse + st.normalize + st.stringify + st.encode;
+  const floorCpu = r.sizes.find((x) => x.records === r.stages.records)?.parseStringifyMs;
+  const stages = markdownTable(
+    ['split the blob', 'JSON.parse', 'normalize', 'serialize the event (Raw spliced in)', 'UTF-8 encode', 'total', 'floor parse+stringify'],
+    [[st.split, st.parse, st.normalize, st.stringify, st.encode, stageTotal].map((ms) => `${formatCount(ms)} ms`).concat(floorCpu === undefined ? '–' : `${formatCount(floorCpu)} ms`)],
+  );
+  const eventSizes = r.sizes.map((x) => `${formatCount(x.records)} records → ${formatMiB(x.eventBytes)} MiB of events`).join('; ');
+  const rss = markdownTable(
+    ['blob', 'records', 'MiB', 'ingest s', 'RSS before MiB', 'peak RSS (sampled every 20 ms) MiB', 'maxRSS (whole process life) MiB', 'target'],
+    r.rss.map((x) => [x.label, formatCount(x.records), formatMiB(x.bytes), s(x.ms), formatMiB(x.baseline), formatMiB(x.peak), formatMiB(x.maxRss), x.maxRss < 512 * 2 ** 20 ? '< 512 MiB: met' : '< 512 MiB: NOT met']),
+  );
+  const p = r.poll;
+  const all = [...p.runs, p.next];
+  const total = (runs: PollRun[], key: 'pagesListed' | 'blobsListed' | 'windowsListed' | 'blobsEnqueued') =>
+    runs.reduce((acc, run) => acc + run.streams.reduce((a, st) => a + st[key], 0), 0);
+  const untilComplete = total(p.runs, 'blobsEnqueued');
+  const late = total([p.next], 'blobsEnqueued');
+  const listCalls = Object.values(p.listCalls).reduce((a, b) => a + b, 0);
+  const pollTable = markdownTable(
+    ['measure', 'value'],
+    [
+      ['backlog', `${plan.lookbackHours} h (INITIAL_LOOKBACK_HOURS), ${CONTENT_TYPES.length} content types × ${POLL_BLOBS_PER_HOUR} blobs/h`],
+      ['completeness: blobs the simulator lists for the range every stream covered', `${formatCount(p.simListed)}, of which ${p.notEnqueued === 0 ? 'every one was enqueued' : `${formatCount(p.notEnqueued)} were NOT enqueued`}`],
+      ['runs until every stream completed (8-minute budget each)', `${p.runs.length}: ${p.runs.map((run) => `${s(run.ms)} s (${run.streams.map((st) => st.outcome).join(', ')})`).join('; ')}`],
+      ['wall time until complete', `${s(p.ms)} s, ${formatCount(untilComplete)} blobs enqueued (${formatCount(untilComplete / (p.ms / 1000))} a second)`],
+      ['the next run (as the timer would start it)', `${s(p.next.ms)} s, ${formatCount(total([p.next], 'pagesListed'))} pages; enqueued ${formatCount(late)} more (blobs that became listable during the first run)`],
+      ['windows listed (all runs)', formatCount(total(all, 'windowsListed'))],
+      ['list calls (/subscriptions/content), by HTTP status', `${formatCount(listCalls)} (${Object.entries(p.listCalls).map(([k, v]) => `${k}: ${formatCount(v)}`).join(', ')})`],
+      ['pages listed', formatCount(total(all, 'pagesListed'))],
+      ['other API calls', Object.entries(p.otherCalls).map(([k, v]) => `${k}: ${formatCount(v)}`).join(', ') || 'none'],
+      ['AF429 answers (simulator throttle at 2,000 requests/min)', formatCount(p.af429)],
+      ['blobs listed (incl. overlap re-lists)', formatCount(total(all, 'blobsListed'))],
+      ['ledger inserts (rows offered / inserted, calls)', `${formatCount(p.counts.ledgerRowsOffered)} / ${formatCount(p.counts.ledgerRowsInserted)} (${formatCount(p.counts.ledgerInsertCalls)} calls)`],
+      ['ledger enqueued marks', formatCount(p.counts.ledgerMarkEnqueued)],
+      ['messages enqueued (calls)', `${formatCount(p.counts.messagesEnqueued)} (${formatCount(p.counts.enqueueCalls)})`],
+      ['queue length afterwards', formatCount(p.queueMessages)],
+      ['cursor writes', formatCount(p.counts.cursorWrites)],
+    ],
+  );
+  return [
+    `Run ${new Date().toISOString().slice(0, 16)}Z with \`npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\` (${formatFixed(r.wallSeconds / 60, 1)} min in all).`,
+    `Machine: ${r.machine}; ${r.load}. Code: ${r.code}.`,
+    '',
+    '**Ingest path vs floor** (medians; floor = parse+stringify + pre-built send of the same records/events):',
+    '',
+    ingest,
+    '',
+    `Events sent: ${eventSizes}. Simulator generator: ${formatCount(r.simRecordsPerSecond)} records/s (the blobs above are pre-generated and served verbatim).`,
+    '',
+    `**CPU of the ingest path by stage** (${formatCount(r.stages.records)} records, one thread, no I/O, medians of 3; the SDK's batching and AMQP encoding come on top):`,
+    '',
+    stages,
+    '',
+    '**Peak RSS of the ingesting process:**',
+    '',
+    rss,
+    '',
+    '**Poll path:**',
+    '',
+    pollTable,
+    ...(r.profileText ? ['', r.profileText] : []),
+  ].join('\n');
+}
+
+async function stopChild(child: TsChild): Promise<void> {
+  if (child.process.exitCode !== null || child.process.signalCode !== null) return;
+  await child.call('close').catch(() => undefined);
+  if (child.process.connected) child.process.disconnect();
+  const timer = setTimeout(() => child.process.kill('SIGKILL'), 10_000);
+  await child.exited;
+  clearTimeout(timer);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+  process.exitCode = 1;
+});
