@@ -5,9 +5,10 @@ import { createProducer, EventHubsSink } from './adapters/eventHubs/eventHubsSin
 import { AzureBlobStore } from './adapters/storage/blobStore.js';
 import { GraphSecurityClient } from './adapters/graphSecurity/client.js';
 import { GraphSecurityFeed } from './adapters/graphSecurity/securityFeed.js';
-import { ManagementActivityClient, type RetryOptions } from './adapters/managementApi/client.js';
-import { DEFAULT_RATE, RateLimiter } from './adapters/managementApi/rateLimiter.js';
-import { CredentialTokenSource } from './adapters/managementApi/tokens.js';
+import { ManagementActivityClient } from './adapters/managementApi/client.js';
+import type { RetryOptions } from './adapters/http/request.js';
+import { DEFAULT_RATE, RateLimiter } from './adapters/http/rateLimiter.js';
+import { CredentialTokenSource } from './adapters/identity/tokenSource.js';
 import { createTenantCredential, type CredentialMaterial } from './adapters/identity/credentials.js';
 import { EnvSecretProvider, KeyVaultSecretProvider } from './adapters/keyVault/secretProviders.js';
 import type { InvocationContext } from '@azure/functions';

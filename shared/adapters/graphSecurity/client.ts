@@ -1,10 +1,9 @@
 import { IngestError, PermanentError, TransientError } from '../../core/errors.js';
 import { isGraphTimestamp } from '../../core/model.js';
 import { silentLogger, type CallOptions, type Logger } from '../../ports.js';
-import { parseRetryAfter } from '../managementApi/apiErrors.js';
-import type { RetryOptions } from '../managementApi/client.js';
-import { RateLimiter, realSleep, type Sleep } from '../managementApi/rateLimiter.js';
-import type { AccessTokenSource } from '../managementApi/tokens.js';
+import { backoffDelay, networkReason, parseRetryAfter, requestDeadline, type RetryOptions } from '../http/request.js';
+import { RateLimiter, realSleep, type Sleep } from '../http/rateLimiter.js';
+import type { AccessTokenSource } from '../identity/tokenSource.js';
 import { classifyGraphFailure, parseGraphErrorBody } from './graphErrors.js';
 
 /** The two collections of Microsoft Graph security the Defender XDR streams read. */
@@ -155,7 +154,7 @@ export class GraphSecurityClient {
       let failure: IngestError;
       await this.limiter.acquire(options.abortSignal);
       const token = await this.options.tokens.getToken({ abortSignal: options.abortSignal });
-      const { signal, release, timedOut } = this.deadline(options.abortSignal);
+      const { signal, release, timedOut } = requestDeadline(this.timeoutInMs, options.abortSignal);
       try {
         const response = await fetch(url, {
           headers: { Authorization: `Bearer ${token}`, Accept: 'application/json', Prefer: 'include-unknown-enum-members' },
@@ -189,7 +188,9 @@ export class GraphSecurityClient {
         release();
       }
       if (!failure.retryable || attempt >= this.retry.maxAttempts) throw failure;
-      const waitInMs = this.backoff(attempt, failure);
+      // Graph's Retry-After counts on 429, 503 and 504; elsewhere the client's own backoff applies.
+      const retryAfter = failure.httpStatus !== undefined && RETRY_AFTER_STATUSES.has(failure.httpStatus) ? failure.retryAfterInMs : undefined;
+      const waitInMs = backoffDelay(attempt, retryAfter, this.retry, this.random);
       if (waitInMs === undefined) throw failure;
       this.log.debug('retrying', { tenantId, operation: options.operation, attempt, waitInMs, code: failure.code, httpStatus: failure.httpStatus });
       await this.sleep(waitInMs, options.abortSignal);
@@ -207,37 +208,7 @@ export class GraphSecurityClient {
     throw this.malformed(operation, 'expected a JSON object');
   }
 
-  /** The service's Retry-After when it sent one on 429/503/504, else full-jitter exponential backoff; undefined when too long to wait here. */
-  private backoff(attempt: number, failure: IngestError): number | undefined {
-    const retryAfter = failure.httpStatus !== undefined && RETRY_AFTER_STATUSES.has(failure.httpStatus) ? failure.retryAfterInMs : undefined;
-    if (retryAfter !== undefined) return retryAfter <= this.retry.maxRetryAfterInMs ? retryAfter : undefined;
-    const ceiling = Math.min(this.retry.maxDelayInMs, this.retry.baseDelayInMs * 2 ** (attempt - 1));
-    return Math.round(ceiling / 2 + (this.random() * ceiling) / 2);
-  }
-
-  /** An abort signal for one request: the caller's signal plus a timeout that `release` clears. */
-  private deadline(outer?: AbortSignal): { signal: AbortSignal; release: () => void; timedOut: () => boolean } {
-    const controller = new AbortController();
-    let expired = false;
-    const timer = setTimeout(() => {
-      expired = true;
-      controller.abort(new Error('request timed out'));
-    }, this.timeoutInMs);
-    const onAbort = () => controller.abort(outer?.reason);
-    outer?.addEventListener('abort', onAbort, { once: true });
-    const release = () => {
-      clearTimeout(timer);
-      outer?.removeEventListener('abort', onAbort);
-    };
-    return { signal: controller.signal, release, timedOut: () => expired };
-  }
-
   private malformed(operation: string, what: string): TransientError {
     return new TransientError('ServiceUnavailable', `${operation} for tenant ${this.options.tenantId}: unexpected response shape (${what})`, { tenantId: this.options.tenantId });
   }
-}
-
-function networkReason(err: unknown): string {
-  const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
-  return cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
 }

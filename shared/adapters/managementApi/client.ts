@@ -2,9 +2,10 @@ import { PermanentError, TransientError, IngestError } from '../../core/errors.j
 import { checkFeedUrl, feedRoot, formatApiTime, isValidContentId } from '../../core/feedUrls.js';
 import type { ContentListing, ContentType, SubscriptionInfo, TimeWindow } from '../../core/model.js';
 import { silentLogger, type Logger } from '../../ports.js';
-import { classifyFailure, parseErrorBody, parseRetryAfter } from './apiErrors.js';
-import { DEFAULT_RATE, RateLimiter, realSleep, type Sleep } from './rateLimiter.js';
-import type { AccessTokenSource } from './tokens.js';
+import { backoffDelay, networkReason, parseRetryAfter, requestDeadline, type RetryOptions } from '../http/request.js';
+import { classifyFailure, parseErrorBody } from './apiErrors.js';
+import { DEFAULT_RATE, RateLimiter, realSleep, type Sleep } from '../http/rateLimiter.js';
+import type { AccessTokenSource } from '../identity/tokenSource.js';
 
 export interface ManagementActivityClientOptions {
   readonly tenantId: string;
@@ -23,15 +24,6 @@ export interface ManagementActivityClientOptions {
   readonly sleep?: Sleep;
   readonly random?: () => number;
   readonly now?: () => number;
-}
-
-export interface RetryOptions {
-  /** Attempts per call, the first included. Default 4. */
-  readonly maxAttempts?: number;
-  readonly baseDelayInMs?: number;
-  readonly maxDelayInMs?: number;
-  /** A Retry-After longer than this is not slept in-process; the error goes to the caller (the platform retries). */
-  readonly maxRetryAfterInMs?: number;
 }
 
 export interface CallOptions {
@@ -190,7 +182,7 @@ export class ManagementActivityClient {
       let failure: IngestError;
       await this.limiter.acquire(options.abortSignal);
       const token = await this.options.tokens.getToken({ abortSignal: options.abortSignal });
-      const { signal, release, touch, timedOut } = this.deadline(options.abortSignal);
+      const { signal, release, touch, timedOut } = requestDeadline(this.timeoutInMs, options.abortSignal);
       try {
         const response = await fetch(url, {
           method,
@@ -226,40 +218,11 @@ export class ManagementActivityClient {
           : new TransientError('Network', `${options.operation} for tenant ${tenantId}: ${networkReason(err)}`, { tenantId, cause: err });
       }
       if (!failure.retryable || attempt >= this.retry.maxAttempts) throw failure;
-      const waitInMs = this.backoff(attempt, failure.retryAfterInMs);
+      const waitInMs = backoffDelay(attempt, failure.retryAfterInMs, this.retry, this.random);
       if (waitInMs === undefined) throw failure;
       this.log.debug('retrying', { tenantId, operation: options.operation, attempt, waitInMs, code: failure.code, afCode: failure.afCode });
       await this.sleep(waitInMs, options.abortSignal);
     }
-  }
-
-  /** Full-jitter exponential backoff, or the service's Retry-After; undefined when that is too long to wait here. */
-  private backoff(attempt: number, retryAfterInMs: number | undefined): number | undefined {
-    if (retryAfterInMs !== undefined) return retryAfterInMs <= this.retry.maxRetryAfterInMs ? retryAfterInMs : undefined;
-    const ceiling = Math.min(this.retry.maxDelayInMs, this.retry.baseDelayInMs * 2 ** (attempt - 1));
-    return Math.round(ceiling / 2 + (this.random() * ceiling) / 2);
-  }
-
-  /** An abort signal for one request: the caller's signal plus an idle timeout that `touch` restarts and `release` clears. */
-  private deadline(outer?: AbortSignal): { signal: AbortSignal; release: () => void; timedOut: () => boolean; touch: () => void } {
-    const controller = new AbortController();
-    let expired = false;
-    let timer: NodeJS.Timeout | undefined;
-    const arm = () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        expired = true;
-        controller.abort(new Error('request timed out'));
-      }, this.timeoutInMs);
-    };
-    const onAbort = () => controller.abort(outer?.reason);
-    outer?.addEventListener('abort', onAbort, { once: true });
-    arm();
-    const release = () => {
-      clearTimeout(timer);
-      outer?.removeEventListener('abort', onAbort);
-    };
-    return { signal: controller.signal, release, timedOut: () => expired, touch: arm };
   }
 
   private async readJson(sent: Extract<Sent, { kind: 'response' }>, operation: string): Promise<unknown> {
@@ -332,9 +295,4 @@ async function readLimitedText(response: Response, limit: number): Promise<strin
     }
   }
   return text;
-}
-
-function networkReason(err: unknown): string {
-  const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
-  return cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
 }

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ManagementActivityClient } from '../../../shared/adapters/managementApi/client.js';
-import { RateLimiter } from '../../../shared/adapters/managementApi/rateLimiter.js';
-import { CredentialTokenSource } from '../../../shared/adapters/managementApi/tokens.js';
+import { RateLimiter } from '../../../shared/adapters/http/rateLimiter.js';
+import { CredentialTokenSource } from '../../../shared/adapters/identity/tokenSource.js';
 import { createTenantCredential, type CredentialMaterial } from '../../../shared/adapters/identity/credentials.js';
 import { PermanentError, TransientError } from '../../../shared/core/errors.js';
 import { startSimTenant, type SimTenant } from '../../../tools/simTenant/index.js';

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { classifyFailure, parseErrorBody, parseRetryAfter } from '../../../../shared/adapters/managementApi/apiErrors.js';
+import { classifyFailure, parseErrorBody } from '../../../../shared/adapters/managementApi/apiErrors.js';
+import { parseRetryAfter } from '../../../../shared/adapters/http/request.js';
 import { PermanentError, TransientError } from '../../../../shared/core/errors.js';
 
 const ctx = { tenantId: '8f0a1c2d-3b4e-4f56-8a9b-0c1d2e3f4a5b', operation: 'list content Audit.Exchange' };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RateLimiter, DEFAULT_RATE } from '../../../../shared/adapters/managementApi/rateLimiter.js';
+import { RateLimiter, DEFAULT_RATE } from '../../../../shared/adapters/http/rateLimiter.js';
 
 /** A virtual clock: sleeping advances time instantly, so the test measures the limiter, not the machine. */
 function virtualTime() {

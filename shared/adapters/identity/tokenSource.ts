@@ -1,6 +1,6 @@
 import type { TokenCredential } from '@azure/identity';
 import { IngestError, PermanentError, TransientError } from '../../core/errors.js';
-import { adminConsentUrl, type TenantIdentity } from '../identity/credentials.js';
+import { adminConsentUrl, type TenantIdentity } from './credentials.js';
 
 /** Bearer tokens for one tenant's management API. */
 export interface AccessTokenSource {
