@@ -9,6 +9,7 @@ import { hash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { isGraphTimestamp, type SecurityStreamName } from '../model.js';
 import { uuidV5 } from '../uuid.js';
+import { assemble as inOrder, describe, withFallbackEventId, type RawCapture } from './envelope.js';
 import { Draft, MAX_DEPTH, MAX_ENTRIES } from './draft.js';
 import { ENVELOPE_SCHEMA, ENVELOPE_VERSION, EVENT_ID_NAMESPACE, type EventSeverity } from './event.js';
 import { isJsonObject, nestsDeeperThan, own, stringifyWithoutRecursion } from './json.js';
@@ -201,7 +202,7 @@ export function normalizeDefender(entity: unknown, ctx: DefenderContext): Defend
   const base = baseEvent(capture, ctx);
   if (!isJsonObject(entity)) {
     warnings.push(`${ctx.kind} is not a JSON object (${entity === null ? 'null' : Array.isArray(entity) ? 'array' : typeof entity})`);
-    return assemble(base, warnings);
+    return assemble(base, warnings, ctx);
   }
   try {
     const draft = new Draft(entity, warnings);
@@ -210,17 +211,11 @@ export function normalizeDefender(entity: unknown, ctx: DefenderContext): Defend
     const event: Partial<DefenderEvent> = { ...base };
     for (const [key, value] of Object.entries(fields)) if (value !== undefined) (event as Record<string, unknown>)[key] = value;
     if (Object.keys(draft.additional).length > 0) event.AdditionalFields = draft.additional;
-    return assemble(event, warnings);
+    return assemble(event, warnings, ctx);
   } catch (error) {
     warnings.push(`normalizer failed on this ${ctx.kind}: ${describe(error)}`);
-    return assemble(base, warnings);
+    return assemble(base, warnings, ctx);
   }
-}
-
-interface RawCapture {
-  raw: unknown;
-  text: string;
-  warnings: string[];
 }
 
 /** Raw, and the text its hash and size are taken over: never throws, whatever the value. */
@@ -245,7 +240,7 @@ function captureRaw(entity: unknown, kind: DefenderEntityKind): RawCapture {
 }
 
 /** Every always-present field, with the values an entity that tells us nothing gets. */
-function baseEvent(capture: RawCapture, ctx: DefenderContext): DefenderEvent {
+function baseEvent(capture: RawCapture, ctx: DefenderContext): Partial<DefenderEvent> {
   const tenant = ctx.tenantId.toLowerCase();
   const rawSha256 = hash('sha256', capture.text, 'hex');
   // Alerts name their own product once their serviceSource is read.
@@ -253,7 +248,6 @@ function baseEvent(capture: RawCapture, ctx: DefenderContext): DefenderEvent {
   return {
     EnvelopeSchema: ENVELOPE_SCHEMA,
     EnvelopeVersion: ENVELOPE_VERSION,
-    EventId: uuidV5(`DefenderXDR|${tenant}|${ctx.kind}:sha256:${rawSha256}`, EVENT_ID_NAMESPACE),
     EventOriginalUid: null,
     TimeGenerated: ctx.processedTime,
     EventStartTime: ctx.processedTime,
@@ -473,22 +467,7 @@ function joined(values: readonly string[]): string | undefined {
   return values.length > 0 ? values.join(', ') : undefined;
 }
 
-/** The event with its fields in FIELD_ORDER; undefined fields are left out, warnings only when there are any. */
-function assemble(fields: Partial<DefenderEvent>, warnings: string[]): DefenderEvent {
-  if (warnings.length > 0) fields.ParseWarnings = warnings;
-  const event: Record<string, unknown> = {};
-  for (const key of FIELD_ORDER) {
-    const value = fields[key];
-    if (value !== undefined) event[key] = value;
-  }
-  return event as unknown as DefenderEvent;
-}
-
-/** An error's message, defensively and briefly. */
-function describe(error: unknown): string {
-  try {
-    return error instanceof Error ? String(error.message).slice(0, 200) : typeof error;
-  } catch {
-    return 'unknown error';
-  }
+/** The event in field order, with the RawSha256-derived EventId when the entity had no id or lastUpdateDateTime. */
+function assemble(fields: Partial<DefenderEvent>, warnings: string[], ctx: DefenderContext): DefenderEvent {
+  return inOrder(withFallbackEventId(fields, `DefenderXDR|${fields.OrganizationId}|${ctx.kind}:`), FIELD_ORDER, warnings);
 }

@@ -1,11 +1,10 @@
 import { hash } from 'node:crypto';
-import { uuidV5 } from '../uuid.js';
 import { mapRecord } from './mapRecord.js';
 import { Draft, MAX_DEPTH } from './draft.js';
+import { assemble as inOrder, describe, withFallbackEventId, type RawCapture } from './envelope.js';
 import {
   ENVELOPE_SCHEMA,
   ENVELOPE_VERSION,
-  EVENT_ID_NAMESPACE,
   FIELD_ORDER,
   type NormalizeContext,
   type NormalizedEvent,
@@ -16,13 +15,6 @@ import { toIsoUtc } from './time.js';
 import { productOf } from './vocabulary.js';
 
 const JSON_KINDS: ReadonlySet<string> = new Set(['object', 'string', 'number', 'boolean']);
-
-/** The record as it goes into `Raw`, and the text its hash and size are taken over. */
-interface RawCapture {
-  raw: unknown;
-  text: string;
-  warnings: string[];
-}
 
 /**
  * Turns one audit record into one normalized event (envelope v1.0.0, reference/normalized-event.md §5).
@@ -43,7 +35,7 @@ export function normalizeRecord(record: unknown, ctx: NormalizeContext, options:
     if (!isJsonObject(record)) {
       // captureRaw has already said so for values that are not JSON at all.
       if (JSON_KINDS.has(typeof record)) warnings.push(`record is not a JSON object (${kindOf(record)})`);
-      return assemble(base, warnings);
+      return assemble(base, warnings, ctx);
     }
     const draft = new Draft(record, warnings);
     Object.assign(draft.event, base);
@@ -51,10 +43,10 @@ export function normalizeRecord(record: unknown, ctx: NormalizeContext, options:
     const additional = draft.additional;
     for (const pairs of draft.flattened.values()) for (const name of Object.keys(pairs)) draft.add(name, pairs[name]);
     if (Object.keys(additional).length > 0) draft.event.AdditionalFields = additional;
-    return assemble(draft.event, warnings);
+    return assemble(draft.event, warnings, ctx);
   } catch (error) {
     warnings.push(`normalizer failed on this record: ${describe(error)}`);
-    return assemble(baseEvent(capture, ctx), warnings);
+    return assemble(baseEvent(capture, ctx), warnings, ctx);
   }
 }
 
@@ -90,7 +82,6 @@ function baseEvent(capture: RawCapture, ctx: NormalizeContext): Partial<Normaliz
   return {
     EnvelopeSchema: ENVELOPE_SCHEMA,
     EnvelopeVersion: ENVELOPE_VERSION,
-    EventId: uuidV5(`${ctx.source}|${tenant}|sha256:${rawSha256}`, EVENT_ID_NAMESPACE),
     EventOriginalUid: null,
     TimeGenerated: time,
     EventStartTime: time,
@@ -124,27 +115,12 @@ function baseEvent(capture: RawCapture, ctx: NormalizeContext): Partial<Normaliz
   };
 }
 
-/** The event with its fields in FIELD_ORDER; undefined fields are left out, warnings only when there are any. */
-function assemble(fields: Partial<NormalizedEvent>, warnings: string[]): NormalizedEvent {
-  if (warnings.length > 0) fields.ParseWarnings = warnings;
-  const event: Record<string, unknown> = {};
-  for (const key of FIELD_ORDER) {
-    const value = fields[key];
-    if (value !== undefined) event[key] = value;
-  }
-  return event as unknown as NormalizedEvent;
+/** The event in field order, with the RawSha256-derived EventId when the record had no usable Id. */
+function assemble(fields: Partial<NormalizedEvent>, warnings: string[], ctx: NormalizeContext): NormalizedEvent {
+  return inOrder(withFallbackEventId(fields, `${ctx.source}|${fields.OrganizationId}|`), FIELD_ORDER, warnings);
 }
 
 function kindOf(value: unknown): string {
   if (value === null) return 'null';
   return Array.isArray(value) ? 'array' : typeof value;
-}
-
-/** An error's message, defensively and briefly: a hostile record can throw anything from a getter. */
-function describe(error: unknown): string {
-  try {
-    return error instanceof Error ? String(error.message).slice(0, 200) : typeof error;
-  } catch {
-    return 'unknown error';
-  }
 }
