@@ -1,8 +1,9 @@
-import { IngestError, PermanentError, TransientError } from '../../core/errors.js';
+import { PermanentError, TransientError } from '../../core/errors.js';
 import { isGraphTimestamp } from '../../core/model.js';
 import { silentLogger, type CallOptions, type Logger } from '../../ports.js';
-import { backoffDelay, networkReason, parseRetryAfter, requestDeadline, type RetryOptions } from '../http/request.js';
-import { RateLimiter, realSleep, type Sleep } from '../http/rateLimiter.js';
+import { AuthorizedRequests } from '../http/authorizedRequests.js';
+import { RateLimiter, type Sleep } from '../http/rateLimiter.js';
+import { parseRetryAfter, type RetryOptions } from '../http/request.js';
 import type { AccessTokenSource } from '../identity/tokenSource.js';
 import { classifyGraphFailure, parseGraphErrorBody } from './graphErrors.js';
 
@@ -67,23 +68,13 @@ export interface GraphPage {
  */
 export class GraphSecurityClient {
   private readonly origin: string;
-  private readonly limiter: RateLimiter;
-  private readonly retry: Required<RetryOptions>;
-  private readonly timeoutInMs: number;
+  private readonly http: AuthorizedRequests;
   private readonly log: Logger;
-  private readonly sleep: Sleep;
-  private readonly random: () => number;
-  private readonly now: () => number;
 
   constructor(private readonly options: GraphSecurityClientOptions) {
     this.origin = new URL(options.graphEndpoint).origin;
-    this.limiter = options.rateLimiter ?? new RateLimiter(GRAPH_RATE);
-    this.retry = { maxAttempts: 4, baseDelayInMs: 500, maxDelayInMs: 20_000, maxRetryAfterInMs: 60_000, ...options.retry };
-    this.timeoutInMs = options.requestTimeoutInMs ?? 60_000;
     this.log = options.logger ?? silentLogger;
-    this.sleep = options.sleep ?? realSleep;
-    this.random = options.random ?? Math.random;
-    this.now = options.now ?? Date.now;
+    this.http = new AuthorizedRequests({ ...options, origin: this.origin, rateLimiter: options.rateLimiter ?? new RateLimiter(GRAPH_RATE) });
   }
 
   get tenantId(): string {
@@ -146,55 +137,25 @@ export class GraphSecurityClient {
     return url;
   }
 
-  private async getJson(url: URL, options: CallOptions & { operation: string; permission: string }): Promise<unknown> {
-    const tenantId = this.options.tenantId;
-    const context = { tenantId, operation: options.operation, permission: options.permission };
-    let refreshed = false;
-    for (let attempt = 1; ; attempt++) {
-      let failure: IngestError;
-      await this.limiter.acquire(options.abortSignal);
-      const token = await this.options.tokens.getToken({ abortSignal: options.abortSignal });
-      const { signal, release, timedOut } = requestDeadline(this.timeoutInMs, options.abortSignal);
-      try {
-        const response = await fetch(url, {
-          headers: { Authorization: `Bearer ${token}`, Accept: 'application/json', Prefer: 'include-unknown-enum-members' },
-          redirect: 'manual',
-          signal,
-        });
+  private getJson(url: URL, options: CallOptions & { operation: string; permission: string }): Promise<unknown> {
+    const context = { tenantId: this.options.tenantId, operation: options.operation, permission: options.permission };
+    return this.http.send<unknown>({
+      operation: options.operation,
+      url,
+      headers: { Accept: 'application/json', Prefer: 'include-unknown-enum-members' },
+      abortSignal: options.abortSignal,
+      read: async (response) => {
         const text = await response.text();
-        if (response.ok) return this.parse(text, options.operation, response.status);
-        if (response.status >= 300 && response.status < 400) {
-          throw new PermanentError('ForeignHost', `${options.operation} for tenant ${tenantId}: Graph answered with a redirect (HTTP ${response.status}); redirects are never followed, so the token stays on ${this.origin}`, { httpStatus: response.status, tenantId });
-        }
-        if (response.status === 401 && !refreshed) {
-          // An expired or revoked token: get a new one and try again in place, once.
-          refreshed = true;
-          this.log.debug('token refused, refreshing', { tenantId, operation: options.operation });
-          await this.options.tokens.getToken({ forceRefresh: true, abortSignal: options.abortSignal });
-          attempt--;
-          continue;
-        }
-        failure = classifyGraphFailure(
-          { httpStatus: response.status, ...parseGraphErrorBody(text.slice(0, 64 * 1024)), retryAfterInMs: parseRetryAfter(response.headers.get('retry-after'), this.now()) },
+        if (response.ok) return { result: this.parse(text, options.operation, response.status) };
+        const failure = classifyGraphFailure(
+          { httpStatus: response.status, ...parseGraphErrorBody(text.slice(0, 64 * 1024)), retryAfterInMs: parseRetryAfter(response.headers.get('retry-after'), this.http.now()) },
           context,
         );
-      } catch (err) {
-        if (err instanceof IngestError) throw err;
-        if (options.abortSignal?.aborted) throw options.abortSignal.reason ?? err;
-        failure = timedOut()
-          ? new TransientError('Timeout', `${options.operation} for tenant ${tenantId}: no complete response within ${this.timeoutInMs} ms`, { tenantId, cause: err })
-          : new TransientError('Network', `${options.operation} for tenant ${tenantId}: ${networkReason(err)}`, { tenantId, cause: err });
-      } finally {
-        release();
-      }
-      if (!failure.retryable || attempt >= this.retry.maxAttempts) throw failure;
+        return { failure, tokenRefused: response.status === 401 };
+      },
       // Graph's Retry-After counts on 429, 503 and 504; elsewhere the client's own backoff applies.
-      const retryAfter = failure.httpStatus !== undefined && RETRY_AFTER_STATUSES.has(failure.httpStatus) ? failure.retryAfterInMs : undefined;
-      const waitInMs = backoffDelay(attempt, retryAfter, this.retry, this.random);
-      if (waitInMs === undefined) throw failure;
-      this.log.debug('retrying', { tenantId, operation: options.operation, attempt, waitInMs, code: failure.code, httpStatus: failure.httpStatus });
-      await this.sleep(waitInMs, options.abortSignal);
-    }
+      retryAfter: (failure) => (failure.httpStatus !== undefined && RETRY_AFTER_STATUSES.has(failure.httpStatus) ? failure.retryAfterInMs : undefined),
+    });
   }
 
   private parse(text: string, operation: string, httpStatus: number): unknown {

@@ -1,10 +1,11 @@
-import { PermanentError, TransientError, IngestError } from '../../core/errors.js';
+import { PermanentError, TransientError } from '../../core/errors.js';
 import { checkFeedUrl, feedRoot, formatApiTime, isValidContentId } from '../../core/feedUrls.js';
 import type { ContentListing, ContentType, SubscriptionInfo, TimeWindow } from '../../core/model.js';
 import { silentLogger, type Logger } from '../../ports.js';
-import { backoffDelay, networkReason, parseRetryAfter, requestDeadline, type RetryOptions } from '../http/request.js';
+import { AuthorizedRequests, readLimitedText } from '../http/authorizedRequests.js';
+import { DEFAULT_RATE, RateLimiter, type Sleep } from '../http/rateLimiter.js';
+import { networkReason, parseRetryAfter, type RetryOptions } from '../http/request.js';
 import { classifyFailure, parseErrorBody } from './apiErrors.js';
-import { DEFAULT_RATE, RateLimiter, realSleep, type Sleep } from '../http/rateLimiter.js';
 import type { AccessTokenSource } from '../identity/tokenSource.js';
 
 export interface ManagementActivityClientOptions {
@@ -72,23 +73,17 @@ type Sent =
  */
 export class ManagementActivityClient {
   private readonly root: string;
-  private readonly limiter: RateLimiter;
-  private readonly retry: Required<RetryOptions>;
-  private readonly timeoutInMs: number;
+  private readonly http: AuthorizedRequests;
   private readonly log: Logger;
-  private readonly sleep: Sleep;
-  private readonly random: () => number;
-  private readonly now: () => number;
 
   constructor(private readonly options: ManagementActivityClientOptions) {
     this.root = feedRoot(options.managementEndpoint, options.tenantId);
-    this.limiter = options.rateLimiter ?? new RateLimiter(DEFAULT_RATE);
-    this.retry = { maxAttempts: 4, baseDelayInMs: 500, maxDelayInMs: 20_000, maxRetryAfterInMs: 60_000, ...options.retry };
-    this.timeoutInMs = options.requestTimeoutInMs ?? 60_000;
     this.log = options.logger ?? silentLogger;
-    this.sleep = options.sleep ?? realSleep;
-    this.random = options.random ?? Math.random;
-    this.now = options.now ?? Date.now;
+    this.http = new AuthorizedRequests({
+      ...options,
+      origin: options.managementEndpoint,
+      rateLimiter: options.rateLimiter ?? new RateLimiter(DEFAULT_RATE),
+    });
   }
 
   get tenantId(): string {
@@ -175,54 +170,25 @@ export class ManagementActivityClient {
     return url;
   }
 
-  private async send(method: 'GET' | 'POST', url: URL, options: SendOptions): Promise<Sent> {
-    const tenantId = this.options.tenantId;
-    let refreshed = false;
-    for (let attempt = 1; ; attempt++) {
-      let failure: IngestError;
-      await this.limiter.acquire(options.abortSignal);
-      const token = await this.options.tokens.getToken({ abortSignal: options.abortSignal });
-      const { signal, release, touch, timedOut } = requestDeadline(this.timeoutInMs, options.abortSignal);
-      try {
-        const response = await fetch(url, {
-          method,
-          headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' },
-          redirect: 'manual',
-          signal,
-        });
-        if (response.ok) return { kind: 'response', response, release, touch };
-        const text = await readLimitedText(response, 64 * 1024).finally(release);
-        const parsed = parseErrorBody(text);
-        if (parsed.afCode && options.successCodes?.includes(parsed.afCode)) return { kind: 'success-code', afCode: parsed.afCode };
-        if (response.status >= 300 && response.status < 400) {
-          throw new PermanentError('ForeignHost', `${options.operation} for tenant ${tenantId}: the API answered with a redirect (HTTP ${response.status}); redirects are never followed, so the token stays on ${this.options.managementEndpoint}`, { httpStatus: response.status, tenantId });
-        }
-        if (response.status === 401 && !parsed.afCode && !refreshed) {
-          // An expired or revoked token: get a new one and try again in place, once.
-          refreshed = true;
-          this.log.debug('token refused, refreshing', { tenantId, operation: options.operation });
-          await this.options.tokens.getToken({ forceRefresh: true, abortSignal: options.abortSignal });
-          attempt--;
-          continue;
-        }
-        failure = classifyFailure(
-          { httpStatus: response.status, ...parsed, retryAfterInMs: parseRetryAfter(response.headers.get('retry-after'), this.now()) },
-          { tenantId, operation: options.operation },
+  private send(method: 'GET' | 'POST', url: URL, options: SendOptions): Promise<Sent> {
+    return this.http.send<Sent>({
+      operation: options.operation,
+      url,
+      method,
+      headers: { Accept: 'application/json' },
+      abortSignal: options.abortSignal,
+      read: async (response, deadline) => {
+        if (response.ok) return { result: { kind: 'response', response, release: deadline.release, touch: deadline.touch }, keepsDeadline: true };
+        const parsed = parseErrorBody(await readLimitedText(response, 64 * 1024));
+        if (parsed.afCode && options.successCodes?.includes(parsed.afCode)) return { result: { kind: 'success-code', afCode: parsed.afCode } };
+        const failure = classifyFailure(
+          { httpStatus: response.status, ...parsed, retryAfterInMs: parseRetryAfter(response.headers.get('retry-after'), this.http.now()) },
+          { tenantId: this.options.tenantId, operation: options.operation },
         );
-      } catch (err) {
-        release();
-        if (err instanceof IngestError) throw err;
-        if (options.abortSignal?.aborted) throw options.abortSignal.reason ?? err;
-        failure = timedOut()
-          ? new TransientError('Timeout', `${options.operation} for tenant ${tenantId}: no response within ${this.timeoutInMs} ms`, { tenantId, cause: err })
-          : new TransientError('Network', `${options.operation} for tenant ${tenantId}: ${networkReason(err)}`, { tenantId, cause: err });
-      }
-      if (!failure.retryable || attempt >= this.retry.maxAttempts) throw failure;
-      const waitInMs = backoffDelay(attempt, failure.retryAfterInMs, this.retry, this.random);
-      if (waitInMs === undefined) throw failure;
-      this.log.debug('retrying', { tenantId, operation: options.operation, attempt, waitInMs, code: failure.code, afCode: failure.afCode });
-      await this.sleep(waitInMs, options.abortSignal);
-    }
+        // A bare 401 is a refused token; with an AF code (AF10001, AF20010) it is a real answer.
+        return { failure, tokenRefused: response.status === 401 && !parsed.afCode };
+      },
+    });
   }
 
   private async readJson(sent: Extract<Sent, { kind: 'response' }>, operation: string): Promise<unknown> {
@@ -283,16 +249,3 @@ function toListing(value: unknown, index: number, operation: string, tenantId: s
   };
 }
 
-async function readLimitedText(response: Response, limit: number): Promise<string> {
-  if (!response.body) return '';
-  const decoder = new TextDecoder();
-  let text = '';
-  for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
-    text += decoder.decode(chunk, { stream: true });
-    if (text.length >= limit) {
-      await response.body.cancel().catch(() => undefined);
-      break;
-    }
-  }
-  return text;
-}
