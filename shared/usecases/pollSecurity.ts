@@ -1,13 +1,14 @@
 import { mapLimit } from '../core/concurrency.js';
 import { exceedsBytes, shrinkToBudget } from '../core/eventBudget.js';
-import { describeError, IngestError } from '../core/errors.js';
-import { compareGraphTimestamps, graphTimestampMinus, isGraphTimestamp, streamId, type PartitionKeyMode, type SecurityStreamKey } from '../core/model.js';
+import { describeError } from '../core/errors.js';
+import { compareGraphTimestamps, graphTimestampMinus, isGraphTimestamp, type PartitionKeyMode, type SecurityStreamKey } from '../core/model.js';
 import { lastUpdateOf, normalizeDefender, type DefenderEntityKind, type DefenderEvent } from '../core/normalize/defender.js';
 import { partitionKeyFor } from '../core/partitionKey.js';
 import { MINUTE_MS } from '../core/windows.js';
 import type { BlobStore, CallOptions, Clock, CursorState, CursorStore, EventSink, Ledger, LedgerEntry, Logger, Metrics, OutgoingEvent, SecurityFeed, SecurityPage } from '../ports.js';
 import { CONTAINER_CLAIM_CHECK } from './ingestContent.js';
 import type { StreamOutcome } from './pollStreams.js';
+import { ConcurrentPollerError, StreamCursor } from './streamCursor.js';
 
 /** The ports a Defender XDR poll works through. */
 export interface SecurityPollDependencies {
@@ -62,8 +63,6 @@ const KIND_OF: Readonly<Record<SecurityStreamKey['contentType'], DefenderEntityK
   'DefenderXDR.Alerts': 'alert',
 };
 
-const INITIAL_STATE: CursorState = { subscription: 'unknown', consecutiveFailures: 0, gapCount: 0, gapTotalMs: 0 };
-
 /**
  * Polls the Defender XDR streams (incidents, alerts) of Microsoft Graph security: per stream, scan
  * every entity updated since `cursor − overlap`, normalize each revision, publish them (partition key =
@@ -74,24 +73,13 @@ const INITIAL_STATE: CursorState = { subscription: 'unknown', consecutiveFailure
  * is recorded on the stream's own cursor row.
  */
 export async function pollSecurity(streams: readonly SecurityStreamKey[], deps: SecurityPollDependencies, options: SecurityPollOptions): Promise<SecurityPollResult[]> {
-  const results: SecurityPollResult[] = new Array(streams.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < streams.length) {
-      const index = next++;
-      results[index] = await new SecurityScan(streams[index]!, deps, options).run();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, streams.length)) }, worker));
-  return results;
+  // run() records every failure on the stream's own row and never throws, so one stream cannot stop another.
+  return mapLimit(streams, options.concurrency, (stream) => new SecurityScan(stream, deps, options).run());
 }
-
-class ConcurrentPollerError extends Error {}
 
 /** One stream's scan: owns its cursor row for the duration of the run. */
 class SecurityScan {
-  private state: CursorState = INITIAL_STATE;
-  private etag: string | undefined;
+  private readonly row: StreamCursor;
   private since?: string;
   private readonly id: string;
   private readonly kind: DefenderEntityKind;
@@ -103,19 +91,24 @@ class SecurityScan {
     private readonly deps: SecurityPollDependencies,
     private readonly options: SecurityPollOptions,
   ) {
-    this.id = streamId(stream);
     this.kind = KIND_OF[stream.contentType];
     this.call = { abortSignal: options.abortSignal };
+    this.row = new StreamCursor(stream, deps.cursors, this.call);
+    this.id = this.row.id;
+  }
+
+  /** The cursor row as read (and as this run changes it). */
+  private get state(): CursorState {
+    return this.row.state;
   }
 
   async run(): Promise<SecurityPollResult> {
     try {
-      const read = await this.deps.cursors.read(this.stream, this.call);
-      if (read) ({ state: this.state, etag: this.etag } = read);
+      await this.row.load();
       const now = this.deps.clock.now();
-      this.state = { ...this.state, lastRunAt: iso(now) };
+      this.row.update({ lastRunAt: iso(now) });
       // Claim the stream for this run: a poller that read the row before this write loses it here, before any work.
-      await this.save();
+      await this.row.save();
       const since = (this.since = this.startOfScan(now));
 
       let newest: string | undefined;
@@ -125,8 +118,8 @@ class SecurityScan {
       }
       // Never backwards: the overlap re-reads entities older than the cursor.
       const cursor = later(this.validCursor(), newest);
-      this.state = { ...this.state, cursor, lastSuccessAt: this.state.lastRunAt, consecutiveFailures: 0, lastError: undefined, lastErrorCode: undefined, lastErrorAt: undefined };
-      await this.save();
+      this.row.succeeded({ cursor });
+      await this.row.save();
       return this.finish('complete');
     } catch (err) {
       if (err instanceof ConcurrentPollerError) {
@@ -242,32 +235,13 @@ class SecurityScan {
     return this.deps.clock.now() >= this.options.deadline || this.options.abortSignal?.aborted === true;
   }
 
-  private async save(): Promise<void> {
-    const etag = await this.deps.cursors.write(this.stream, this.state, this.etag, this.call);
-    if (etag === undefined) throw new ConcurrentPollerError();
-    this.etag = etag;
-  }
-
   private async fail(err: unknown): Promise<SecurityPollResult> {
-    const { deps } = this;
-    const code = err instanceof IngestError ? err.code : 'Unexpected';
-    const retryable = !(err instanceof IngestError) || err.retryable;
-    this.state = {
-      ...this.state,
-      consecutiveFailures: this.state.consecutiveFailures + 1,
-      lastErrorCode: code,
-      lastError: describeError(err),
-      lastErrorAt: iso(deps.clock.now()),
-    };
-    const fields = { stream: this.id, code, error: describeError(err), consecutiveFailures: this.state.consecutiveFailures, pagesDelivered: this.counts.pages };
-    if (retryable) deps.logger.warn('security stream poll failed; the next run scans the same range again', fields);
-    else deps.logger.error('security stream poll failed and needs attention', fields);
-    deps.metrics.count('stream.poll.failed', 1, { tenantId: this.stream.tenantId, contentType: this.stream.contentType, code });
-    try {
-      await this.save();
-    } catch (saveErr) {
-      if (!(saveErr instanceof ConcurrentPollerError)) deps.logger.error('could not record the failure on the cursor row', { stream: this.id, error: describeError(saveErr) });
-    }
+    await this.row.recordFailure(
+      err,
+      this.deps,
+      { retryable: 'security stream poll failed; the next run scans the same range again', permanent: 'security stream poll failed and needs attention' },
+      { pagesDelivered: this.counts.pages },
+    );
     return this.finish('failed', describeError(err));
   }
 

@@ -1,8 +1,10 @@
 import { toContentMessage } from '../core/contentMessage.js';
 import { describeError, IngestError, PermanentError } from '../core/errors.js';
 import { streamId, type ContentListing, type StreamKey, type TimeWindow } from '../core/model.js';
+import { mapLimit } from '../core/concurrency.js';
 import { MINUTE_MS, planWindows } from '../core/windows.js';
 import type { ActivityFeed, CallOptions, Clock, ContentQueue, CursorState, CursorStore, Ledger, LedgerEntry, Logger, Metrics } from '../ports.js';
+import { ConcurrentPollerError, StreamCursor } from './streamCursor.js';
 
 export interface PollDependencies {
   readonly feed: ActivityFeed;
@@ -44,32 +46,19 @@ export interface StreamPollResult {
 /** The API asks for 15 minutes between start requests for a subscription (reference §3.1). */
 export const START_COOLDOWN_MS = 15 * MINUTE_MS;
 
-const INITIAL_STATE: CursorState = { subscription: 'unknown', consecutiveFailures: 0, gapCount: 0, gapTotalMs: 0 };
-
 /**
  * Discovery (DESIGN.md §2): for every stream, plan windows from its cursor, list every page, record new
  * content blobs in the ledger and enqueue exactly those, and only then move the cursor (ETag-guarded).
  * Streams are isolated: one stream's failure is recorded on its own cursor row and never stops another.
  */
 export async function pollStreams(streams: readonly StreamKey[], deps: PollDependencies, options: PollOptions): Promise<StreamPollResult[]> {
-  const results: StreamPollResult[] = new Array(streams.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < streams.length) {
-      const index = next++;
-      results[index] = await new StreamPoll(streams[index]!, deps, options).run();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, streams.length)) }, worker));
-  return results;
+  // run() records every failure on the stream's own row and never throws, so one stream cannot stop another.
+  return mapLimit(streams, options.concurrency, (stream) => new StreamPoll(stream, deps, options).run());
 }
-
-class ConcurrentPollerError extends Error {}
 
 /** One stream's poll: owns its cursor row for the duration of the run. */
 class StreamPoll {
-  private state: CursorState = INITIAL_STATE;
-  private etag: string | undefined;
+  private readonly row: StreamCursor;
   private readonly id: string;
   private readonly result = { windowsListed: 0, windowsPlanned: 0, pagesListed: 0, blobsListed: 0, blobsEnqueued: 0 };
   private gap?: TimeWindow;
@@ -79,17 +68,21 @@ class StreamPoll {
     private readonly deps: PollDependencies,
     private readonly options: PollOptions,
   ) {
-    this.id = streamId(stream);
+    this.row = new StreamCursor(stream, deps.cursors, { abortSignal: options.abortSignal });
+    this.id = this.row.id;
+  }
+
+  /** The cursor row as read (and as this run changes it). */
+  private get state(): CursorState {
+    return this.row.state;
   }
 
   async run(): Promise<StreamPollResult> {
     const { logger } = this.deps;
-    const call: CallOptions = { abortSignal: this.options.abortSignal };
     try {
-      const read = await this.deps.cursors.read(this.stream, call);
-      if (read) ({ state: this.state, etag: this.etag } = read);
+      await this.row.load();
       const now = this.deps.clock.now();
-      this.state = { ...this.state, lastRunAt: iso(now) };
+      this.row.update({ lastRunAt: iso(now) });
 
       if (this.state.subscription !== 'enabled' && this.state.lastStartAt === undefined) await this.startSubscription();
 
@@ -107,13 +100,13 @@ class StreamPoll {
         if (!(await this.listWindow(window))) return this.finish('partial', 'time budget reached mid-window; the window is listed again next run');
         // The gap becomes final when the cursor moves past it; until then a rerun would plan it again.
         if (plan.gap && this.gap === undefined) this.recordGap(plan.gap);
-        this.state = { ...this.state, subscription: 'enabled', cursor: iso(window.end) };
+        this.row.update({ subscription: 'enabled', cursor: iso(window.end) });
         // Persist after every window, so a catch-up survives a crash or timeout window by window.
-        await this.save();
+        await this.row.save();
         this.result.windowsListed++;
       }
-      this.state = { ...this.state, lastSuccessAt: this.state.lastRunAt, consecutiveFailures: 0, lastError: undefined, lastErrorCode: undefined, lastErrorAt: undefined };
-      await this.save();
+      this.row.succeeded({});
+      await this.row.save();
       return this.finish('complete');
     } catch (err) {
       if (err instanceof ConcurrentPollerError) {
@@ -131,7 +124,7 @@ class StreamPoll {
     } catch (err) {
       const code = err instanceof IngestError ? err.code : undefined;
       if (code !== 'SubscriptionMissing' && code !== 'SubscriptionDisabled') throw err;
-      this.state = { ...this.state, subscription: code === 'SubscriptionMissing' ? 'missing' : 'disabled' };
+      this.row.update({ subscription: code === 'SubscriptionMissing' ? 'missing' : 'disabled' });
       if (!this.mayStart()) {
         throw new PermanentError(code, `${(err as Error).message}; a start was requested at ${this.state.lastStartAt}, the next is allowed 15 minutes later`, { afCode: (err as IngestError).afCode, tenantId: this.stream.tenantId });
       }
@@ -140,7 +133,7 @@ class StreamPoll {
         return await this.listPages(window);
       } catch (retryErr) {
         if (retryErr instanceof IngestError && retryErr.code === 'SubscriptionDisabled') {
-          this.state = { ...this.state, subscription: 'disabled' };
+          this.row.update({ subscription: 'disabled' });
           throw new PermanentError(
             'SubscriptionDisabled',
             `tenant ${this.stream.tenantId}: the ${this.stream.contentType} subscription was disabled by an administrator and starting it did not re-enable it (AF20023). ` +
@@ -172,9 +165,9 @@ class StreamPoll {
   private async startSubscription(): Promise<void> {
     const at = iso(this.deps.clock.now());
     // Record the attempt even if it fails: the 15-minute spacing counts from the request.
-    this.state = { ...this.state, lastStartAt: at };
+    this.row.update({ lastStartAt: at });
     const { alreadyEnabled } = await this.deps.feed.startSubscription(this.stream, { abortSignal: this.options.abortSignal });
-    this.state = { ...this.state, subscription: 'enabled' };
+    this.row.update({ subscription: 'enabled' });
     this.deps.logger.info('subscription started', { stream: this.id, alreadyEnabled });
   }
 
@@ -185,13 +178,12 @@ class StreamPoll {
   private recordGap(gap: TimeWindow): void {
     this.gap = gap;
     const lengthMs = gap.end - gap.start;
-    this.state = {
-      ...this.state,
+    this.row.update({
       gapCount: this.state.gapCount + 1,
       gapTotalMs: this.state.gapTotalMs + lengthMs,
       lastGapStart: iso(gap.start),
       lastGapEnd: iso(gap.end),
-    };
+    });
     this.deps.logger.warn('content gap: the API no longer lists this time range', {
       stream: this.id,
       gapStart: iso(gap.start),
@@ -205,31 +197,8 @@ class StreamPoll {
     return this.deps.clock.now() >= this.options.deadline || this.options.abortSignal?.aborted === true;
   }
 
-  private async save(): Promise<void> {
-    const etag = await this.deps.cursors.write(this.stream, this.state, this.etag, { abortSignal: this.options.abortSignal });
-    if (etag === undefined) throw new ConcurrentPollerError();
-    this.etag = etag;
-  }
-
   private async fail(err: unknown): Promise<StreamPollResult> {
-    const code = err instanceof IngestError ? err.code : 'Unexpected';
-    const retryable = !(err instanceof IngestError) || err.retryable;
-    this.state = {
-      ...this.state,
-      consecutiveFailures: this.state.consecutiveFailures + 1,
-      lastErrorCode: err instanceof IngestError && err.afCode ? `${code}/${err.afCode}` : code,
-      lastError: describeError(err),
-      lastErrorAt: iso(this.deps.clock.now()),
-    };
-    const fields = { stream: this.id, code, error: describeError(err), consecutiveFailures: this.state.consecutiveFailures };
-    if (retryable) this.deps.logger.warn('stream poll failed; the next run retries', fields);
-    else this.deps.logger.error('stream poll failed and needs attention', fields);
-    this.deps.metrics.count('stream.poll.failed', 1, { tenantId: this.stream.tenantId, contentType: this.stream.contentType, code });
-    try {
-      await this.save();
-    } catch (saveErr) {
-      if (!(saveErr instanceof ConcurrentPollerError)) this.deps.logger.error('could not record the failure on the cursor row', { stream: this.id, error: describeError(saveErr) });
-    }
+    await this.row.recordFailure(err, this.deps, { retryable: 'stream poll failed; the next run retries', permanent: 'stream poll failed and needs attention' });
     return this.finish('failed', describeError(err));
   }
 
