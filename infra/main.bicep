@@ -73,6 +73,39 @@ param maxEventBytes int = 61440
 ])
 param partitionKeyMode string = 'content'
 
+@description('Optional. Event shape (EVENT_PROFILE): full (normalized fields + Raw) or compact (normalized fields + every other record field in AdditionalFields).')
+@allowed([
+  'full'
+  'compact'
+])
+param eventProfile string = 'full'
+
+@description('Optional. Name of the discovery task queue (POLL_QUEUE_NAME).')
+@minLength(3)
+@maxLength(56)
+param pollQueueName string = 'o365-poll'
+
+@description('Optional. NCRONTAB schedule of the retention sweep (SWEEP_SCHEDULE), six fields.')
+param sweepSchedule string = '0 30 * * * *'
+
+@description('Optional. NCRONTAB schedule of reconcile (RECONCILE_SCHEDULE), six fields.')
+param reconcileSchedule string = '0 */15 * * * *'
+
+@description('Optional. First backoff in seconds of a blob re-enqueued after a transient failure (RETRY_INITIAL_SECONDS).')
+@minValue(1)
+@maxValue(3600)
+param retryInitialSeconds int = 30
+
+@description('Optional. Longest backoff in seconds between delivery attempts (RETRY_MAX_SECONDS).')
+@minValue(1)
+@maxValue(86400)
+param retryMaxSeconds int = 3600
+
+@description('Optional. Days after contentCreated that summarized ledger rows are deleted (LEDGER_RETENTION_DAYS).')
+@minValue(21)
+@maxValue(3650)
+param ledgerRetentionDays int = 30
+
 // Event Hubs.
 
 @description('Optional. Name of the event hub (EVENTHUB_NAME).')
@@ -273,6 +306,7 @@ module storage 'modules/storage.bicep' = {
     name: storageAccountName
     principalId: identity.outputs.principalId
     contentQueueName: contentQueueName
+    pollQueueName: pollQueueName
     quarantineRetentionInDays: quarantineRetentionInDays
     claimCheckRetentionInDays: claimCheckRetentionInDays
     skuName: storageSkuName
@@ -368,6 +402,13 @@ module functionApp 'modules/function-app.bicep' = {
     initialLookbackHours: initialLookbackHours
     maxEventBytes: maxEventBytes
     partitionKeyMode: partitionKeyMode
+    eventProfile: eventProfile
+    pollQueueName: pollQueueName
+    sweepSchedule: sweepSchedule
+    reconcileSchedule: reconcileSchedule
+    retryInitialSeconds: retryInitialSeconds
+    retryMaxSeconds: retryMaxSeconds
+    ledgerRetentionDays: ledgerRetentionDays
     virtualNetworkSubnetId: enablePrivateNetworking ? network!.outputs.functionSubnetId : ''
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB

@@ -62,8 +62,12 @@ export interface Config {
   readonly storage: StorageConfig;
   readonly eventHub: EventHubConfig;
   readonly contentQueueName: string;
+  /** Queue of discovery tasks (one poll or sweep of one stream per message). */
+  readonly pollQueueName: string;
   readonly poll: {
     readonly schedule: string;
+    /** NCRONTAB of the retention sweep (`SWEEP_SCHEDULE`). */
+    readonly sweepSchedule: string;
     readonly settleLagMinutes: number;
     readonly overlapMinutes: number;
     readonly initialLookbackHours: number;
@@ -71,8 +75,23 @@ export interface Config {
   readonly ingest: {
     readonly maxEventBytes: number;
     readonly partitionKeyMode: PartitionKeyMode;
+    /** `full` (normalized fields + Raw) or `compact` (normalized fields + every other record field in AdditionalFields). */
+    readonly eventProfile: EventProfile;
+  };
+  /** Backoff of blobs re-enqueued after a transient failure, until their content expires. */
+  readonly retry: {
+    readonly initialSeconds: number;
+    readonly maxSeconds: number;
+  };
+  readonly reconcile: {
+    /** NCRONTAB of the reconcile timer (`RECONCILE_SCHEDULE`). */
+    readonly schedule: string;
+    /** Ledger rows are deleted this many days after their content was created, once their hour is summarized. */
+    readonly ledgerRetentionDays: number;
   };
 }
+
+export type EventProfile = 'full' | 'compact';
 
 /** One row of the settings reference: the README table and the Bicep app settings are checked against it. */
 export interface SettingSpec {
@@ -102,6 +121,13 @@ export const SETTINGS: readonly SettingSpec[] = [
   { name: 'INITIAL_LOOKBACK_HOURS', required: false, default: '24', description: 'How far back the first poll of a stream starts (at most 167)' },
   { name: 'MAX_EVENT_BYTES', required: false, default: '61440', description: 'Per-event budget; larger events move Raw to a claim-check blob' },
   { name: 'PARTITION_KEY_MODE', required: false, default: 'content', description: 'Event Hubs partition key: content (contentId), tenant, or none (round-robin)' },
+  { name: 'EVENT_PROFILE', required: false, default: 'full', description: 'Event shape: full (normalized fields + Raw) or compact (normalized fields + every other record field in AdditionalFields, no Raw)' },
+  { name: 'POLL_QUEUE_NAME', required: false, default: 'o365-poll', description: 'Queue of discovery tasks: the timers enqueue one poll or sweep per stream, a queue-triggered poller runs each' },
+  { name: 'SWEEP_SCHEDULE', required: false, default: '0 30 * * * *', description: 'NCRONTAB schedule of the retention sweep that re-lists each stream\'s whole retrievable range' },
+  { name: 'RECONCILE_SCHEDULE', required: false, default: '0 */15 * * * *', description: 'NCRONTAB schedule of reconcile (retries, completeness check, health)' },
+  { name: 'RETRY_INITIAL_SECONDS', required: false, default: '30', description: 'First backoff of a blob re-enqueued after a transient failure (doubles per attempt)' },
+  { name: 'RETRY_MAX_SECONDS', required: false, default: '3600', description: 'Longest backoff between delivery attempts; retries go on until the content expires' },
+  { name: 'LEDGER_RETENTION_DAYS', required: false, default: '30', description: 'Ledger rows are deleted this many days after contentCreated, once their hour is summarized' },
 ];
 
 /** Thrown once at startup with every configuration problem; never caught by the pipeline. */
@@ -158,10 +184,15 @@ export function loadConfig(env: Env): Config {
     );
   }
 
-  const schedule = get('POLL_SCHEDULE') ?? '0 */5 * * * *';
-  if (schedule.split(/\s+/).length !== 6) {
-    problems.push(`POLL_SCHEDULE: expected an NCRONTAB expression with 6 fields (second minute hour day month weekday), got "${schedule}"`);
+  const pollQueueName = get('POLL_QUEUE_NAME') ?? 'o365-poll';
+  if (!/^[a-z0-9](?!.*--)[a-z0-9-]{1,55}[a-z0-9]$/.test(pollQueueName)) {
+    problems.push(`POLL_QUEUE_NAME: expected 3–57 lowercase letters, digits and single hyphens, got "${pollQueueName}"`);
   }
+  if (pollQueueName === contentQueueName) problems.push('POLL_QUEUE_NAME: must differ from CONTENT_QUEUE_NAME');
+
+  const schedule = scheduleSetting(get, 'POLL_SCHEDULE', '0 */5 * * * *', problems);
+  const sweepSchedule = scheduleSetting(get, 'SWEEP_SCHEDULE', '0 30 * * * *', problems);
+  const reconcileSchedule = scheduleSetting(get, 'RECONCILE_SCHEDULE', '0 */15 * * * *', problems);
   const settleLagMinutes = integerSetting(get, 'SETTLE_LAG_MINUTES', 10, 0, 720, problems);
   const overlapMinutes = integerSetting(get, 'OVERLAP_MINUTES', 120, 0, 1440, problems);
   // The API refuses windows that start more than 7 days back; leave an hour of margin.
@@ -173,6 +204,14 @@ export function loadConfig(env: Env): Config {
   if (partitionKeyMode !== 'content' && partitionKeyMode !== 'tenant' && partitionKeyMode !== 'none') {
     problems.push(`PARTITION_KEY_MODE: expected one of content, tenant, none, got "${partitionKeyMode}"`);
   }
+  const eventProfile = get('EVENT_PROFILE') ?? 'full';
+  if (eventProfile !== 'full' && eventProfile !== 'compact') problems.push(`EVENT_PROFILE: expected full or compact, got "${eventProfile}"`);
+  // Visibility timeouts of Storage queues go up to 7 days; an hour between attempts keeps retries frequent.
+  const retryInitialSeconds = integerSetting(get, 'RETRY_INITIAL_SECONDS', 30, 1, 3600, problems);
+  const retryMaxSeconds = integerSetting(get, 'RETRY_MAX_SECONDS', 3600, 1, 86_400, problems);
+  if (retryMaxSeconds < retryInitialSeconds) problems.push(`RETRY_MAX_SECONDS: must be at least RETRY_INITIAL_SECONDS (${retryInitialSeconds})`);
+  // Content can be retrievable for up to ~20 days after it was created; rows must outlive it.
+  const ledgerRetentionDays = integerSetting(get, 'LEDGER_RETENTION_DAYS', 30, 21, 3650, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -184,8 +223,11 @@ export function loadConfig(env: Env): Config {
     storage,
     eventHub,
     contentQueueName,
-    poll: { schedule, settleLagMinutes, overlapMinutes, initialLookbackHours },
-    ingest: { maxEventBytes, partitionKeyMode: partitionKeyMode as PartitionKeyMode },
+    pollQueueName,
+    poll: { schedule, sweepSchedule, settleLagMinutes, overlapMinutes, initialLookbackHours },
+    ingest: { maxEventBytes, partitionKeyMode: partitionKeyMode as PartitionKeyMode, eventProfile: eventProfile as EventProfile },
+    retry: { initialSeconds: retryInitialSeconds, maxSeconds: retryMaxSeconds },
+    reconcile: { schedule: reconcileSchedule, ledgerRetentionDays },
   });
 }
 
@@ -404,6 +446,14 @@ function parseEventHub(get: (n: string) => string | undefined, problems: string[
   if (!name) problems.push('EVENTHUB_NAME: required; the event hub that receives normalized events');
   else if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,255}$/.test(name)) problems.push(`EVENTHUB_NAME: expected letters, digits, '.', '_' and '-', got "${name}"`);
   return { name: name ?? '', connectionString, fullyQualifiedNamespace };
+}
+
+function scheduleSetting(get: (n: string) => string | undefined, name: string, fallback: string, problems: string[]): string {
+  const schedule = get(name) ?? fallback;
+  if (schedule.split(/\s+/).length !== 6) {
+    problems.push(`${name}: expected an NCRONTAB expression with 6 fields (second minute hour day month weekday), got "${schedule}"`);
+  }
+  return schedule;
 }
 
 function integerSetting(get: (n: string) => string | undefined, name: string, fallback: number, min: number, max: number, problems: string[]): number {

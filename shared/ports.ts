@@ -62,10 +62,20 @@ export interface SecurityFeed {
 
 /** The content queue. `enqueue` resolves only when every message is durably stored. */
 export interface ContentQueue {
-  enqueue(messages: readonly ContentMessage[], options?: CallOptions): Promise<void>;
+  /** `visibilityDelayMs` keeps the messages invisible that long (retry backoff, a lease's remaining time). */
+  enqueue(messages: readonly ContentMessage[], options?: CallOptions & { readonly visibilityDelayMs?: number }): Promise<void>;
+  /** Approximate number of messages in the queue, visible or not (delayed retries included). */
+  approximateDepth(options?: CallOptions): Promise<number>;
 }
 
-export type LedgerStatus = 'listed' | 'done' | 'expired' | 'missing' | 'failed' | 'poisoned';
+/**
+ * A content blob's delivery state. `listed`: waiting for (another) delivery attempt; `delivering`: a worker
+ * holds the lease (`leaseOwner` until `leaseUntil`); the others are final (a replay may start them again).
+ */
+export type LedgerStatus = 'listed' | 'delivering' | 'done' | 'expired' | 'missing' | 'failed' | 'poisoned';
+
+/** How a blob first came to the ledger. */
+export type FoundBy = 'poll' | 'sweep' | 'backfill' | 'message';
 
 /** One content blob's row: from listing to its final status, with the reason for every non-done end. */
 export interface LedgerEntry {
@@ -87,6 +97,21 @@ export interface LedgerEntry {
   readonly durationMs?: number;
   /** Records of this blob already acknowledged by the hub, for resuming after a failed attempt. */
   readonly resumeOffset?: number;
+  /** Who put the row in the ledger first (a live poll, the retention sweep, an operator backfill, a message without a row). */
+  readonly foundBy?: FoundBy;
+  /** The worker holding the delivery lease, and until when (ISO); set while `delivering`. */
+  readonly leaseOwner?: string;
+  readonly leaseUntil?: string;
+  /** Earliest time (ISO) of the next delivery attempt: the backoff of the last re-enqueue. */
+  readonly nextAttemptAt?: string;
+  /**
+   * Counters of the completeness invariant, kept apart: `records` = records read from the blob,
+   * `events` = events the hub acknowledged, `recordsQuarantined` = records kept in quarantine instead of published.
+   */
+  readonly recordsQuarantined?: number;
+  /** Where the body broke off or turned malformed: the record index and byte offset. */
+  readonly brokeAtRecord?: number;
+  readonly brokeAtByte?: number;
 }
 
 /** The content ledger (one row per contentId). */
@@ -94,15 +119,22 @@ export interface Ledger {
   /** Inserts each entry whose contentId has no row yet; returns exactly the entries it inserted. */
   insertIfAbsent(entries: readonly LedgerEntry[], options?: CallOptions): Promise<LedgerEntry[]>;
   /**
-   * Deletes rows this poller just inserted but could not enqueue, so the next listing inserts and
-   * enqueues them again. (A crash between insert and enqueue leaves a row without `enqueuedAt`;
-   * reconcile re-enqueues those.)
+   * Deletes rows; absent rows are ignored. A poller gives back rows it inserted but could not enqueue, so
+   * the next listing inserts and enqueues them again (a crash between insert and enqueue leaves a row
+   * without `enqueuedAt`; reconcile re-enqueues those); retention deletes summarized rows.
    */
-  forget(stream: StreamKey, contentIds: readonly string[], options?: CallOptions): Promise<void>;
+  forget(stream: AnyStreamKey, contentIds: readonly string[], options?: CallOptions): Promise<void>;
   /** Records that these blobs' queue messages are stored. */
   markEnqueued(stream: StreamKey, contentIds: readonly string[], at: string, options?: CallOptions): Promise<void>;
   get(stream: AnyStreamKey, contentId: string, options?: CallOptions): Promise<LedgerEntry | undefined>;
-  /** Merges fields into an existing row. */
+  /** The row with its ETag, for a conditional replace (leases). */
+  read(stream: AnyStreamKey, contentId: string, options?: CallOptions): Promise<{ readonly entry: LedgerEntry; readonly etag: string } | undefined>;
+  /**
+   * Replaces the whole row (fields absent from `entry` are removed) only if it is unchanged since `etag`
+   * was read. Returns the new ETag, or `undefined` when another writer changed or deleted it first.
+   */
+  replaceIf(entry: LedgerEntry, etag: string, options?: CallOptions): Promise<string | undefined>;
+  /** Merges fields into an existing row (undefined fields are left as they are). */
   update(stream: AnyStreamKey, contentId: string, patch: LedgerPatch, options?: CallOptions): Promise<void>;
   /** A stream's rows, filtered on the server: by status, and by contentCreated in [createdFrom, createdTo). */
   query(stream: AnyStreamKey, filter: LedgerFilter, options?: CallOptions): AsyncIterable<LedgerEntry>;
@@ -117,6 +149,98 @@ export interface LedgerFilter {
 
 export type SubscriptionState = 'unknown' | 'enabled' | 'disabled' | 'missing';
 
+/** One contentId the API listed (a poll, a sweep or a backfill), kept apart from the ledger's delivery state. */
+export interface ListingFact {
+  readonly contentId: string;
+  /** As listed (ISO); its UTC hour is the fact's hour. */
+  readonly contentCreated: string;
+  /** When this listing saw it (ISO). */
+  readonly listedAt: string;
+  readonly by: Exclude<FoundBy, 'message'>;
+}
+
+/**
+ * Listing facts per stream and hour of contentCreated: which distinct contentIds the API listed. Written by
+ * discovery before the ledger insert, read by reconcile to prove every listed blob is in the ledger.
+ */
+export interface ListingLog {
+  /** Records that these blobs were listed (idempotent per contentId and hour). */
+  record(stream: StreamKey, facts: readonly ListingFact[], options?: CallOptions): Promise<void>;
+  /** The facts of one UTC hour of contentCreated (`2026-11-20T10`). */
+  hour(stream: StreamKey, hour: string, options?: CallOptions): AsyncIterable<ListingFact>;
+  /** Deletes the facts of one hour (after it is summarized and past retention). */
+  deleteHour(stream: StreamKey, hour: string, options?: CallOptions): Promise<void>;
+}
+
+/** Why a range of a stream could not be listed. */
+export type GapCause = 'retention' | 'subscriptionDisabled';
+
+/** How far healing a gap from Purview audit search got. */
+export type HealState = 'pending' | 'running' | 'healed' | 'partial' | 'suspicious' | 'unavailable' | 'failed' | 'off';
+
+/** One audit log query submitted to heal (part of) a gap. */
+export interface HealQuery {
+  readonly id: string;
+  readonly from: string;
+  readonly to: string;
+  /** The query's status as Graph reports it (`notStarted`, `running`, `succeeded`, `failed`, …) or ours (`split`). */
+  readonly state: string;
+  readonly records?: number;
+}
+
+export interface GapHeal {
+  readonly state: HealState;
+  readonly updatedAt: string;
+  readonly queries: readonly HealQuery[];
+  readonly recordsFound: number;
+  readonly recordsDelivered: number;
+  readonly reason?: string;
+}
+
+/** A range `[start, end)` of contentCreated the Management API can no longer list for a stream. */
+export interface GapRecord {
+  readonly tenantId: string;
+  readonly contentType: string;
+  readonly start: string;
+  readonly end: string;
+  readonly cause: GapCause;
+  readonly recordedAt: string;
+  /** A disabled-subscription gap is provisional until the re-listing after the restart is over (it may shrink or vanish). */
+  readonly provisional?: boolean;
+  readonly heal?: GapHeal;
+}
+
+/** Gap records per stream (table `gaps`): the input of healing, the proof that nothing was skipped silently. */
+export interface GapStore {
+  /** Inserts or replaces the gap with this stream and start. */
+  record(gap: GapRecord, options?: CallOptions): Promise<void>;
+  list(stream: AnyStreamKey, options?: CallOptions): Promise<GapRecord[]>;
+  /** Every stream's gaps (status, healing). */
+  listAll(options?: CallOptions): Promise<GapRecord[]>;
+  remove(stream: AnyStreamKey, start: string, options?: CallOptions): Promise<void>;
+}
+
+/** The last retention sweep of a stream, and the lateness of what sweeps found (table `sweeps`). */
+export interface SweepState {
+  readonly lastSweepAt?: string;
+  readonly lastOutcome?: 'complete' | 'partial' | 'failed';
+  readonly lastError?: string;
+  readonly windows: number;
+  readonly blobsListed: number;
+  /** Blobs the ledger lacked, inserted and enqueued by the sweep. */
+  readonly blobsFound: number;
+  readonly apiCalls: number;
+  readonly tableOps: number;
+  readonly durationMs: number;
+  /** `[foundAt, lateness]` in epoch ms / ms (found − contentCreated) of blobs sweeps found in the last 24 h, at most 500. */
+  readonly lateness: readonly (readonly [number, number])[];
+}
+
+export interface SweepStore {
+  read(stream: StreamKey, options?: CallOptions): Promise<SweepState | undefined>;
+  write(stream: StreamKey, state: SweepState, options?: CallOptions): Promise<void>;
+}
+
 /** A stream's cursor row: where listing has reached, the subscription, and the stream's health facts. */
 export interface CursorState {
   /** End (ISO) of the last window whose every page was listed and enqueued. */
@@ -130,6 +254,20 @@ export interface CursorState {
   readonly lastError?: string;
   readonly lastErrorAt?: string;
   readonly consecutiveFailures: number;
+  /**
+   * Where the stream's listing is meant to start (ISO): the initial lookback on its first plan, or the
+   * cursor when a disabled subscription is restarted. Persisted when first planned, also if that run fails.
+   */
+  readonly intendedStart?: string;
+  /** When the subscription was last (re)started successfully; until 24 h later listing re-covers `intendedStart`. */
+  readonly enabledAt?: string;
+  /** When listing first failed because the subscription was disabled or missing (cleared on restart). */
+  readonly disabledSince?: string;
+  /**
+   * Defender XDR: revisions (hashes of `id|lastUpdateDateTime`) already published in the overlap before the
+   * cursor, so a rescan of a quiet stream does not send them again.
+   */
+  readonly recentRevisions?: string;
   /** Time the API could no longer serve when listing resumed (outage beyond 7 days). */
   readonly gapCount: number;
   readonly gapTotalMs: number;

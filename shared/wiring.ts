@@ -18,9 +18,12 @@ import { StorageQueueContentQueue } from './adapters/storage/storageQueueContent
 import { TableCursorStore } from './adapters/storage/tableCursorStore.js';
 import { TableLedger } from './adapters/storage/tableLedger.js';
 import { TableHealthStore } from './adapters/storage/tableHealthStore.js';
+import { TableGapStore, TableListingLog, TableSweepStore } from './adapters/storage/tableStreamStores.js';
 import { loadConfig, type Config, type TenantConfig } from './config.js';
 import { SECURITY_STREAMS, type SecurityStreamKey, type StreamKey } from './core/model.js';
-import type { ActivityFeed, BlobStore, Clock, ContentQueue, ContentSource, CursorStore, EventSink, HealthStore, Ledger, Logger, Metrics, SecretProvider, SecurityFeed } from './ports.js';
+import type {
+  ActivityFeed, BlobStore, Clock, ContentQueue, ContentSource, CursorStore, EventSink, GapStore, HealthStore, Ledger, ListingLog, Logger, Metrics, SecretProvider, SecurityFeed, SweepStore,
+} from './ports.js';
 
 /** Process-wide parts, built once per worker from the configuration. */
 export interface Wiring {
@@ -31,6 +34,12 @@ export interface Wiring {
   readonly cursors: CursorStore;
   readonly queue: ContentQueue;
   readonly health: HealthStore;
+  /** Which contentIds the API listed, per stream and hour (kept apart from the ledger). */
+  readonly listings: ListingLog;
+  /** Ranges the Management API can no longer list, per stream. */
+  readonly gaps: GapStore;
+  /** The last retention sweep of each stream. */
+  readonly sweeps: SweepStore;
   readonly storage: StorageClients;
   readonly secrets: SecretProvider;
   readonly source: ContentSource;
@@ -113,6 +122,9 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
   const ledgerTable = storage.table(TABLES.ledger);
   const cursorTable = storage.table(TABLES.cursors);
   const healthTable = storage.table(TABLES.health);
+  const listingsTable = storage.table(TABLES.listings);
+  const gapsTable = storage.table(TABLES.gaps);
+  const sweepsTable = storage.table(TABLES.sweeps);
   const contentQueue = storage.queue(config.contentQueueName);
 
   let sink: EventHubsSink | undefined;
@@ -130,6 +142,9 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
     cursors: new TableCursorStore(cursorTable),
     queue: new StorageQueueContentQueue(contentQueue),
     health: new TableHealthStore(healthTable),
+    listings: new TableListingLog(listingsTable),
+    gaps: new TableGapStore(gapsTable),
+    sweeps: new TableSweepStore(sweepsTable),
     storage,
     secrets,
     streams: config.tenants.flatMap((t) => t.contentTypes.map((contentType) => ({ tenantId: t.tenantId, contentType }))),
@@ -142,8 +157,13 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
         ledgerTable.createTable(),
         cursorTable.createTable(),
         healthTable.createTable(),
+        listingsTable.createTable(),
+        gapsTable.createTable(),
+        sweepsTable.createTable(),
         contentQueue.createIfNotExists(),
         storage.queue(`${config.contentQueueName}-poison`).createIfNotExists(),
+        storage.queue(config.pollQueueName).createIfNotExists(),
+        storage.queue(`${config.pollQueueName}-poison`).createIfNotExists(),
       ]);
     },
     async close() {

@@ -82,6 +82,27 @@ param maxEventBytes int
 @description('Required. PARTITION_KEY_MODE.')
 param partitionKeyMode string
 
+@description('Required. EVENT_PROFILE.')
+param eventProfile string
+
+@description('Required. Name of the discovery task queue (POLL_QUEUE_NAME).')
+param pollQueueName string
+
+@description('Required. NCRONTAB schedule of the retention sweep (SWEEP_SCHEDULE).')
+param sweepSchedule string
+
+@description('Required. NCRONTAB schedule of reconcile (RECONCILE_SCHEDULE).')
+param reconcileSchedule string
+
+@description('Required. RETRY_INITIAL_SECONDS.')
+param retryInitialSeconds int
+
+@description('Required. RETRY_MAX_SECONDS.')
+param retryMaxSeconds int
+
+@description('Required. LEDGER_RETENTION_DAYS.')
+param ledgerRetentionDays int
+
 @description('Optional. Resource ID of the subnet to integrate with; empty for no virtual network integration.')
 param virtualNetworkSubnetId string = ''
 
@@ -144,6 +165,13 @@ var appSettings = {
   INITIAL_LOOKBACK_HOURS: string(initialLookbackHours)
   MAX_EVENT_BYTES: string(maxEventBytes)
   PARTITION_KEY_MODE: partitionKeyMode
+  EVENT_PROFILE: eventProfile
+  POLL_QUEUE_NAME: pollQueueName
+  SWEEP_SCHEDULE: sweepSchedule
+  RECONCILE_SCHEDULE: reconcileSchedule
+  RETRY_INITIAL_SECONDS: string(retryInitialSeconds)
+  RETRY_MAX_SECONDS: string(retryMaxSeconds)
+  LEDGER_RETENTION_DAYS: string(ledgerRetentionDays)
 }
 
 // ============= //

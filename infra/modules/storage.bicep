@@ -18,6 +18,11 @@ param principalId string
 @maxLength(56)
 param contentQueueName string = 'o365-content'
 
+@description('Optional. Name of the discovery task queue (POLL_QUEUE_NAME); its poison queue is "<name>-poison".')
+@minLength(3)
+@maxLength(56)
+param pollQueueName string = 'o365-poll'
+
 @description('Optional. Name of the blob container that holds the function app deployment package.')
 param deploymentContainerName string = 'app-package'
 
@@ -71,11 +76,16 @@ var tableNames = [
   'cursors'
   'ledger'
   'health'
+  'listings'
+  'gaps'
+  'sweeps'
 ]
 
 var queueNames = [
   contentQueueName
   '${contentQueueName}-poison'
+  pollQueueName
+  '${pollQueueName}-poison'
 ]
 
 var containerNames = [

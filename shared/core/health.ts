@@ -6,7 +6,7 @@ import type { CursorState, HealthState, HourAccount, LedgerEntry, LedgerStatus, 
  * health state from its cursor row and ledger.
  */
 
-export const LEDGER_STATUSES: readonly LedgerStatus[] = ['listed', 'done', 'expired', 'missing', 'failed', 'poisoned'];
+export const LEDGER_STATUSES: readonly LedgerStatus[] = ['listed', 'delivering', 'done', 'expired', 'missing', 'failed', 'poisoned'];
 
 export interface StreamFacts {
   readonly tenantId: string;
@@ -26,7 +26,7 @@ export function accountHours(entries: readonly LedgerEntry[]): HourAccount[] {
     let account = byHour.get(hour);
     if (!account) byHour.set(hour, (account = { hour, listed: 0, done: 0, expired: 0, missing: 0, failed: 0, poisoned: 0, pending: 0 }));
     account.listed++;
-    if (entry.status === 'listed') account.pending++;
+    if (entry.status === 'listed' || entry.status === 'delivering') account.pending++;
     else account[entry.status]++;
   }
   return [...byHour.values()].sort((a, b) => a.hour.localeCompare(b.hour));
@@ -34,7 +34,7 @@ export function accountHours(entries: readonly LedgerEntry[]): HourAccount[] {
 
 /** Non-delivered final rows that carry no reason. The pipeline never writes one; reconcile proves it. */
 export function unexplained(entries: readonly LedgerEntry[]): number {
-  return entries.filter((e) => e.status !== 'done' && e.status !== 'listed' && !e.lastError).length;
+  return entries.filter((e) => e.status !== 'done' && e.status !== 'listed' && e.status !== 'delivering' && !e.lastError).length;
 }
 
 export function streamHealth(facts: StreamFacts): StreamHealth {

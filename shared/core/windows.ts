@@ -72,3 +72,12 @@ function floorSecond(ms: number): number {
 function ceilSecond(ms: number): number {
   return Math.ceil(ms / 1000) * 1000;
 }
+
+/**
+ * The UTC hour (`2026-11-20T10`) of an ISO instant, the unit of listing facts and accounting. An instant
+ * that does not parse falls back to its first 13 characters, so it still lands in a stable bucket.
+ */
+export function utcHourOf(iso: string): string {
+  const ms = Date.parse(iso);
+  return Number.isNaN(ms) ? iso.slice(0, 13) : new Date(ms).toISOString().slice(0, 13);
+}

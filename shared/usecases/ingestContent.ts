@@ -227,7 +227,7 @@ class BlobDelivery {
       return endWith('failed', reason, message, { ...this.row, resumeOffset }, deps, this.options, published);
     }
     if (err instanceof IngestError && !err.retryable) {
-      const status: LedgerStatus = err.code === 'ContentExpired' ? 'expired' : err.code === 'ContentMissing' ? 'missing' : 'failed';
+      const status: Exclude<LedgerStatus, 'listed' | 'delivering' | 'done'> = err.code === 'ContentExpired' ? 'expired' : err.code === 'ContentMissing' ? 'missing' : 'failed';
       return endWith(status, err.reason, message, { ...this.row, resumeOffset }, deps, this.options, published);
     }
     // Transient: remember how far the hub got, then let the queue redeliver with backoff.
@@ -262,7 +262,7 @@ class BlobDelivery {
 
 /** Ends a blob without (full) delivery: ledger status and reason, error log, metric, in-band pipeline event. */
 export async function endWith(
-  status: Exclude<LedgerStatus, 'listed' | 'done'>,
+  status: Exclude<LedgerStatus, 'listed' | 'delivering' | 'done'>,
   reason: string,
   message: ContentMessage,
   row: LedgerEntry,

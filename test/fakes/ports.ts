@@ -1,7 +1,11 @@
 import type { ContentMessage } from '../../shared/core/contentMessage.js';
 import { PermanentError, TransientError, type IngestError } from '../../shared/core/errors.js';
 import { streamId, type AnyStreamKey, type ContentListing, type SecurityStreamKey, type StreamKey, type TimeWindow } from '../../shared/core/model.js';
-import type { ActivityFeed, BlobStore, Clock, ContentQueue, ContentSource, CursorState, CursorStore, EventPublication, EventSink, HealthStore, Ledger, LedgerEntry, LedgerFilter, LedgerPatch, Logger, Metrics, OutgoingEvent, SecurityFeed, SecurityPage, StreamHealth } from '../../shared/ports.js';
+import { utcHourOf } from '../../shared/core/windows.js';
+import type {
+  ActivityFeed, BlobStore, Clock, ContentQueue, ContentSource, CursorState, CursorStore, EventPublication, EventSink, GapRecord, GapStore, HealthStore, Ledger, LedgerEntry,
+  LedgerFilter, LedgerPatch, ListingFact, ListingLog, Logger, Metrics, OutgoingEvent, SecurityFeed, SecurityPage, StreamHealth, SweepState, SweepStore,
+} from '../../shared/ports.js';
 
 /** In-memory fakes of the ports, for use-case unit tests. Integration tests use the real adapters. */
 
@@ -17,6 +21,14 @@ export class ManualClock implements Clock {
 
 export class MemoryLedger implements Ledger {
   readonly rows = new Map<string, LedgerEntry>();
+  /** ETag per row key; every write makes a new one. */
+  private readonly etags = new Map<string, string>();
+  private version = 0;
+  private touch(key: string): string {
+    const etag = `e${++this.version}`;
+    this.etags.set(key, etag);
+    return etag;
+  }
   key(stream: AnyStreamKey, contentId: string): string {
     return `${streamId(stream)}|${contentId}`;
   }
@@ -26,21 +38,39 @@ export class MemoryLedger implements Ledger {
       const key = this.key(entry as unknown as StreamKey, entry.contentId);
       if (this.rows.has(key)) continue;
       this.rows.set(key, entry);
+      this.touch(key);
       inserted.push(entry);
     }
     return inserted;
   }
-  async forget(stream: StreamKey, contentIds: readonly string[]): Promise<void> {
-    for (const id of contentIds) this.rows.delete(this.key(stream, id));
+  async forget(stream: AnyStreamKey, contentIds: readonly string[]): Promise<void> {
+    for (const id of contentIds) {
+      this.rows.delete(this.key(stream, id));
+      this.etags.delete(this.key(stream, id));
+    }
   }
   async markEnqueued(stream: StreamKey, contentIds: readonly string[], at: string): Promise<void> {
     for (const id of contentIds) {
       const row = this.rows.get(this.key(stream, id));
-      if (row) this.rows.set(this.key(stream, id), { ...row, enqueuedAt: at });
+      if (row) {
+        this.rows.set(this.key(stream, id), { ...row, enqueuedAt: at });
+        this.touch(this.key(stream, id));
+      }
     }
   }
   async get(stream: AnyStreamKey, contentId: string): Promise<LedgerEntry | undefined> {
     return this.rows.get(this.key(stream, contentId));
+  }
+  async read(stream: AnyStreamKey, contentId: string): Promise<{ entry: LedgerEntry; etag: string } | undefined> {
+    const key = this.key(stream, contentId);
+    const entry = this.rows.get(key);
+    return entry && { entry, etag: this.etags.get(key)! };
+  }
+  async replaceIf(entry: LedgerEntry, etag: string): Promise<string | undefined> {
+    const key = this.key(entry as unknown as StreamKey, entry.contentId);
+    if (!this.rows.has(key) || this.etags.get(key) !== etag) return undefined;
+    this.rows.set(key, Object.fromEntries(Object.entries(entry).filter(([, v]) => v !== undefined)) as unknown as LedgerEntry);
+    return this.touch(key);
   }
   async *query(stream: AnyStreamKey, filter: LedgerFilter): AsyncIterable<LedgerEntry> {
     for (const row of this.rows.values()) {
@@ -56,18 +86,74 @@ export class MemoryLedger implements Ledger {
     if (!row) throw new Error(`no ledger row ${contentId}`);
     const defined = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
     this.rows.set(this.key(stream, contentId), { ...row, ...defined });
+    this.touch(this.key(stream, contentId));
   }
 }
 
 export class MemoryQueue implements ContentQueue {
   readonly messages: ContentMessage[] = [];
+  /** The visibility delay each message was enqueued with (0 when none), parallel to `messages`. */
+  readonly delays: number[] = [];
   failNext = 0;
-  async enqueue(messages: readonly ContentMessage[]): Promise<void> {
+  async enqueue(messages: readonly ContentMessage[], options: { visibilityDelayMs?: number } = {}): Promise<void> {
     if (this.failNext > 0) {
       this.failNext--;
       throw new Error('queue unavailable');
     }
     this.messages.push(...messages);
+    this.delays.push(...messages.map(() => options.visibilityDelayMs ?? 0));
+  }
+  async approximateDepth(): Promise<number> {
+    return this.messages.length;
+  }
+}
+
+export class MemoryListingLog implements ListingLog {
+  /** `tenant|contentType|hour` → contentId → fact. */
+  readonly hours = new Map<string, Map<string, ListingFact>>();
+  async record(stream: StreamKey, facts: readonly ListingFact[]): Promise<void> {
+    for (const fact of facts) {
+      const key = `${streamId(stream)}|${utcHourOf(fact.contentCreated)}`;
+      let ids = this.hours.get(key);
+      if (!ids) this.hours.set(key, (ids = new Map()));
+      ids.set(fact.contentId, fact);
+    }
+  }
+  async *hour(stream: StreamKey, hour: string): AsyncIterable<ListingFact> {
+    yield* this.hours.get(`${streamId(stream)}|${hour}`)?.values() ?? [];
+  }
+  async deleteHour(stream: StreamKey, hour: string): Promise<void> {
+    this.hours.delete(`${streamId(stream)}|${hour}`);
+  }
+  /** Every fact of a stream (tests). */
+  all(stream: StreamKey): ListingFact[] {
+    return [...this.hours].filter(([key]) => key.startsWith(`${streamId(stream)}|`)).flatMap(([, ids]) => [...ids.values()]);
+  }
+}
+
+export class MemoryGapStore implements GapStore {
+  readonly gaps = new Map<string, GapRecord>();
+  async record(gap: GapRecord): Promise<void> {
+    this.gaps.set(`${gap.tenantId}|${gap.contentType}|${gap.start}`, gap);
+  }
+  async list(stream: AnyStreamKey): Promise<GapRecord[]> {
+    return [...this.gaps.values()].filter((g) => g.tenantId === stream.tenantId && g.contentType === stream.contentType).sort((a, b) => a.start.localeCompare(b.start));
+  }
+  async listAll(): Promise<GapRecord[]> {
+    return [...this.gaps.values()].sort((a, b) => a.start.localeCompare(b.start));
+  }
+  async remove(stream: AnyStreamKey, start: string): Promise<void> {
+    this.gaps.delete(`${streamId(stream)}|${start}`);
+  }
+}
+
+export class MemorySweepStore implements SweepStore {
+  readonly rows = new Map<string, SweepState>();
+  async read(stream: StreamKey): Promise<SweepState | undefined> {
+    return this.rows.get(streamId(stream));
+  }
+  async write(stream: StreamKey, state: SweepState): Promise<void> {
+    this.rows.set(streamId(stream), state);
   }
 }
 

@@ -29,8 +29,11 @@ describe('loadConfig', () => {
   it('applies the documented defaults and the commercial cloud profile', () => {
     const config = loadConfig(baseEnv());
     expect(config.contentQueueName).toBe('o365-content');
-    expect(config.poll).toEqual({ schedule: '0 */5 * * * *', settleLagMinutes: 10, overlapMinutes: 120, initialLookbackHours: 24 });
-    expect(config.ingest).toEqual({ maxEventBytes: 61440, partitionKeyMode: 'content' });
+    expect(config.poll).toEqual({ schedule: '0 */5 * * * *', sweepSchedule: '0 30 * * * *', settleLagMinutes: 10, overlapMinutes: 120, initialLookbackHours: 24 });
+    expect(config.ingest).toEqual({ maxEventBytes: 61440, partitionKeyMode: 'content', eventProfile: 'full' });
+    expect(config.retry).toEqual({ initialSeconds: 30, maxSeconds: 3600 });
+    expect(config.reconcile).toEqual({ schedule: '0 */15 * * * *', ledgerRetentionDays: 30 });
+    expect(config.pollQueueName).toBe('o365-poll');
     const [tenant] = config.tenants;
     expect(tenant).toMatchObject({
       tenantId: TENANT,

@@ -140,6 +140,8 @@ function countingPorts() {
       counts.ledgerMarkEnqueued += contentIds.length;
     },
     get: (stream, contentId, options) => wiring.ledger.get(stream, contentId, options),
+    read: (stream, contentId, options) => wiring.ledger.read(stream, contentId, options),
+    replaceIf: (entry, etag, options) => wiring.ledger.replaceIf(entry, etag, options),
     update: (stream, contentId, patch, options) => wiring.ledger.update(stream, contentId, patch, options),
     query: (stream, filter, options) => wiring.ledger.query(stream, filter, options),
   };
@@ -150,6 +152,7 @@ function countingPorts() {
       counts.messagesEnqueued += messages.length;
       for (const m of messages) enqueued.add(m.contentId);
     },
+    approximateDepth: (options) => wiring.queue.approximateDepth(options),
   };
   const cursors: CursorStore = {
     read: (stream, options) => wiring.cursors.read(stream, options),

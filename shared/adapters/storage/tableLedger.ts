@@ -74,6 +74,27 @@ export class TableLedger implements Ledger {
     }
   }
 
+  async read(stream: AnyStreamKey, contentId: string, options: CallOptions = {}): Promise<{ entry: LedgerEntry; etag: string } | undefined> {
+    try {
+      const entity = await this.table.getEntity<Record<string, unknown>>(streamId(stream), contentId, { abortSignal: options.abortSignal });
+      return { entry: fromEntity(entity), etag: entity.etag };
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw storageError(`ledger read ${contentId}`, err);
+    }
+  }
+
+  async replaceIf(entry: LedgerEntry, etag: string, options: CallOptions = {}): Promise<string | undefined> {
+    try {
+      const response = await this.table.updateEntity(toEntity(entry), 'Replace', { etag, abortSignal: options.abortSignal });
+      return response.etag;
+    } catch (err) {
+      const status = statusOf(err);
+      if (status === 412 || status === 404) return undefined;
+      throw storageError(`ledger replace ${entry.contentId}`, err);
+    }
+  }
+
   async get(stream: AnyStreamKey, contentId: string, options: CallOptions = {}): Promise<LedgerEntry | undefined> {
     try {
       return fromEntity(await this.table.getEntity(streamId(stream), contentId, { abortSignal: options.abortSignal }));
@@ -86,7 +107,8 @@ export class TableLedger implements Ledger {
 
 const FIELDS = [
   'tenantId', 'contentType', 'contentUri', 'contentCreated', 'contentExpiration', 'listedAt', 'status', 'enqueuedAt', 'attempts',
-  'lastError', 'records', 'events', 'bytes', 'completedAt', 'durationMs', 'resumeOffset',
+  'lastError', 'records', 'events', 'bytes', 'completedAt', 'durationMs', 'resumeOffset', 'foundBy', 'leaseOwner', 'leaseUntil', 'nextAttemptAt',
+  'recordsQuarantined', 'brokeAtRecord', 'brokeAtByte',
 ] as const;
 
 export function toEntity(entry: LedgerEntry): Record<string, unknown> & { partitionKey: string; rowKey: string } {
@@ -118,5 +140,12 @@ export function fromEntity(entity: Record<string, unknown>): LedgerEntry {
     completedAt: pick('completedAt'),
     durationMs: pick('durationMs'),
     resumeOffset: pick('resumeOffset'),
+    foundBy: pick('foundBy'),
+    leaseOwner: pick('leaseOwner'),
+    leaseUntil: pick('leaseUntil'),
+    nextAttemptAt: pick('nextAttemptAt'),
+    recordsQuarantined: pick('recordsQuarantined'),
+    brokeAtRecord: pick('brokeAtRecord'),
+    brokeAtByte: pick('brokeAtByte'),
   };
 }

@@ -175,15 +175,17 @@ describe('storage account', () => {
     expect(value(account, 'properties.defaultToOAuthAuthentication')).toBe(true);
   });
 
-  it('creates the content queue the app reads and its poison queue, from the same parameter', () => {
+  it('creates the content and discovery queues the app reads and their poison queues, from the same parameters', () => {
     const queues = onlyResource('Microsoft.Storage/storageAccounts/queueServices/queues');
     expect(queues.loop).toBeDefined();
     const names = variableDeclarations(queues.file).get(queues.loop!.iterable.text);
     expect(names?.type).toBe('array');
-    expect(names!.namedChildren.map((n) => text(n!))).toEqual(['contentQueueName', "'${contentQueueName}-poison'"]);
-    // main feeds one parameter to both the queue and CONTENT_QUEUE_NAME.
-    expect(text(propertyAt(moduleIn(MAIN, 'modules/storage.bicep').body, 'params.contentQueueName'))).toBe('contentQueueName');
-    expect(text(propertyAt(moduleIn(MAIN, 'modules/function-app.bicep').body, 'params.contentQueueName'))).toBe('contentQueueName');
+    expect(names!.namedChildren.map((n) => text(n!))).toEqual(['contentQueueName', "'${contentQueueName}-poison'", 'pollQueueName', "'${pollQueueName}-poison'"]);
+    // main feeds one parameter to both the queue and its app setting.
+    for (const param of ['contentQueueName', 'pollQueueName']) {
+      expect(text(propertyAt(moduleIn(MAIN, 'modules/storage.bicep').body, `params.${param}`))).toBe(param);
+      expect(text(propertyAt(moduleIn(MAIN, 'modules/function-app.bicep').body, `params.${param}`))).toBe(param);
+    }
   });
 
   it('creates the tables and containers the storage adapter uses, and the deployment container', () => {
@@ -408,7 +410,10 @@ describe('app settings', () => {
     const passed = propertyAt(moduleIn(MAIN, 'modules/function-app.bicep').body, 'params')!;
     const withDefaults = SETTINGS.filter((s) => s.default !== undefined && settings.has(s.name));
     expect(withDefaults.map((s) => s.name).sort()).toEqual(
-      ['CONTENT_QUEUE_NAME', 'INITIAL_LOOKBACK_HOURS', 'MAX_EVENT_BYTES', 'O365_CONTENT_TYPES', 'OVERLAP_MINUTES', 'PARTITION_KEY_MODE', 'POLL_SCHEDULE', 'SETTLE_LAG_MINUTES'],
+      [
+        'CONTENT_QUEUE_NAME', 'EVENT_PROFILE', 'INITIAL_LOOKBACK_HOURS', 'LEDGER_RETENTION_DAYS', 'MAX_EVENT_BYTES', 'O365_CONTENT_TYPES', 'OVERLAP_MINUTES', 'PARTITION_KEY_MODE',
+        'POLL_QUEUE_NAME', 'POLL_SCHEDULE', 'RECONCILE_SCHEDULE', 'RETRY_INITIAL_SECONDS', 'RETRY_MAX_SECONDS', 'SETTLE_LAG_MINUTES', 'SWEEP_SCHEDULE',
+      ],
     );
     for (const setting of withDefaults) {
       const appParam = referencedIdentifiers(settings.get(setting.name)!).find((id) => appParams.has(id));
