@@ -1,9 +1,9 @@
-import { toContentMessage } from '../core/contentMessage.js';
 import { describeError } from '../core/errors.js';
 import { streamHealth } from '../core/health.js';
-import { isSecurityStream, streamId, type AnyStreamKey, type StreamKey } from '../core/model.js';
-import { DAY_MS, HOUR_MS, MINUTE_MS } from '../core/windows.js';
+import { isSecurityStream, streamId, type AnyStreamKey } from '../core/model.js';
+import { HOUR_MS } from '../core/windows.js';
 import type { Clock, ContentQueue, CursorStore, HealthStore, Ledger, LedgerEntry, Logger, Metrics, StreamHealth } from '../ports.js';
+import { redeliverStream } from './redelivery.js';
 
 export interface ReconcileDependencies {
   readonly ledger: Ledger;
@@ -22,10 +22,6 @@ export interface ReconcileOptions {
   readonly stuckAfterMs?: number;
   readonly abortSignal?: AbortSignal;
 }
-
-/** Rows without `enqueuedAt` are given this long: a poller may be between its insert and its enqueue. */
-const NEVER_ENQUEUED_GRACE_MS = 10 * MINUTE_MS;
-const DEFAULT_STUCK_AFTER_MS = 60 * MINUTE_MS;
 
 /**
  * Reconcile (DESIGN.md §5): per stream, re-enqueue blobs stuck in `listed`, raise blobs close to
@@ -50,7 +46,7 @@ async function reconcileStream(stream: AnyStreamKey, deps: ReconcileDependencies
   const now = deps.clock.now();
   const call = { abortSignal: options.abortSignal };
   const dims = { tenantId: stream.tenantId, contentType: stream.contentType };
-  const { stuck, expiringSoon } = isSecurityStream(stream) ? { stuck: 0, expiringSoon: 0 } : await reenqueueStuck(stream, deps, options);
+  const { stuck, expiringSoon } = isSecurityStream(stream) ? { stuck: 0, expiringSoon: 0 } : await redeliverStream(stream, deps, options);
 
   const from = new Date(now - (options.windowHours ?? 48) * HOUR_MS).toISOString();
   const entries: LedgerEntry[] = [];
@@ -66,37 +62,4 @@ async function reconcileStream(stream: AnyStreamKey, deps: ReconcileDependencies
   if (health.deliveryLagMinutes !== undefined) deps.metrics.count('stream.deliveryLag.minutes', health.deliveryLagMinutes, dims);
   if (health.listingLagMinutes !== undefined) deps.metrics.count('stream.listingLag.minutes', health.listingLagMinutes, dims);
   return health;
-}
-
-/** Re-enqueues an audit stream's stuck blobs and raises those close to expiry; returns how many of each. */
-async function reenqueueStuck(stream: StreamKey, deps: ReconcileDependencies, options: ReconcileOptions): Promise<{ stuck: number; expiringSoon: number }> {
-  const now = deps.clock.now();
-  const call = { abortSignal: options.abortSignal };
-  const stuckAfter = options.stuckAfterMs ?? DEFAULT_STUCK_AFTER_MS;
-  const dims = { tenantId: stream.tenantId, contentType: stream.contentType };
-
-  // Every pending row, however old: those are the ones that can still be lost.
-  const pending: LedgerEntry[] = [];
-  for await (const entry of deps.ledger.query(stream, { statuses: ['listed'] }, call)) pending.push(entry);
-  const stuck = pending.filter((e) =>
-    e.enqueuedAt ? now - Date.parse(e.enqueuedAt) >= stuckAfter : now - Date.parse(e.listedAt) >= NEVER_ENQUEUED_GRACE_MS,
-  );
-  // Expired ones too: the worker records them as expired, with the in-band event, instead of leaving them pending.
-  if (stuck.length > 0) {
-    await deps.queue.enqueue(stuck.map((e) => toContentMessage(stream, e, now)), call);
-    for (const e of stuck) await deps.ledger.update(stream, e.contentId, { enqueuedAt: new Date(now).toISOString() }, call);
-    deps.logger.warn('stuck blobs re-enqueued', { stream: streamId(stream), count: stuck.length, oldestListedAt: stuck.map((e) => e.listedAt).sort()[0] });
-    deps.metrics.count('blobs.reenqueued', stuck.length, dims);
-  }
-  const expiringSoon = pending.filter((e) => Date.parse(e.contentExpiration) - now < DAY_MS);
-  if (expiringSoon.length > 0) {
-    deps.logger.error('undelivered blobs expire within a day', {
-      stream: streamId(stream),
-      count: expiringSoon.length,
-      firstExpiration: expiringSoon.map((e) => e.contentExpiration).sort()[0],
-      contentIds: expiringSoon.slice(0, 10).map((e) => e.contentId),
-    });
-    deps.metrics.count('blobs.expiringSoon', expiringSoon.length, dims);
-  }
-  return { stuck: stuck.length, expiringSoon: expiringSoon.length };
 }
