@@ -26,14 +26,18 @@ interface Armed {
 export class Faults implements FaultController {
   private rules: Armed[] = [];
 
-  /** `rng` draws the `probability` rolls, so soak runs are reproducible under a seed. */
-  constructor(private readonly rng: Rng) {}
+  /** `rng` draws the `probability` rolls, so soak runs are reproducible under a seed; `now` is the feed clock. */
+  constructor(
+    private readonly rng: Rng,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   inject(rule: FaultRule): void {
     const problem = validate(rule);
     if (problem) throw new Error(`Invalid fault rule: ${problem}`);
     const copy = structuredClone(rule);
-    this.rules.push({ rule: copy, remaining: rule.times ?? (rule.probability === undefined ? 1 : Infinity), skip: rule.skip ?? 0 });
+    const windowed = rule.activeFrom !== undefined || rule.activeUntil !== undefined;
+    this.rules.push({ rule: copy, remaining: rule.times ?? (rule.probability === undefined && !windowed ? 1 : Infinity), skip: rule.skip ?? 0 });
   }
 
   clear(): void {
@@ -46,10 +50,16 @@ export class Faults implements FaultController {
 
   /** Fires (and counts down) the first armed rule of one of `kinds` that matches the request, if any. */
   take(op: SimOperation, tenantId: string | undefined, kinds: ReadonlySet<Fault['kind']>): Fault | undefined {
+    const now = this.now();
     for (let i = 0; i < this.rules.length; i++) {
       const armed = this.rules[i]!;
       const { rule } = armed;
+      if (rule.activeUntil !== undefined && now >= rule.activeUntil) {
+        this.rules.splice(i--, 1);
+        continue;
+      }
       if (!kinds.has(rule.fault.kind)) continue;
+      if (rule.activeFrom !== undefined && now < rule.activeFrom) continue;
       if (rule.op !== undefined && rule.op !== 'any' && rule.op !== op && !(rule.op === 'graph' && GRAPH_OPERATIONS.has(op))) continue;
       if (rule.tenantId !== undefined && rule.tenantId.toLowerCase() !== tenantId) continue;
       if (armed.skip > 0) {
@@ -71,6 +81,8 @@ function validate(rule: FaultRule): string | undefined {
   if (rule.times !== undefined && !(Number.isInteger(rule.times) && rule.times > 0)) return 'times must be a positive integer';
   if (rule.skip !== undefined && !(Number.isInteger(rule.skip) && rule.skip >= 0)) return 'skip must be an integer ≥ 0';
   if (rule.probability !== undefined && !(rule.probability > 0 && rule.probability <= 1)) return 'probability must be in (0, 1]';
+  for (const key of ['activeFrom', 'activeUntil'] as const) if (rule[key] !== undefined && !Number.isFinite(rule[key])) return `${key} must be epoch milliseconds`;
+  if (rule.activeFrom !== undefined && rule.activeUntil !== undefined && rule.activeUntil <= rule.activeFrom) return 'activeUntil must be after activeFrom';
   const f = rule.fault;
   switch (f.kind) {
     case 'status':

@@ -62,7 +62,7 @@ export async function startSimTenant(options: SimTenantOptions): Promise<SimTena
     duplicateRate: settings.duplicateRate,
   });
   const subscriptions = new Subscriptions();
-  const faults = new Faults(new Rng(`${seed}|faults`));
+  const faults = new Faults(new Rng(`${seed}|faults`), now);
   const stats = new StatsRecorder();
   const log = new RequestLog();
   const entra = new Entra(tenants, randomBytes(32), { management: settings.tokenAudience, graph: settings.graphAudience }, options.trustedManagedIdentityKeys);

@@ -132,6 +132,13 @@ export interface FaultRule {
   times?: number;
   /** Chance of affecting each matching request, drawn from the seeded RNG (for soak runs). */
   probability?: number;
+  /**
+   * Feed-clock window (epoch ms) in which the rule fires: from `activeFrom` (default: always) until before
+   * `activeUntil` (default: never ends). An outage of 30 simulated minutes is `{ activeUntil: now + 30 min }`
+   * with no `times` limit. A rule whose window has passed is dropped.
+   */
+  activeFrom?: number;
+  activeUntil?: number;
   fault: Fault;
 }
 

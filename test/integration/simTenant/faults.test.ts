@@ -187,11 +187,26 @@ describe('fault rules', () => {
     expect(await run()).toEqual(a);
   });
 
+  it('a feed-clock window: no fault before activeFrom, every request inside it, dropped once activeUntil passed', async () => {
+    const { sim, client, entry, clock } = await setup();
+    sim.faults.inject({ op: 'blob', activeFrom: T0 + 10 * MINUTE, activeUntil: T0 + 40 * MINUTE, fault: { kind: 'status', status: 503 } });
+    expect((await client.fetchUrl(entry.contentUri)).status).toBe(200);
+    clock.value += 10 * MINUTE;
+    for (let i = 0; i < 5; i++) {
+      expect((await client.fetchUrl(entry.contentUri)).status).toBe(503);
+      clock.value += 5 * MINUTE;
+    }
+    clock.value += 5 * MINUTE;
+    expect((await client.fetchUrl(entry.contentUri)).status).toBe(200);
+    expect(sim.faults.pending()).toEqual([]);
+  });
+
   it('rejects an invalid rule', async () => {
     const { sim } = await setup();
     expect(() => sim.faults.inject({ fault: { kind: 'status', status: 404 as 500 } })).toThrow(/Invalid fault rule/);
     expect(() => sim.faults.inject({ times: 0, fault: { kind: 'reset' } })).toThrow(/times/);
     expect(() => sim.faults.inject({ fault: { kind: 'explode' } as never })).toThrow(/unknown fault kind/);
+    expect(() => sim.faults.inject({ activeFrom: 10, activeUntil: 5, fault: { kind: 'reset' } })).toThrow(/activeUntil/);
   });
 });
 
