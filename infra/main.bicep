@@ -202,6 +202,19 @@ param sentinelWorkspaceResourceId string = ''
 @description('Optional. Region of the Sentinel workspace (the data collection endpoint and rule are created there).')
 param sentinelWorkspaceLocation string = location
 
+@description('Optional. How events reach the Sentinel workspace: eventHubDataImport (a data collection rule reads the hub; needs a dedicated cluster or a commitment tier) or logsIngestionApi (the forwarder function reads the hub and posts to the Logs Ingestion API).')
+@allowed([
+  'eventHubDataImport'
+  'logsIngestionApi'
+])
+param sentinelIngestionPath string = 'eventHubDataImport'
+
+@description('Optional. Consumer group of the forwarder function (LOGS_INGESTION_CONSUMER_GROUP), created when sentinelIngestionPath is logsIngestionApi.')
+param logsIngestionConsumerGroupName string = 'logs-ingestion'
+
+@description('Optional. Stream of the forwarder\'s data collection rule (LOGS_INGESTION_STREAM).')
+param logsIngestionStreamName string = 'Custom-M365AuditEvents'
+
 // Names; each can be overridden to follow a naming policy.
 
 @description('Optional. Suffix that makes the default names unique; a hash of subscription, resource group and name unless given.')
@@ -241,6 +254,8 @@ param vnetName string = 'vnet-${name}-${resourceToken}'
 // ============= //
 
 var deploySentinel = !empty(sentinelWorkspaceResourceId)
+// The Logs Ingestion path: the forwarder function reads the hub with its own consumer group.
+var deployForwarder = deploySentinel && sentinelIngestionPath == 'logsIngestionApi'
 var sentinelWorkspaceIdParts = split(sentinelWorkspaceResourceId, '/')
 
 // The Sentinel rule reads the hub through the trusted-services exception, which needs the public endpoint
@@ -322,7 +337,7 @@ module eventHubs 'modules/event-hubs.bicep' = {
     namespaceName: eventHubNamespaceName
     eventHubName: eventHubName
     senderPrincipalId: identity.outputs.principalId
-    consumerGroupNames: concat([sentinelConsumerGroupName], additionalConsumerGroupNames)
+    consumerGroupNames: concat([sentinelConsumerGroupName], deployForwarder ? [logsIngestionConsumerGroupName] : [], additionalConsumerGroupNames)
     partitionCount: eventHubPartitionCount
     messageRetentionInDays: eventHubRetentionInDays
     capacity: eventHubsCapacity
@@ -409,6 +424,10 @@ module functionApp 'modules/function-app.bicep' = {
     retryInitialSeconds: retryInitialSeconds
     retryMaxSeconds: retryMaxSeconds
     ledgerRetentionDays: ledgerRetentionDays
+    logsIngestionEndpoint: deployForwarder ? sentinel!.outputs.logsIngestionEndpoint : ''
+    logsIngestionRuleId: deployForwarder ? sentinel!.outputs.logsIngestionRuleId : ''
+    logsIngestionStreamName: logsIngestionStreamName
+    logsIngestionConsumerGroupName: logsIngestionConsumerGroupName
     virtualNetworkSubnetId: enablePrivateNetworking ? network!.outputs.functionSubnetId : ''
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
@@ -431,9 +450,22 @@ module sentinel 'modules/sentinel.bicep' = if (deploySentinel) {
     workspaceResourceId: sentinelWorkspaceResourceId
     eventHubResourceId: eventHubs.outputs.eventHubResourceId
     consumerGroupName: sentinelConsumerGroupName
+    ingestionPath: sentinelIngestionPath
+    forwarderPrincipalId: identity.outputs.principalId
+    logsIngestionStreamName: logsIngestionStreamName
     location: sentinelWorkspaceLocation
     namePrefix: 'm365-audit-${name}'
     tags: tags
+  }
+}
+
+// The forwarder reads the hub as the app identity.
+module forwarderHub 'modules/sentinel-forwarder-hub.bicep' = if (deployForwarder) {
+  name: 'sentinel-forwarder-hub'
+  params: {
+    eventHubNamespaceName: eventHubs.outputs.namespaceName
+    eventHubName: eventHubs.outputs.eventHubName
+    principalId: identity.outputs.principalId
   }
 }
 
@@ -470,6 +502,9 @@ output identityPrincipalId string = identity.outputs.principalId
 
 @description('The resource ID of the Sentinel data collection rule, or empty when Sentinel is not deployed.')
 output sentinelDataCollectionRuleId string = deploySentinel ? sentinel!.outputs.dataCollectionRuleId : ''
+
+@description('The workspace function that presents the Sentinel table as OfficeActivity, or empty when Sentinel is not deployed.')
+output sentinelOfficeActivityFunction string = deploySentinel ? sentinel!.outputs.officeActivityFunctionName : ''
 
 // =============== //
 //   Definitions   //

@@ -89,6 +89,20 @@ export interface Config {
     /** Ledger rows are deleted this many days after their content was created, once their hour is summarized. */
     readonly ledgerRetentionDays: number;
   };
+  /** The forwarder to the Logs Ingestion API (`LOGS_INGESTION_*`); absent when `LOGS_INGESTION_ENDPOINT` is unset. */
+  readonly logsIngestion?: LogsIngestionConfig;
+}
+
+export interface LogsIngestionConfig {
+  /** The data collection endpoint's logs ingestion origin. */
+  readonly endpoint: string;
+  /** The rule's immutable id, `dcr-` and 32 hex digits. */
+  readonly ruleId: string;
+  readonly streamName: string;
+  /** The forwarder's consumer group on the event hub. */
+  readonly consumerGroup: string;
+  /** Token audience of the endpoint's cloud (`https://monitor.azure.com` and its sovereign counterparts). */
+  readonly audience: string;
 }
 
 export type EventProfile = 'full' | 'compact';
@@ -128,6 +142,10 @@ export const SETTINGS: readonly SettingSpec[] = [
   { name: 'RETRY_INITIAL_SECONDS', required: false, default: '30', description: 'First backoff of a blob re-enqueued after a transient failure (doubles per attempt)' },
   { name: 'RETRY_MAX_SECONDS', required: false, default: '3600', description: 'Longest backoff between delivery attempts; retries go on until the content expires' },
   { name: 'LEDGER_RETENTION_DAYS', required: false, default: '30', description: 'Ledger rows are deleted this many days after contentCreated, once their hour is summarized' },
+  { name: 'LOGS_INGESTION_ENDPOINT', required: false, description: 'Logs ingestion endpoint of the data collection endpoint; when set, the forwardToLogAnalytics function reads the hub and posts its events to the Logs Ingestion API' },
+  { name: 'LOGS_INGESTION_RULE_ID', required: false, description: 'Immutable ID (dcr-...) of the data collection rule the forwarder posts to; required with LOGS_INGESTION_ENDPOINT' },
+  { name: 'LOGS_INGESTION_STREAM', required: false, default: 'Custom-M365AuditEvents', description: 'Stream of that rule the forwarder posts to' },
+  { name: 'LOGS_INGESTION_CONSUMER_GROUP', required: false, default: 'logs-ingestion', description: "The forwarder's own consumer group on the event hub" },
 ];
 
 /** Thrown once at startup with every configuration problem; never caught by the pipeline. */
@@ -213,6 +231,8 @@ export function loadConfig(env: Env): Config {
   // Content can be retrievable for up to ~20 days after it was created; rows must outlive it.
   const ledgerRetentionDays = integerSetting(get, 'LEDGER_RETENTION_DAYS', 30, 21, 3650, problems);
 
+  const logsIngestion = parseLogsIngestion(get, problems);
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   return deepFreeze({
@@ -228,7 +248,41 @@ export function loadConfig(env: Env): Config {
     ingest: { maxEventBytes, partitionKeyMode: partitionKeyMode as PartitionKeyMode, eventProfile: eventProfile as EventProfile },
     retry: { initialSeconds: retryInitialSeconds, maxSeconds: retryMaxSeconds },
     reconcile: { schedule: reconcileSchedule, ledgerRetentionDays },
+    ...(logsIngestion ? { logsIngestion } : {}),
   });
+}
+
+/**
+ * What the forwarder's trigger needs before the configuration is loaded: undefined when
+ * `LOGS_INGESTION_ENDPOINT` is unset (the forwarder is off and its function is not registered).
+ */
+export function forwarderTrigger(env: Env): { readonly consumerGroup: string } | undefined {
+  if (!env.LOGS_INGESTION_ENDPOINT?.trim()) return undefined;
+  return { consumerGroup: env.LOGS_INGESTION_CONSUMER_GROUP?.trim() || 'logs-ingestion' };
+}
+
+function parseLogsIngestion(get: (n: string) => string | undefined, problems: string[]): LogsIngestionConfig | undefined {
+  const endpoint = optionalHttpsOrigin(get, 'LOGS_INGESTION_ENDPOINT', problems);
+  const ruleId = get('LOGS_INGESTION_RULE_ID');
+  if (get('LOGS_INGESTION_ENDPOINT') === undefined) {
+    if (ruleId !== undefined) problems.push('LOGS_INGESTION_RULE_ID: set, but LOGS_INGESTION_ENDPOINT is not; set both to turn the forwarder on, or neither');
+    return undefined;
+  }
+  if (ruleId === undefined) problems.push('LOGS_INGESTION_RULE_ID: required with LOGS_INGESTION_ENDPOINT; expected the rule\'s immutable ID, dcr- and 32 hex digits');
+  else if (!/^dcr-[0-9a-f]{32}$/i.test(ruleId)) problems.push("LOGS_INGESTION_RULE_ID: expected the rule's immutable ID, dcr- and 32 hex digits (not its resource ID)");
+  const streamName = get('LOGS_INGESTION_STREAM') ?? 'Custom-M365AuditEvents';
+  if (!/^Custom-[A-Za-z0-9_-]{1,200}$/.test(streamName)) problems.push('LOGS_INGESTION_STREAM: expected a custom stream name, Custom- and letters, digits, _ or -');
+  const consumerGroup = get('LOGS_INGESTION_CONSUMER_GROUP') ?? 'logs-ingestion';
+  if (!/^[A-Za-z0-9$][A-Za-z0-9._-]{0,49}$/.test(consumerGroup)) problems.push('LOGS_INGESTION_CONSUMER_GROUP: expected 1-50 letters, digits, periods, hyphens or underscores');
+  if (endpoint === undefined || ruleId === undefined) return undefined;
+  return { endpoint, ruleId, streamName, consumerGroup, audience: monitorAudience(new URL(endpoint).hostname) };
+}
+
+/** The Azure Monitor token audience of an ingestion host's cloud. */
+function monitorAudience(host: string): string {
+  if (host.endsWith('.azure.us')) return 'https://monitor.azure.us';
+  if (host.endsWith('.azure.cn')) return 'https://monitor.azure.cn';
+  return 'https://monitor.azure.com';
 }
 
 function secretNamesOf(credential: TenantCredential): string[] {

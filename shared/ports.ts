@@ -372,3 +372,24 @@ export interface HourAccount {
   readonly poisoned: number;
   readonly pending: number;
 }
+
+/** Rows the Logs Ingestion API did not take in one upload, and why. */
+export interface LogsUploadFailure {
+  /** Indexes into the uploaded rows. */
+  readonly rows: readonly number[];
+  /** HTTP status of the refusal, when the service answered. */
+  readonly status?: number;
+  readonly code?: string;
+  /** What went wrong, without row contents. */
+  readonly message: string;
+  /** The service refused the data itself (400 or 413): sending the same rows again cannot succeed. */
+  readonly permanent: boolean;
+}
+
+/** Azure Monitor's Logs Ingestion API: one stream of one data collection rule. */
+export interface LogsIngestion {
+  /** The largest request body the API accepts, in bytes; every call stays within it. */
+  readonly maxCallBytes: number;
+  /** Uploads JSON-object rows in calls within the limit; resolves with the rows no call delivered (none: all accepted). */
+  upload(rows: readonly Readonly<Record<string, unknown>>[], options?: CallOptions): Promise<readonly LogsUploadFailure[]>;
+}

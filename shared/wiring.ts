@@ -15,6 +15,7 @@ import type { InvocationContext } from '@azure/functions';
 import { consoleLogger, invocationLogger, logMetrics } from './adapters/functions/logging.js';
 import { StorageClients, TABLES } from './adapters/storage/clients.js';
 import { StorageQueueContentQueue } from './adapters/storage/storageQueueContentQueue.js';
+import { AzureLogsIngestion } from './adapters/logsIngestion/logsIngestionClient.js';
 import { TableCursorStore } from './adapters/storage/tableCursorStore.js';
 import { TableLedger } from './adapters/storage/tableLedger.js';
 import { TableHealthStore } from './adapters/storage/tableHealthStore.js';
@@ -23,6 +24,7 @@ import { loadConfig, type Config, type TenantConfig } from './config.js';
 import { SECURITY_STREAMS, type SecurityStreamKey, type StreamKey } from './core/model.js';
 import type {
   ActivityFeed, BlobStore, Clock, ContentQueue, ContentSource, CursorStore, EventSink, GapStore, HealthStore, Ledger, ListingLog, Logger, Metrics, SecretProvider, SecurityFeed, SweepStore,
+  LogsIngestion,
 } from './ports.js';
 
 /** Process-wide parts, built once per worker from the configuration. */
@@ -60,6 +62,8 @@ export interface Wiring {
   ensureResources(): Promise<void>;
   /** Closes the Event Hubs connection (local runner, tests). */
   close(): Promise<void>;
+  /** The Logs Ingestion API stream the forwarder posts to; absent when LOGS_INGESTION_ENDPOINT is unset. */
+  readonly logsIngestion?: LogsIngestion;
 }
 
 export interface WiringOverrides {
@@ -75,6 +79,8 @@ export interface WiringOverrides {
   readonly graphRetry?: RetryOptions;
   /** Event Hubs producer retries and operation timeout (tests shorten them). */
   readonly eventHubRetry?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number; timeoutInMs?: number };
+  /** Retries of each Logs Ingestion call (tests shorten them). */
+  readonly logsIngestionRetry?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number };
 }
 
 const systemClock: Clock = { now: () => Date.now() };
@@ -169,6 +175,9 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
     async close() {
       await sink?.close();
     },
+    ...(config.logsIngestion
+      ? { logsIngestion: new AzureLogsIngestion({ ...config.logsIngestion, credential: azureCredential, retry: overrides.logsIngestionRetry }) }
+      : {}),
   };
 }
 

@@ -103,6 +103,18 @@ param retryMaxSeconds int
 @description('Required. LEDGER_RETENTION_DAYS.')
 param ledgerRetentionDays int
 
+@description('Optional. LOGS_INGESTION_ENDPOINT: the endpoint the forwarder posts to; empty leaves the forwarder off.')
+param logsIngestionEndpoint string = ''
+
+@description('Optional. LOGS_INGESTION_RULE_ID: immutable ID of the forwarder\'s data collection rule.')
+param logsIngestionRuleId string = ''
+
+@description('Required. LOGS_INGESTION_STREAM.')
+param logsIngestionStreamName string
+
+@description('Required. LOGS_INGESTION_CONSUMER_GROUP.')
+param logsIngestionConsumerGroupName string
+
 @description('Optional. Resource ID of the subnet to integrate with; empty for no virtual network integration.')
 param virtualNetworkSubnetId string = ''
 
@@ -172,6 +184,13 @@ var appSettings = {
   RETRY_INITIAL_SECONDS: string(retryInitialSeconds)
   RETRY_MAX_SECONDS: string(retryMaxSeconds)
   LEDGER_RETENTION_DAYS: string(ledgerRetentionDays)
+  // The forwarder's Event Hubs trigger connects through the Functions host, which needs the identity named.
+  EVENTHUB_CONNECTION__credential: 'managedidentity'
+  EVENTHUB_CONNECTION__clientId: identityClientId
+  LOGS_INGESTION_ENDPOINT: logsIngestionEndpoint
+  LOGS_INGESTION_RULE_ID: logsIngestionRuleId
+  LOGS_INGESTION_STREAM: logsIngestionStreamName
+  LOGS_INGESTION_CONSUMER_GROUP: logsIngestionConsumerGroupName
 }
 
 // ============= //

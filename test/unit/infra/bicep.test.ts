@@ -235,13 +235,15 @@ describe('Event Hubs', () => {
     expect(retention?.decorators).toEqual(expect.arrayContaining(['@minValue(1)', '@maxValue(7)']));
   });
 
-  it('creates a Sentinel consumer group plus the extra ones, and gives the Sentinel rule that group', () => {
+  it('creates a Sentinel consumer group, the forwarder\'s when it is deployed, plus the extra ones, and gives each reader its group', () => {
     const groups = onlyResource('Microsoft.EventHub/namespaces/eventhubs/consumergroups');
     expect(groups.loop?.iterable.text).toBe('consumerGroupNames');
     const passed = text(propertyAt(moduleIn(MAIN, 'modules/event-hubs.bicep').body, 'params.consumerGroupNames'));
-    expect(passed).toBe('concat([sentinelConsumerGroupName], additionalConsumerGroupNames)');
+    expect(passed).toBe('concat([sentinelConsumerGroupName], deployForwarder ? [logsIngestionConsumerGroupName] : [], additionalConsumerGroupNames)');
     expect(literalValue(paramDeclarations(file(MAIN)).get('sentinelConsumerGroupName')?.defaultValue)).toBe('sentinel');
+    expect(literalValue(paramDeclarations(file(MAIN)).get('logsIngestionConsumerGroupName')?.defaultValue)).toBe('logs-ingestion');
     expect(text(propertyAt(moduleIn(MAIN, 'modules/sentinel.bicep').body, 'params.consumerGroupName'))).toBe('sentinelConsumerGroupName');
+    expect(text(propertyAt(moduleIn(MAIN, 'modules/function-app.bicep').body, 'params.logsIngestionConsumerGroupName'))).toBe('logsIngestionConsumerGroupName');
   });
 });
 
@@ -304,9 +306,11 @@ describe('role assignments', () => {
       .sort();
     expect(granted).toEqual([
       'Azure Event Hubs Data Receiver -> Microsoft.EventHub/namespaces/eventhubs',
+      'Azure Event Hubs Data Receiver -> Microsoft.EventHub/namespaces/eventhubs',
       'Azure Event Hubs Data Sender -> Microsoft.EventHub/namespaces/eventhubs',
       'Key Vault Secrets User -> Microsoft.KeyVault/vaults',
       'Monitoring Metrics Publisher -> Microsoft.Insights/components',
+      'Monitoring Metrics Publisher -> Microsoft.Insights/dataCollectionRules',
       'Storage Blob Data Owner -> Microsoft.Storage/storageAccounts',
       'Storage Queue Data Contributor -> Microsoft.Storage/storageAccounts',
       'Storage Table Data Contributor -> Microsoft.Storage/storageAccounts',
@@ -395,7 +399,7 @@ describe('app settings', () => {
 
   it('uses only names the app or the Functions host knows, and none that Flex Consumption rejects', () => {
     const known = new Set(SETTINGS.map((s) => s.name));
-    const hostSettings = /^(AzureWebJobsStorage__(credential|clientId|(blob|queue|table)ServiceUri)|APPLICATIONINSIGHTS_(CONNECTION|AUTHENTICATION)_STRING)$/;
+    const hostSettings = /^(AzureWebJobsStorage__(credential|clientId|(blob|queue|table)ServiceUri)|EVENTHUB_CONNECTION__(credential|clientId)|APPLICATIONINSIGHTS_(CONNECTION|AUTHENTICATION)_STRING)$/;
     const unknown = [...appSettings().keys()].filter((name) => !known.has(name) && !hostSettings.test(name));
     expect(unknown).toEqual([]);
     for (const flexManaged of ['FUNCTIONS_WORKER_RUNTIME', 'FUNCTIONS_EXTENSION_VERSION', 'WEBSITE_RUN_FROM_PACKAGE', 'WEBSITE_NODE_DEFAULT_VERSION']) {
@@ -411,7 +415,8 @@ describe('app settings', () => {
     const withDefaults = SETTINGS.filter((s) => s.default !== undefined && settings.has(s.name));
     expect(withDefaults.map((s) => s.name).sort()).toEqual(
       [
-        'CONTENT_QUEUE_NAME', 'EVENT_PROFILE', 'INITIAL_LOOKBACK_HOURS', 'LEDGER_RETENTION_DAYS', 'MAX_EVENT_BYTES', 'O365_CONTENT_TYPES', 'OVERLAP_MINUTES', 'PARTITION_KEY_MODE',
+        'CONTENT_QUEUE_NAME', 'EVENT_PROFILE', 'INITIAL_LOOKBACK_HOURS', 'LEDGER_RETENTION_DAYS', 'LOGS_INGESTION_CONSUMER_GROUP', 'LOGS_INGESTION_STREAM',
+        'MAX_EVENT_BYTES', 'O365_CONTENT_TYPES', 'OVERLAP_MINUTES', 'PARTITION_KEY_MODE',
         'POLL_QUEUE_NAME', 'POLL_SCHEDULE', 'RECONCILE_SCHEDULE', 'RETRY_INITIAL_SECONDS', 'RETRY_MAX_SECONDS', 'SETTLE_LAG_MINUTES', 'SWEEP_SCHEDULE',
       ],
     );
@@ -515,8 +520,49 @@ describe('Sentinel module', () => {
     expect(ofType('dynamic')).toEqual(['AdditionalFields', 'EhProperties', 'ParseWarnings', 'Raw']);
   });
 
+  function ruleNamed(symbol: string): ResourceDeclaration {
+    const rule = resourceDeclarations(file(SENTINEL)).find((r) => r.symbol === symbol);
+    expect(rule?.type, symbol).toBe('Microsoft.Insights/dataCollectionRules');
+    return rule!;
+  }
+
+  it('declares two rules, one per path, each deployed only on its path', () => {
+    const rules = allResources().filter((r) => r.type === 'Microsoft.Insights/dataCollectionRules');
+    expect(rules.map((r) => `${r.symbol} if ${text(r.condition)}`).sort()).toEqual(['ingestionRule if useLogsIngestion', 'rule if useEventHubDataImport']);
+    const vars = variableDeclarations(file(SENTINEL));
+    expect(text(vars.get('useEventHubDataImport'))).toBe("ingestionPath == 'eventHubDataImport'");
+    expect(text(vars.get('useLogsIngestion'))).toBe("ingestionPath == 'logsIngestionApi'");
+    expect(literalValue(paramDeclarations(file(SENTINEL)).get('ingestionPath')?.defaultValue)).toBe('eventHubDataImport');
+    expect(text(moduleIn(SENTINEL, './sentinel-event-hub-link.bicep').condition)).toBe('useEventHubDataImport');
+    expect(text(propertyAt(moduleIn(MAIN, 'modules/sentinel.bicep').body, 'params.ingestionPath'))).toBe('sentinelIngestionPath');
+    expect(text(variableDeclarations(file(MAIN)).get('deployForwarder'))).toBe("deploySentinel && sentinelIngestionPath == 'logsIngestionApi'");
+  });
+
+  it('lets the forwarder post to its rule through the endpoint, as the app identity, and read the hub with its own consumer group', () => {
+    const rule = ruleNamed('ingestionRule');
+    expect(text(propertyAt(rule.body, 'properties.dataCollectionEndpointId'))).toBe('endpoint.id');
+    expect(propertyAt(rule.body, 'properties.dataSources')).toBeUndefined();
+    const streams = objectEntries(propertyAt(rule.body, 'properties.streamDeclarations')!);
+    expect(streams.map(([key]) => key)).toEqual(["'${logsIngestionStreamName}'"]);
+    const publisher = resourceDeclarations(file(SENTINEL)).find((r) => r.symbol === 'forwarderPublisher')!;
+    expect(text(propertyAt(publisher.body, 'scope'))).toBe('ingestionRule');
+    expect(text(propertyAt(publisher.body, 'properties.principalId'))).toBe('forwarderPrincipalId');
+    expect(text(propertyAt(moduleIn(MAIN, 'modules/sentinel.bicep').body, 'params.forwarderPrincipalId'))).toBe('identity.outputs.principalId');
+    const hub = moduleIn(MAIN, 'modules/sentinel-forwarder-hub.bicep');
+    expect(text(hub.condition)).toBe('deployForwarder');
+    expect(text(propertyAt(hub.body, 'params.principalId'))).toBe('identity.outputs.principalId');
+    const app = propertyAt(moduleIn(MAIN, 'modules/function-app.bicep').body, 'params')!;
+    expect(text(propertyAt(app, 'logsIngestionEndpoint'))).toBe("deployForwarder ? sentinel!.outputs.logsIngestionEndpoint : ''");
+    expect(text(propertyAt(app, 'logsIngestionRuleId'))).toBe("deployForwarder ? sentinel!.outputs.logsIngestionRuleId : ''");
+    expect(text(propertyAt(app, 'logsIngestionStreamName'))).toBe('logsIngestionStreamName');
+    expect(text(propertyAt(moduleIn(MAIN, 'modules/sentinel.bicep').body, 'params.logsIngestionStreamName'))).toBe('logsIngestionStreamName');
+    const outputs = new Map(outputDeclarations(file(SENTINEL)).map((o) => [o.name, text(o.value)]));
+    expect(outputs.get('logsIngestionEndpoint')).toBe("useLogsIngestion ? endpoint.properties.logsIngestion.endpoint : ''");
+    expect(outputs.get('logsIngestionRuleId')).toBe("useLogsIngestion ? ingestionRule!.properties.immutableId : ''");
+  });
+
   it('reads the hub through the Sentinel consumer group into the fixed Event Hubs input stream', () => {
-    const rule = onlyResource('Microsoft.Insights/dataCollectionRules');
+    const rule = ruleNamed('rule');
     const vars = variableDeclarations(rule.file);
     expect(literalValue(vars.get('inputStreamName'))).toBe('Custom-M365EhStream');
     expect(value(rule, 'identity.type')).toBe('SystemAssigned');
@@ -569,66 +615,12 @@ describe('Sentinel module', () => {
     expect(text(propertyAt(association.body, 'properties.dataCollectionRuleId'))).toBe('dataCollectionRuleId');
     expect(text(propertyAt(association.body, 'dependsOn'))).toBe('[ receiver ]');
     const link = moduleIn(SENTINEL, './sentinel-event-hub-link.bicep');
-    expect(text(propertyAt(link.body, 'params.dataCollectionRulePrincipalId'))).toBe('rule.identity.principalId');
+    expect(text(propertyAt(link.body, 'params.dataCollectionRulePrincipalId'))).toBe('rule!.identity.principalId');
   });
 });
 
 describe('Sentinel KQL', () => {
-  // OfficeActivity columns the compatibility function must present (normalized-event.md §5.8).
-  const OFFICE_ACTIVITY = [
-    'TimeGenerated', 'RecordType', 'Operation', 'OfficeWorkload', 'UserId', 'UserKey', 'UserType', 'ResultStatus', 'ClientIP',
-    'Client_IPAddress', 'OfficeId', 'SourceRecordId', 'OrganizationId', 'OfficeTenantId', 'OrganizationName', 'OfficeObjectId',
-    'UserAgent', 'MailboxOwnerUPN', 'MailboxGuid', 'ClientInfoString', 'Logon_Type', 'ExternalAccess', 'Folders',
-    'OperationProperties', 'Parameters', 'Site_Url', 'Site_', 'SourceFileName', 'SourceFileExtension', 'SourceRelativeUrl',
-    'DestinationFileName', 'DestinationRelativeUrl', 'ItemType', 'EventSource', 'ApplicationId', 'TeamName', 'ChannelName', 'Members',
-  ];
-
-  function tableColumns(): Set<string> {
-    const sentinel = file('infra/modules/sentinel.bicep');
-    const vars = variableDeclarations(sentinel);
-    const cols = [...(literalValue(vars.get('envelopeColumns'), sentinel) as []), ...(literalValue(vars.get('deliveryColumns'), sentinel) as [])];
-    return new Set(cols.map((c: { name: string }) => c.name));
-  }
-
-  /** Splits a KQL argument list on commas outside parentheses. */
-  function topLevelItems(list: string): string[] {
-    const items: string[] = [];
-    let depth = 0;
-    let current = '';
-    for (const ch of list) {
-      if (ch === '(') depth++;
-      if (ch === ')') depth--;
-      if (ch === ',' && depth === 0) {
-        items.push(current.trim());
-        current = '';
-      } else current += ch;
-    }
-    items.push(current.trim());
-    return items.filter(Boolean);
-  }
-
-  it('presents every mapped OfficeActivity column, computed only from columns the table has', () => {
-    const source = readFileSync(path.join(infraDir, 'sentinel/OfficeActivityCompat.kql'), 'utf8');
-    const code = source
-      .split('\n')
-      .map((line) => line.replace(/\/\/.*$/, ''))
-      .join('\n');
-    expect(code.trim().startsWith('M365AuditNormalized_CL')).toBe(true);
-    const projection = code.split(/\|\s*project\b/)[1];
-    expect(projection).toBeDefined();
-    const items = topLevelItems(projection!);
-    const outputs = items.map((item) => item.split('=')[0]!.trim());
-    expect(outputs).toEqual(expect.arrayContaining(OFFICE_ACTIVITY));
-    const columns = tableColumns();
-    const kqlFunctions = new Set(['tostring', 'coalesce']);
-    for (const item of items) {
-      const expression = item.includes('=') ? item.slice(item.indexOf('=') + 1) : item;
-      // Identifiers that are not a property access (Raw.X) or a function call are table columns.
-      const referenced = [...expression.matchAll(/(?<![.\w])([A-Za-z_]\w*)\b(?!\s*\()/g)].map((m) => m[1]!);
-      for (const name of referenced) if (!kqlFunctions.has(name)) expect(columns, `${item} references ${name}`).toContain(name);
-    }
-  });
-
+  // The view and the queries are compiled with the Kusto compiler in test/unit/sentinel/kql.test.ts.
   it('shows query-time dedupe by EventId on a datetime column', () => {
     const source = readFileSync(path.join(infraDir, 'sentinel/queries.kql'), 'utf8');
     const match = /summarize\s+arg_max\(\s*(\w+)\s*,\s*\*\s*\)\s+by\s+EventId\b/.exec(source);
