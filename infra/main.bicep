@@ -256,11 +256,13 @@ param vnetName string = 'vnet-${name}-${resourceToken}'
 var deploySentinel = !empty(sentinelWorkspaceResourceId)
 // The Logs Ingestion path: the forwarder function reads the hub with its own consumer group.
 var deployForwarder = deploySentinel && sentinelIngestionPath == 'logsIngestionApi'
+// The Event Hubs data import: the rule reads the hub as a trusted Microsoft service.
+var deploySentinelImport = deploySentinel && sentinelIngestionPath == 'eventHubDataImport'
 var sentinelWorkspaceIdParts = split(sentinelWorkspaceResourceId, '/')
 
 // The Sentinel rule reads the hub through the trusted-services exception, which needs the public endpoint
 // switched on (with every public network denied) rather than off.
-var eventHubsPublicNetworkAccess = enablePrivateNetworking && !deploySentinel ? 'Disabled' : 'Enabled'
+var eventHubsPublicNetworkAccess = enablePrivateNetworking && !deploySentinelImport ? 'Disabled' : 'Enabled'
 
 var privateEndpointTargets = [
   {

@@ -453,7 +453,8 @@ describe('private networking', () => {
     const eventHubs = moduleIn(MAIN, 'modules/event-hubs.bicep');
     expect(text(propertyAt(eventHubs.body, 'params.networkDefaultAction'))).toBe("enablePrivateNetworking ? 'Deny' : 'Allow'");
     // Public access stays on (with every network denied) only when the Sentinel rule must read the hub as a trusted service.
-    expect(text(variableDeclarations(main).get('eventHubsPublicNetworkAccess'))).toBe("enablePrivateNetworking && !deploySentinel ? 'Disabled' : 'Enabled'");
+    expect(text(variableDeclarations(main).get('eventHubsPublicNetworkAccess'))).toBe("enablePrivateNetworking && !deploySentinelImport ? 'Disabled' : 'Enabled'");
+    expect(text(variableDeclarations(main).get('deploySentinelImport'))).toBe("deploySentinel && sentinelIngestionPath == 'eventHubDataImport'");
     expect(text(propertyAt(moduleIn(MAIN, 'modules/function-app.bicep').body, 'params.virtualNetworkSubnetId'))).toBe(
       "enablePrivateNetworking ? network!.outputs.functionSubnetId : ''",
     );
