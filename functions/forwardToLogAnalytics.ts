@@ -24,11 +24,11 @@ function hubEvents(bodies: unknown[], context: InvocationContext): HubEvent[] {
   const sequenceNumbers = arrayOf(metadata.sequenceNumberArray);
   const partition = (metadata.partitionContext as { partitionId?: unknown } | undefined)?.partitionId;
   return (Array.isArray(bodies) ? bodies : [bodies]).map((body, i) => {
-    const time = enqueued[i];
+    const time = enqueued[i] === undefined ? NaN : new Date(enqueued[i] as string | Date).getTime();
     const sequenceNumber = Number(sequenceNumbers[i]);
     return {
       body,
-      enqueuedTime: time === undefined ? undefined : new Date(String(time)).toISOString(),
+      enqueuedTime: Number.isFinite(time) ? new Date(time).toISOString() : undefined,
       properties: typeof properties[i] === 'object' && properties[i] !== null ? (properties[i] as Record<string, unknown>) : undefined,
       partitionId: partition === undefined ? undefined : String(partition),
       sequenceNumber: Number.isFinite(sequenceNumber) ? sequenceNumber : undefined,
