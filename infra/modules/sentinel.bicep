@@ -46,7 +46,7 @@ var useLogsIngestion = ingestionPath == 'logsIngestionApi'
 var officeActivityViewName = 'OfficeActivityCompat'
 var officeActivityViewQuery = loadTextContent('../sentinel/OfficeActivityCompat.kql')
 
-// Top-level fields of the normalized event (shared/core/normalize/event.ts; normalized-event.md §5.2) as table columns.
+// Top-level fields of the normalized event (shared/core/normalize/event.ts) as table columns.
 // Numbers are int, the four event times datetime, nested values dynamic, everything else string.
 var envelopeColumns = [
   { name: 'EnvelopeSchema', type: 'string' }
