@@ -3,9 +3,21 @@
  * provenance of the record, and the record itself in `Raw`.
  */
 
+/**
+ * Where a record came from: the Management Activity API (a content blob) or Purview audit search (a
+ * record healed from an audit log query). Both carry the same unified audit records.
+ */
+export type AuditRecordSource = 'O365ManagementActivity' | 'PurviewAuditSearch';
+
+/**
+ * The name an audit record's `EventId` is derived under, whichever way it arrived: the same record `Id`
+ * gives the same `EventId` from the Management API and from audit search, so consumers dedupe the two.
+ */
+export const AUDIT_RECORD_IDENTITY = 'O365ManagementActivity';
+
 /** Where a record came from; the caller knows it, the record does not. */
 export interface NormalizeContext {
-  source: 'O365ManagementActivity';
+  source: AuditRecordSource;
   /** The stream's tenant GUID (any case; the envelope lower-cases it). */
   tenantId: string;
   /** e.g. `Audit.Exchange`. */

@@ -1,8 +1,10 @@
 export { normalizeRecord } from './normalizeRecord.js';
 export {
+  AUDIT_RECORD_IDENTITY,
   ENVELOPE_SCHEMA,
   ENVELOPE_VERSION,
   EVENT_ID_NAMESPACE,
+  type AuditRecordSource,
   type EventResult,
   type EventSchema,
   type EventSeverity,

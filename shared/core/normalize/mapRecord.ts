@@ -2,7 +2,7 @@ import { recordTypeName } from '../recordTypes.js';
 import { uuidV5 } from '../uuid.js';
 import { type Draft, MAX_ENTRIES, MAX_VALUE_CHARS } from './draft.js';
 import { mapDirectoryAudit, mapLogon } from './entra.js';
-import { EVENT_ID_NAMESPACE, type NormalizeContext } from './event.js';
+import { AUDIT_RECORD_IDENTITY, EVENT_ID_NAMESPACE, type NormalizeContext } from './event.js';
 import { mapExchangeAdmin, mapExchangeMailbox } from './exchange.js';
 import { mapAlert, mapDlp, mapPowerBi, mapTeams } from './general.js';
 import { isNoAddress, parseClientAddress, serverNameOf } from './ip.js';
@@ -71,7 +71,7 @@ function mapIdentity(d: Draft, ctx: NormalizeContext): void {
   const id = typeof rawId === 'string' ? d.text(rawId, 'Id') : undefined;
   if (id !== undefined) {
     e.EventOriginalUid = id;
-    e.EventId = uuidV5(`${ctx.source}|${tenant}|${id.toLowerCase()}`, EVENT_ID_NAMESPACE);
+    e.EventId = uuidV5(`${AUDIT_RECORD_IDENTITY}|${tenant}|${id.toLowerCase()}`, EVENT_ID_NAMESPACE);
   } else d.warn('no usable Id; EventId derived from RawSha256');
 
   const creationTime = d.get('CreationTime');

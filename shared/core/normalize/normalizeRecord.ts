@@ -3,6 +3,7 @@ import { mapRecord } from './mapRecord.js';
 import { Draft, MAX_DEPTH } from './draft.js';
 import { assemble as inOrder, describe, withFallbackEventId, type RawCapture } from './envelope.js';
 import {
+  AUDIT_RECORD_IDENTITY,
   ENVELOPE_SCHEMA,
   ENVELOPE_VERSION,
   FIELD_ORDER,
@@ -116,8 +117,8 @@ function baseEvent(capture: RawCapture, ctx: NormalizeContext): Partial<Normaliz
 }
 
 /** The event in field order, with the RawSha256-derived EventId when the record had no usable Id. */
-function assemble(fields: Partial<NormalizedEvent>, warnings: string[], ctx: NormalizeContext): NormalizedEvent {
-  return inOrder(withFallbackEventId(fields, `${ctx.source}|${fields.OrganizationId}|`), FIELD_ORDER, warnings);
+function assemble(fields: Partial<NormalizedEvent>, warnings: string[], _ctx: NormalizeContext): NormalizedEvent {
+  return inOrder(withFallbackEventId(fields, `${AUDIT_RECORD_IDENTITY}|${fields.OrganizationId}|`), FIELD_ORDER, warnings);
 }
 
 function kindOf(value: unknown): string {
