@@ -172,20 +172,40 @@ export interface ListingLog {
   deleteHour(stream: StreamKey, hour: string, options?: CallOptions): Promise<void>;
 }
 
-/** Why a range of a stream could not be listed. */
-export type GapCause = 'retention' | 'subscriptionDisabled';
+/**
+ * Why a range of a stream could not be listed. `operator`: a range of record time an operator asked to
+ * heal (`ops heal`), whether or not the Management API missed anything in it.
+ */
+export type GapCause = 'retention' | 'subscriptionDisabled' | 'operator';
 
 /** How far healing a gap from Purview audit search got. */
 export type HealState = 'pending' | 'running' | 'healed' | 'partial' | 'suspicious' | 'unavailable' | 'failed' | 'off';
 
 /** One audit log query submitted to heal (part of) a gap. */
 export interface HealQuery {
+  /** The audit log query's id; empty while the range waits to be submitted. */
   readonly id: string;
+  /** The range of record time (`createdDateTime`) the query covers, `[from, to)`. */
   readonly from: string;
   readonly to: string;
-  /** The query's status as Graph reports it (`notStarted`, `running`, `succeeded`, `failed`, …) or ours (`split`). */
+  /**
+   * The query's status as Graph reports it (`notStarted`, `running`, `succeeded`, `failed`, `cancelled`) or
+   * ours: `planned` (waiting for the submission budget), `split` (it hit the record-count limit; two queries
+   * over its halves replace it), `delivered` (every page published), `abandoned` (failed too often).
+   */
   readonly state: string;
+  /** Records of the stream's content type the query returned (so far). */
   readonly records?: number;
+  /** When it was submitted (ISO): the rolling 24 h submission budget counts these. */
+  readonly submittedAt?: string;
+  /** Submissions of this range so far (a failed query is submitted again, up to a limit). */
+  readonly attempt?: number;
+  /** Events the hub acknowledged for it. */
+  readonly delivered?: number;
+  /** The `@odata.nextLink` after the last published page: paging resumes there. */
+  readonly next?: string;
+  /** Records the query returned that belong to another content type (not published for this stream). */
+  readonly outOfScope?: number;
 }
 
 export interface GapHeal {
@@ -195,6 +215,11 @@ export interface GapHeal {
   readonly recordsFound: number;
   readonly recordsDelivered: number;
   readonly reason?: string;
+  /** The range of record time the heal covers, `[from, to)` (a gap's start minus the lookbehind, to its end). */
+  readonly from?: string;
+  readonly to?: string;
+  /** Queries split because they hit the record-count limit. */
+  readonly splits?: number;
 }
 
 /** A range `[start, end)` of contentCreated the Management API can no longer list for a stream. */
@@ -218,6 +243,40 @@ export interface GapStore {
   /** Every stream's gaps (status, healing). */
   listAll(options?: CallOptions): Promise<GapRecord[]>;
   remove(stream: AnyStreamKey, start: string, options?: CallOptions): Promise<void>;
+}
+
+/** An audit log query as Microsoft Graph reports it (`microsoft.graph.security.auditLogQuery`). */
+export interface AuditLogQueryInfo {
+  readonly id: string;
+  /** `notStarted`, `running`, `succeeded`, `failed`, `cancelled` (or a value added later). */
+  readonly status: string;
+  /** True when the query stopped at its record-count limit: its records are incomplete. */
+  readonly isRecordCountLimitExceeded?: boolean;
+  readonly approximateReturnedRecordCount?: number;
+  readonly recordCountLimit?: number;
+}
+
+/** What an audit log query searches: record time `[from, to)` (ISO) and the record types (none = all). */
+export interface AuditLogQuerySpec {
+  readonly displayName: string;
+  readonly from: string;
+  readonly to: string;
+  readonly recordTypeFilters?: readonly string[];
+}
+
+/** One page of a query's records (`microsoft.graph.security.auditLogRecord`), parsed but untouched. */
+export interface AuditRecordPage {
+  readonly records: readonly unknown[];
+  /** The service's `@odata.nextLink`, already checked to stay on the Graph host; absent on the last page. */
+  readonly next?: string;
+}
+
+/** Microsoft Purview audit search through Microsoft Graph (`/security/auditLog/queries`), per tenant. */
+export interface AuditSearch {
+  createQuery(tenantId: string, spec: AuditLogQuerySpec, options?: CallOptions): Promise<AuditLogQueryInfo>;
+  getQuery(tenantId: string, queryId: string, options?: CallOptions): Promise<AuditLogQueryInfo>;
+  /** The query's record pages from the first (or from `next`, a link an earlier page returned), until the last. */
+  listRecords(tenantId: string, queryId: string, options?: CallOptions & { readonly next?: string }): AsyncIterable<AuditRecordPage>;
 }
 
 /** The last retention sweep of a stream, and the lateness of what sweeps found (table `sweeps`). */

@@ -64,3 +64,81 @@ export function pipelineErrorEvent(input: {
     RecordsPublished: input.recordsPublished,
   };
 }
+
+/**
+ * The in-band heal event: when healing a gap from Purview audit search ends (healed, partial,
+ * suspicious, unavailable, failed, or off by configuration), the hub gets one of these, so a SIEM sees
+ * which ranges were recovered and which were not. Counts only, never record bodies.
+ */
+export interface PipelineHealEvent {
+  readonly EnvelopeSchema: 'm365.audit.pipeline';
+  readonly EnvelopeVersion: string;
+  readonly EventId: string;
+  readonly TimeGenerated: string;
+  readonly Source: 'm365-audit-ingest';
+  readonly EventSchema: 'PipelineHeal';
+  /** `GapHealed` when the range was recovered in full, `GapNotHealed` otherwise. */
+  readonly EventType: 'GapHealed' | 'GapNotHealed';
+  readonly EventResult: 'Success' | 'Partial' | 'Failure';
+  readonly EventSeverity: 'Informational' | 'Medium' | 'High';
+  readonly OrganizationId: string;
+  readonly SourceContentType: string;
+  /** `gap:<gap start>`: the gap record this heal belongs to. */
+  readonly SourceContentId: string;
+  readonly GapStart: string;
+  readonly GapEnd: string;
+  readonly GapCause: string;
+  readonly HealState: 'healed' | 'partial' | 'suspicious' | 'unavailable' | 'failed' | 'off';
+  /** The record time the heal covered. */
+  readonly HealFrom?: string;
+  readonly HealTo?: string;
+  readonly Queries: number;
+  readonly Splits: number;
+  readonly RecordsFound: number;
+  readonly RecordsDelivered: number;
+  readonly EventResultDetails: string;
+}
+
+export function pipelineHealEvent(input: {
+  tenantId: string;
+  contentType: string;
+  gap: { start: string; end: string; cause: string };
+  state: PipelineHealEvent['HealState'];
+  from?: string;
+  to?: string;
+  queries: number;
+  splits: number;
+  recordsFound: number;
+  recordsDelivered: number;
+  reason: string;
+  now: number;
+}): PipelineHealEvent {
+  const tenant = input.tenantId.toLowerCase();
+  return {
+    EnvelopeSchema: 'm365.audit.pipeline',
+    EnvelopeVersion: ENVELOPE_VERSION,
+    // One event per gap, outcome and count: a heal repeated with the same result does not add another.
+    EventId: uuidV5(`heal|${tenant}|${input.contentType}|${input.gap.start}|${input.state}|${input.recordsDelivered}`, EVENT_ID_NAMESPACE),
+    TimeGenerated: new Date(input.now).toISOString(),
+    Source: 'm365-audit-ingest',
+    EventSchema: 'PipelineHeal',
+    EventType: input.state === 'healed' ? 'GapHealed' : 'GapNotHealed',
+    EventResult: input.state === 'healed' ? 'Success' : input.state === 'partial' ? 'Partial' : 'Failure',
+    // Suspicious and partial heals may be completed by fixing a permission; the others leave the range lost.
+    EventSeverity: input.state === 'healed' ? 'Informational' : input.state === 'partial' || input.state === 'suspicious' ? 'Medium' : 'High',
+    OrganizationId: tenant,
+    SourceContentType: input.contentType,
+    SourceContentId: `gap:${input.gap.start}`,
+    GapStart: input.gap.start,
+    GapEnd: input.gap.end,
+    GapCause: input.gap.cause,
+    HealState: input.state,
+    HealFrom: input.from,
+    HealTo: input.to,
+    Queries: input.queries,
+    Splits: input.splits,
+    RecordsFound: input.recordsFound,
+    RecordsDelivered: input.recordsDelivered,
+    EventResultDetails: input.reason,
+  };
+}
