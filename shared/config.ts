@@ -91,6 +91,21 @@ export interface Config {
   };
   /** The forwarder to the Logs Ingestion API (`LOGS_INGESTION_*`); absent when `LOGS_INGESTION_ENDPOINT` is unset. */
   readonly logsIngestion?: LogsIngestionConfig;
+  /** Healing gaps from Purview audit search (Microsoft Graph audit log queries). */
+  readonly heal: {
+    /** `HEAL_GAPS`: heal recorded gaps automatically (an operator's `ops heal` works either way). */
+    readonly enabled: boolean;
+    /** NCRONTAB of the heal timer (`HEAL_SCHEDULE`). */
+    readonly schedule: string;
+    /** How long after its creation a record may still reach a content blob (`HEAL_LOOKBEHIND_HOURS`). */
+    readonly lookbehindHours: number;
+    /** Audit log queries submitted per tenant in any 24 h (`HEAL_QUERIES_PER_DAY`). */
+    readonly queriesPerDay: number;
+    /** Audit log queries queued or running per tenant at once (`HEAL_MAX_RUNNING_QUERIES`). */
+    readonly maxRunningQueries: number;
+    /** Graph API version of the audit log query API (`HEAL_GRAPH_VERSION`). */
+    readonly graphVersion: 'v1.0' | 'beta';
+  };
 }
 
 export interface LogsIngestionConfig {
@@ -120,7 +135,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { name: 'O365_CONTENT_TYPES', required: false, default: CONTENT_TYPES.join(','), description: 'Default content types for tenants that do not list their own (comma-separated)' },
   { name: 'O365_MANAGEMENT_ENDPOINT', required: false, description: "Override the cloud's Management API endpoint (simulator, tests)" },
   { name: 'O365_AUTHORITY_HOST', required: false, description: "Override the cloud's Entra authority host (simulator, tests)" },
-  { name: 'GRAPH_ENDPOINT', required: false, description: "Override the cloud's Microsoft Graph endpoint used for Defender XDR incidents and alerts (simulator, tests)" },
+  { name: 'GRAPH_ENDPOINT', required: false, description: "Override the cloud's Microsoft Graph endpoint used for Defender XDR incidents and alerts and for audit search (simulator, tests)" },
   { name: 'KEY_VAULT_URL', required: false, description: 'Key Vault holding tenant credentials; without it a secretName is read from the environment variable of that name' },
   { name: 'AZURE_CLIENT_ID', required: false, description: 'Client id of the user-assigned managed identity the app uses for Storage, Event Hubs and Key Vault' },
   { name: 'EVENTHUB_CONNECTION__fullyQualifiedNamespace', required: false, description: 'Event Hubs namespace (identity-based); one of this or EVENTHUB_CONNECTION is required' },
@@ -146,6 +161,12 @@ export const SETTINGS: readonly SettingSpec[] = [
   { name: 'LOGS_INGESTION_RULE_ID', required: false, description: 'Immutable ID (dcr-...) of the data collection rule the forwarder posts to; required with LOGS_INGESTION_ENDPOINT' },
   { name: 'LOGS_INGESTION_STREAM', required: false, default: 'Custom-M365AuditEvents', description: 'Stream of that rule the forwarder posts to' },
   { name: 'LOGS_INGESTION_CONSUMER_GROUP', required: false, default: 'logs-ingestion', description: "The forwarder's own consumer group on the event hub" },
+  { name: 'HEAL_GAPS', required: false, default: 'true', description: 'Heal recorded gaps (time the Management API can no longer list) from Purview audit search automatically: true or false' },
+  { name: 'HEAL_SCHEDULE', required: false, default: '0 */10 * * * *', description: 'NCRONTAB schedule of the heal timer (submits, polls and pages audit log queries)' },
+  { name: 'HEAL_LOOKBEHIND_HOURS', required: false, default: '24', description: 'A gap is healed from this many hours before its start: records can reach a content blob that long after they were created' },
+  { name: 'HEAL_QUERIES_PER_DAY', required: false, default: '200', description: "Audit log queries submitted per tenant in any 24 hours (Graph's documented baseline)" },
+  { name: 'HEAL_MAX_RUNNING_QUERIES', required: false, default: '50', description: "Audit log queries queued or running per tenant at once (Graph's documented baseline)" },
+  { name: 'HEAL_GRAPH_VERSION', required: false, default: 'v1.0', description: 'Microsoft Graph version of the audit log query API: v1.0 or beta' },
 ];
 
 /** Thrown once at startup with every configuration problem; never caught by the pipeline. */
@@ -230,6 +251,15 @@ export function loadConfig(env: Env): Config {
   if (retryMaxSeconds < retryInitialSeconds) problems.push(`RETRY_MAX_SECONDS: must be at least RETRY_INITIAL_SECONDS (${retryInitialSeconds})`);
   // Content can be retrievable for up to ~20 days after it was created; rows must outlive it.
   const ledgerRetentionDays = integerSetting(get, 'LEDGER_RETENTION_DAYS', 30, 21, 3650, problems);
+  const healGaps = (get('HEAL_GAPS') ?? 'true').toLowerCase();
+  if (healGaps !== 'true' && healGaps !== 'false') problems.push(`HEAL_GAPS: expected true or false, got "${get('HEAL_GAPS')}"`);
+  const healSchedule = scheduleSetting(get, 'HEAL_SCHEDULE', '0 */10 * * * *', problems);
+  // Purview keeps audit records 180 days (Audit Standard); a lookbehind beyond 30 days would query mostly delivered records.
+  const healLookbehindHours = integerSetting(get, 'HEAL_LOOKBEHIND_HOURS', 24, 0, 720, problems);
+  const healQueriesPerDay = integerSetting(get, 'HEAL_QUERIES_PER_DAY', 200, 1, 100_000, problems);
+  const healMaxRunning = integerSetting(get, 'HEAL_MAX_RUNNING_QUERIES', 50, 1, 10_000, problems);
+  const healGraphVersion = get('HEAL_GRAPH_VERSION') ?? 'v1.0';
+  if (healGraphVersion !== 'v1.0' && healGraphVersion !== 'beta') problems.push(`HEAL_GRAPH_VERSION: expected v1.0 or beta, got "${healGraphVersion}"`);
 
   const logsIngestion = parseLogsIngestion(get, problems);
 
@@ -249,6 +279,14 @@ export function loadConfig(env: Env): Config {
     retry: { initialSeconds: retryInitialSeconds, maxSeconds: retryMaxSeconds },
     reconcile: { schedule: reconcileSchedule, ledgerRetentionDays },
     ...(logsIngestion ? { logsIngestion } : {}),
+    heal: {
+      enabled: healGaps === 'true',
+      schedule: healSchedule,
+      lookbehindHours: healLookbehindHours,
+      queriesPerDay: healQueriesPerDay,
+      maxRunningQueries: healMaxRunning,
+      graphVersion: healGraphVersion as 'v1.0' | 'beta',
+    },
   });
 }
 

@@ -206,6 +206,8 @@ export interface HealQuery {
   readonly next?: string;
   /** Records the query returned that belong to another content type (not published for this stream). */
   readonly outOfScope?: number;
+  /** The query hit its record-count limit and its range is too short to split: its records are incomplete. */
+  readonly limitExceeded?: boolean;
 }
 
 export interface GapHeal {
@@ -242,6 +244,11 @@ export interface GapStore {
   list(stream: AnyStreamKey, options?: CallOptions): Promise<GapRecord[]>;
   /** Every stream's gaps (status, healing). */
   listAll(options?: CallOptions): Promise<GapRecord[]>;
+  /**
+   * Replaces only the heal state of an existing gap (the rest of the row, which discovery owns, is left as
+   * it is). Resolves false when the gap no longer exists.
+   */
+  updateHeal(stream: AnyStreamKey, start: string, heal: GapHeal, options?: CallOptions): Promise<boolean>;
   remove(stream: AnyStreamKey, start: string, options?: CallOptions): Promise<void>;
 }
 

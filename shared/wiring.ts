@@ -5,9 +5,10 @@ import { createProducer, EventHubsSink } from './adapters/eventHubs/eventHubsSin
 import { AzureBlobStore } from './adapters/storage/blobStore.js';
 import { GraphSecurityClient } from './adapters/graphSecurity/client.js';
 import { GraphSecurityFeed } from './adapters/graphSecurity/securityFeed.js';
+import { GraphAuditSearch, GraphAuditSearchClient } from './adapters/graphSecurity/auditLogQueries.js';
 import { ManagementActivityClient } from './adapters/managementApi/client.js';
 import type { RetryOptions } from './adapters/http/request.js';
-import { DEFAULT_RATE, RateLimiter } from './adapters/http/rateLimiter.js';
+import { DEFAULT_RATE, RateLimiter, realSleep, type Sleep } from './adapters/http/rateLimiter.js';
 import { CredentialTokenSource } from './adapters/identity/tokenSource.js';
 import { createTenantCredential, type CredentialMaterial } from './adapters/identity/credentials.js';
 import { EnvSecretProvider, KeyVaultSecretProvider } from './adapters/keyVault/secretProviders.js';
@@ -23,7 +24,7 @@ import { TableGapStore, TableListingLog, TableSweepStore } from './adapters/stor
 import { loadConfig, type Config, type TenantConfig } from './config.js';
 import { SECURITY_STREAMS, type SecurityStreamKey, type StreamKey } from './core/model.js';
 import type {
-  ActivityFeed, BlobStore, Clock, ContentQueue, ContentSource, CursorStore, EventSink, GapStore, HealthStore, Ledger, ListingLog, Logger, Metrics, SecretProvider, SecurityFeed, SweepStore,
+  ActivityFeed, AuditSearch, BlobStore, Clock, ContentQueue, ContentSource, CursorStore, EventSink, GapStore, HealthStore, Ledger, ListingLog, Logger, Metrics, SecretProvider, SecurityFeed, SweepStore,
   LogsIngestion,
 } from './ports.js';
 
@@ -56,8 +57,13 @@ export interface Wiring {
   readonly securityFeed: SecurityFeed;
   /** The Defender XDR streams (incidents, alerts) of every tenant with `defenderXdr`. */
   readonly securityStreams: readonly SecurityStreamKey[];
+  /** Purview audit search (Microsoft Graph audit log queries) of every tenant, for healing gaps. */
+  readonly auditSearch: AuditSearch;
+  /** Waits (polling audit log queries with backoff). */
+  readonly sleep: Sleep;
   clientFor(tenantId: string): ManagementActivityClient;
   graphClientFor(tenantId: string): GraphSecurityClient;
+  auditSearchClientFor(tenantId: string): GraphAuditSearchClient;
   /** Creates tables and queues that do not exist yet (Bicep creates them in Azure; Azurite starts empty). */
   ensureResources(): Promise<void>;
   /** Closes the Event Hubs connection (local runner, tests). */
@@ -77,6 +83,8 @@ export interface WiringOverrides {
   readonly managementRetry?: RetryOptions;
   /** In-process retry of Microsoft Graph security calls (tests shorten the backoff). */
   readonly graphRetry?: RetryOptions;
+  /** Waits between polls of audit log queries (tests advance a manual clock instead of sleeping). */
+  readonly sleep?: Sleep;
   /** Event Hubs producer retries and operation timeout (tests shorten them). */
   readonly eventHubRetry?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number; timeoutInMs?: number };
   /** Retries of each Logs Ingestion call (tests shorten them). */
@@ -125,6 +133,25 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
     return client;
   };
 
+  const auditClients = new Map<string, GraphAuditSearchClient>();
+  const auditSearchClientFor = (tenantId: string): GraphAuditSearchClient => {
+    let client = auditClients.get(tenantId);
+    if (!client) {
+      const tenant = tenantOf(tenantId);
+      client = new GraphAuditSearchClient({
+        tenantId,
+        graphEndpoint: tenant.graphEndpoint,
+        apiVersion: config.heal.graphVersion,
+        // The tenant's own app and credential, for the Graph audience (it needs AuditLogsQuery.Read.All).
+        tokens: tenantTokens(tenant, tenant.graphScope, config, secrets),
+        retry: overrides.graphRetry,
+        logger,
+      });
+      auditClients.set(tenantId, client);
+    }
+    return client;
+  };
+
   const ledgerTable = storage.table(TABLES.ledger);
   const cursorTable = storage.table(TABLES.cursors);
   const healthTable = storage.table(TABLES.health);
@@ -156,8 +183,11 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
     streams: config.tenants.flatMap((t) => t.contentTypes.map((contentType) => ({ tenantId: t.tenantId, contentType }))),
     securityFeed: new GraphSecurityFeed(graphClientFor),
     securityStreams: config.tenants.filter((t) => t.defenderXdr).flatMap((t) => SECURITY_STREAMS.map((contentType) => ({ tenantId: t.tenantId, contentType }))),
+    auditSearch: new GraphAuditSearch(auditSearchClientFor),
+    sleep: overrides.sleep ?? realSleep,
     clientFor,
     graphClientFor,
+    auditSearchClientFor,
     async ensureResources() {
       await Promise.all([
         ledgerTable.createTable(),

@@ -3,7 +3,7 @@ import { PermanentError, TransientError, type IngestError } from '../../shared/c
 import { streamId, type AnyStreamKey, type ContentListing, type SecurityStreamKey, type StreamKey, type TimeWindow } from '../../shared/core/model.js';
 import { utcHourOf } from '../../shared/core/windows.js';
 import type {
-  ActivityFeed, BlobStore, Clock, ContentQueue, ContentSource, CursorState, CursorStore, EventPublication, EventSink, GapRecord, GapStore, HealthStore, Ledger, LedgerEntry,
+  ActivityFeed, BlobStore, Clock, ContentQueue, ContentSource, CursorState, CursorStore, EventPublication, EventSink, GapHeal, GapRecord, GapStore, HealthStore, Ledger, LedgerEntry,
   LedgerFilter, LedgerPatch, ListingFact, ListingLog, Logger, Metrics, OutgoingEvent, SecurityFeed, SecurityPage, StreamHealth, SweepState, SweepStore,
 } from '../../shared/ports.js';
 
@@ -141,6 +141,13 @@ export class MemoryGapStore implements GapStore {
   }
   async listAll(): Promise<GapRecord[]> {
     return [...this.gaps.values()].sort((a, b) => a.start.localeCompare(b.start));
+  }
+  async updateHeal(stream: AnyStreamKey, start: string, heal: GapHeal): Promise<boolean> {
+    const key = `${streamId(stream)}|${start}`;
+    const gap = this.gaps.get(key);
+    if (!gap) return false;
+    this.gaps.set(key, { ...gap, heal });
+    return true;
   }
   async remove(stream: AnyStreamKey, start: string): Promise<void> {
     this.gaps.delete(`${streamId(stream)}|${start}`);

@@ -110,7 +110,7 @@ export class GraphSecurityClient {
 
       const next = (body as Record<string, unknown>)['@odata.nextLink'];
       if (next === undefined || next === null) return;
-      const checked = typeof next === 'string' ? this.checkNextLink(next, spec.path) : 'not a string';
+      const checked = typeof next === 'string' ? checkGraphNextLink(next, this.origin, spec.path) : 'not a string';
       if (typeof checked === 'string') {
         this.log.warn('next page link refused', { tenantId, collection, problem: checked });
         throw new PermanentError('ForeignHost', `${operation} for tenant ${tenantId}: the @odata.nextLink was refused (${checked}); the token is only sent to ${this.origin}${spec.path}`, { tenantId });
@@ -120,21 +120,6 @@ export class GraphSecurityClient {
         throw new TransientError('ServiceUnavailable', `${operation} for tenant ${tenantId}: paging did not end after ${pageNumber} pages (loop or runaway); the scan is repeated next run`, { tenantId });
       }
     }
-  }
-
-  /** The next link as a URL when it stays on the Graph origin and the collection's path; otherwise why not. */
-  private checkNextLink(link: string, path: string): URL | string {
-    let url: URL;
-    try {
-      url = new URL(link);
-    } catch {
-      return 'not an absolute URL';
-    }
-    if (url.protocol !== 'https:') return `scheme ${url.protocol} is not https`;
-    if (url.username || url.password) return 'the link carries credentials';
-    if (url.origin !== this.origin) return `host ${url.host} is not the configured Graph host`;
-    if (url.pathname.toLowerCase() !== path.toLowerCase()) return `path ${url.pathname.slice(0, 100)} is not ${path}`;
-    return url;
   }
 
   private getJson(url: URL, options: CallOptions & { operation: string; permission: string }): Promise<unknown> {
@@ -172,4 +157,22 @@ export class GraphSecurityClient {
   private malformed(operation: string, what: string): TransientError {
     return new TransientError('ServiceUnavailable', `${operation} for tenant ${this.options.tenantId}: unexpected response shape (${what})`, { tenantId: this.options.tenantId });
   }
+}
+
+/**
+ * A Graph `@odata.nextLink` as a URL when it stays on `origin` over https, without credentials, on
+ * `path` (compared case-insensitively); otherwise why not. Only such a link ever gets the tenant's token.
+ */
+export function checkGraphNextLink(link: string, origin: string, path: string): URL | string {
+  let url: URL;
+  try {
+    url = new URL(link);
+  } catch {
+    return 'not an absolute URL';
+  }
+  if (url.protocol !== 'https:') return `scheme ${url.protocol} is not https`;
+  if (url.username || url.password) return 'the link carries credentials';
+  if (url.origin !== origin) return `host ${url.host} is not the configured Graph host`;
+  if (url.pathname.toLowerCase() !== path.toLowerCase()) return `path ${url.pathname.slice(0, 100)} is not ${path}`;
+  return url;
 }

@@ -25,6 +25,8 @@ export interface GraphCallContext {
   readonly operation: string;
   /** The application permission the call needs, named in a 403's message. */
   readonly permission: string;
+  /** What else a 403 may mean for this API (default: the tenant lacks Microsoft Defender XDR). */
+  readonly forbiddenHint?: string;
 }
 
 /** Maps a failure to a classified error that names the tenant and, where there is one, the fix. */
@@ -42,7 +44,7 @@ export function classifyGraphFailure(failure: GraphFailure, context: GraphCallCo
     return new PermanentError(
       'PermissionMissing',
       `${where} was forbidden: grant the application permission ${context.permission} on Microsoft Graph and admin consent in this tenant ` +
-        `(and check the tenant has Microsoft Defender XDR)${said}`,
+        `(${context.forbiddenHint ?? 'and check the tenant has Microsoft Defender XDR'})${said}`,
       details,
     );
   }

@@ -37,6 +37,8 @@ export interface AuthorizedRequest<T> {
   readonly url: URL;
   readonly method?: 'GET' | 'POST';
   readonly headers?: Readonly<Record<string, string>>;
+  /** A request body (JSON text for a POST); sent again on every attempt. */
+  readonly body?: string;
   readonly abortSignal?: AbortSignal;
   readonly read: (response: Response, deadline: RequestDeadline) => Promise<ResponseOutcome<T>>;
   /** The wait the service asked for, where this API honours it (default: the failure's Retry-After). */
@@ -80,6 +82,7 @@ export class AuthorizedRequests {
         const response = await fetch(request.url, {
           method: request.method ?? 'GET',
           headers: { ...request.headers, Authorization: `Bearer ${token}` },
+          ...(request.body === undefined ? {} : { body: request.body }),
           redirect: 'manual',
           signal: deadline.signal,
         });

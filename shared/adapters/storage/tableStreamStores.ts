@@ -1,7 +1,7 @@
 import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
 import { streamId, type AnyStreamKey, type StreamKey } from '../../core/model.js';
 import { utcHourOf } from '../../core/windows.js';
-import type { CallOptions, GapRecord, GapStore, ListingFact, ListingLog, SweepState, SweepStore } from '../../ports.js';
+import type { CallOptions, GapHeal, GapRecord, GapStore, ListingFact, ListingLog, SweepState, SweepStore } from '../../ports.js';
 import { statusOf, storageError } from './clients.js';
 
 /** Entity group transactions take at most 100 operations, all in one partition. */
@@ -89,6 +89,17 @@ export class TableGapStore implements GapStore {
 
   async listAll(options: CallOptions = {}): Promise<GapRecord[]> {
     return this.query(undefined, options);
+  }
+
+  async updateHeal(stream: AnyStreamKey, start: string, heal: GapHeal, options: CallOptions = {}): Promise<boolean> {
+    try {
+      // Merge touches the heal column only; a gap deleted meanwhile answers 404 instead of being recreated.
+      await this.table.updateEntity({ partitionKey: streamId(stream), rowKey: start, heal: JSON.stringify(heal) }, 'Merge', { abortSignal: options.abortSignal });
+      return true;
+    } catch (err) {
+      if (statusOf(err) === 404) return false;
+      throw storageError(`gap heal ${streamId(stream)}`, err);
+    }
   }
 
   async remove(stream: AnyStreamKey, start: string, options: CallOptions = {}): Promise<void> {
