@@ -37,7 +37,7 @@ const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const NO_CACHE = { 'Cache-Control': 'no-store, no-cache', Pragma: 'no-cache' };
 
 /** What a trusted managed identity holds in each resource (its app-role grants). */
-const MANAGED_IDENTITY_ROLES = { management: ['ActivityFeed.Read'], graph: ['SecurityIncident.Read.All', 'SecurityAlert.Read.All'] };
+const MANAGED_IDENTITY_ROLES = { management: ['ActivityFeed.Read'], graph: ['SecurityIncident.Read.All', 'SecurityAlert.Read.All', 'AuditLogsQuery.Read.All'] };
 
 const b64url = (value: string | Buffer) => Buffer.from(value).toString('base64url');
 const normalizeAudience = (aud: string) => aud.trim().replace(/\/+$/, '').toLowerCase();

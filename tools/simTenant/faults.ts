@@ -1,8 +1,10 @@
 import type { Rng } from './rng.js';
 import type { Fault, FaultController, FaultRule, SimOperation } from './types.js';
 
-const OPERATIONS: readonly (SimOperation | 'graph' | 'any')[] = ['any', 'graph', 'metadata', 'token', 'start', 'stop', 'list', 'content', 'blob', 'resources', 'incidents', 'alerts'];
-const GRAPH_OPERATIONS: ReadonlySet<SimOperation> = new Set(['incidents', 'alerts']);
+const OPERATIONS: readonly (SimOperation | 'graph' | 'any')[] = [
+  'any', 'graph', 'metadata', 'token', 'start', 'stop', 'list', 'content', 'blob', 'resources', 'incidents', 'alerts', 'auditQuery', 'auditQueryStatus', 'auditRecords',
+];
+const GRAPH_OPERATIONS: ReadonlySet<SimOperation> = new Set(['incidents', 'alerts', 'auditQuery', 'auditQueryStatus', 'auditRecords']);
 
 /** Faults decided before a request is handled (they replace or delay the normal answer). */
 export const PRE_FAULTS: ReadonlySet<Fault['kind']> = new Set(['status', 'af429-403', 'reset', 'slow', 'malformed-json', 'non-json-error']);
@@ -101,6 +103,7 @@ function validate(rule: FaultRule): string | undefined {
     case 'foreign-next-page':
     case 'stale-next-page':
     case 'truncated-page':
+    case 'query-failed':
       return undefined;
     default:
       return `unknown fault kind ${JSON.stringify((f as { kind?: unknown }).kind)}`;

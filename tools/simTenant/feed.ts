@@ -34,7 +34,7 @@ export type FeedReply = JsonReply | BlobReply;
 
 /** A routed feed request. */
 export interface FeedRequest {
-  op: Exclude<SimOperation, 'metadata' | 'token' | 'incidents' | 'alerts'>;
+  op: Exclude<SimOperation, 'metadata' | 'token' | 'incidents' | 'alerts' | 'auditQuery' | 'auditQueryStatus' | 'auditRecords'>;
   method: string;
   tenantSegment: string;
   /** Decoded content id of a blob GET (undefined when it could not be decoded). */

@@ -13,6 +13,7 @@ export type {
   GraphAlert,
   GraphIncident,
   SecurityChange,
+  SimAuditQueryView,
   SimApp,
   SimOperation,
   SimStats,

@@ -5,6 +5,7 @@ import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { AUDIT_DEFAULTS, AuditSearchApi, type AuditOperation } from './auditSearch.js';
 import { Entra, type AccessTokenClaims } from './entra.js';
 import { GRAPH_PRE_FAULTS, PRE_FAULTS, REJECTING_FAULTS, Faults } from './faults.js';
 import { Feed, afError, feedRoute, listingEntry, type FeedRequest, type JsonReply } from './feed.js';
@@ -24,7 +25,8 @@ type Route =
   | { kind: 'metadata'; op: 'metadata'; tenant: string }
   | { kind: 'token'; op: 'token'; tenant: string; version: 'v1' | 'v2' }
   /** Graph has no tenant in its path: the token's `tid` names it. */
-  | { kind: 'graph'; op: GraphOperation };
+  | { kind: 'graph'; op: GraphOperation }
+  | { kind: 'audit'; op: AuditOperation; version: string; queryId?: string };
 
 /** Headers the activity API answers with (reference §2.3); never a Retry-After. */
 const FEED_HEADERS = {
@@ -84,6 +86,10 @@ export async function startSimTenant(options: SimTenantOptions): Promise<SimTena
     { tenants, catalog: security, throttle: new Throttle(settings.graphRequestsPerMinute), faults, stats },
     { now, maxPageSize: settings.graphMaxPageSize, pageKey: randomBytes(32) },
   );
+  const audit = new AuditSearchApi(
+    { tenants, catalog, throttle: new Throttle(settings.graphRequestsPerMinute), faults, stats },
+    { now, ...AUDIT_DEFAULTS, ...options.auditSearch, pageKey: randomBytes(32) },
+  );
   const adminKey = options.adminKey ?? randomBytes(16).toString('hex');
   const host = options.host ?? '127.0.0.1';
   const tls = options.tls ?? { cert: readFileSync(certPath('server.pem')), key: readFileSync(certPath('server.key')) };
@@ -120,11 +126,11 @@ export async function startSimTenant(options: SimTenantOptions): Promise<SimTena
       return;
     }
     let graphClaims: AccessTokenClaims | undefined;
-    if (route.kind === 'graph') {
+    if (route.kind === 'graph' || route.kind === 'audit') {
       const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
       graphClaims = bearer ? entra.verifyAccessToken(bearer[1]!, 'graph') : undefined;
     }
-    const tenantKey = route.kind === 'graph' ? (graphClaims?.tid ?? '-') : route.tenant.toLowerCase();
+    const tenantKey = route.kind === 'graph' || route.kind === 'audit' ? (graphClaims?.tid ?? '-') : route.tenant.toLowerCase();
     res.on('close', () => {
       const outcome = res.writableFinished ? String(res.statusCode) : 'reset';
       stats.request(tenantKey, route.op, outcome);
@@ -141,14 +147,14 @@ export async function startSimTenant(options: SimTenantOptions): Promise<SimTena
     const params = new Map<string, string>();
     for (const [name, value] of parsed.searchParams) if (!params.has(name.toLowerCase())) params.set(name.toLowerCase(), value);
 
-    const kinds = route.kind === 'graph' ? GRAPH_PRE_FAULTS : route.op === 'content' && params.has('nextpage') ? STALE_NEXT_PAGE : PRE_FAULTS;
+    const kinds = route.kind === 'graph' || route.kind === 'audit' ? GRAPH_PRE_FAULTS : route.op === 'content' && params.has('nextpage') ? STALE_NEXT_PAGE : PRE_FAULTS;
     const fault = faults.take(route.op, tenantKey, kinds);
     if (fault) stats.fault(fault.kind, REJECTING_FAULTS.has(fault.kind));
     const baseHeaders = route.kind === 'feed' ? FEED_HEADERS : {};
     switch (fault?.kind) {
       case 'status': {
         const retryAfter: Record<string, string> = fault.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(fault.retryAfterSeconds) };
-        if (route.kind === 'graph') return sendJson(res, graphError(fault.status, graphCodeFor(fault.status), 'Injected failure (simulator fault rule).', req.headers, retryAfter), {}, false);
+        if (route.kind === 'graph' || route.kind === 'audit') return sendJson(res, graphError(fault.status, graphCodeFor(fault.status), 'Injected failure (simulator fault rule).', req.headers, retryAfter), {}, false);
         if (fault.code === 'AF429') stats.af429();
         const reply: JsonReply = fault.code ? afError(fault.status, fault.code, faultMessage(fault.code, method, route.op, params)) : { status: fault.status };
         return sendJson(res, { ...reply, headers: retryAfter }, baseHeaders, false);
@@ -175,6 +181,11 @@ export async function startSimTenant(options: SimTenantOptions): Promise<SimTena
     const reset = fault?.kind === 'reset';
     const origin = originOf(req);
 
+    if (route.kind === 'audit') {
+      const body = method === 'POST' ? await readBody(req) : undefined;
+      const reply = audit.handle({ op: route.op, version: route.version, queryId: route.queryId, query: parsed.searchParams, body, headers: req.headers, origin, claims: graphClaims });
+      return sendJson(res, reply, {}, malformed);
+    }
     if (route.kind === 'graph') {
       const reply = graph.handle({ op: route.op, query: parsed.searchParams, headers: req.headers, origin, claims: graphClaims });
       sendJson(res, reply, {}, malformed);
@@ -334,6 +345,16 @@ export async function startSimTenant(options: SimTenantOptions): Promise<SimTena
     updateAlert(tenantId, alertId, change) {
       return security.updateAlert(tenantOf(tenantId).tenantId, now(), alertId, change);
     },
+    auditQueries(tenantId) {
+      const tenant = tenantOf(tenantId).tenantId;
+      return audit.list(tenant).map((q) => {
+        const view = JSON.parse(JSON.stringify({ id: q.id, appId: q.appId, createdAt: q.createdAt, from: q.from, to: q.to, recordTypeFilters: q.recordTypeFilters })) as ReturnType<SimTenant['auditQueries']>[number];
+        return { ...view, status: audit.statusOf(q) };
+      });
+    },
+    auditRecords(tenantId, from, to) {
+      return structuredClone(audit.records(tenantOf(tenantId).tenantId, from, to));
+    },
     stats: () => stats.snapshot(),
     resetStats: () => {
       stats.reset();
@@ -380,6 +401,13 @@ function resolveRoute(method: string, pathname: string): Route | undefined {
   if (feed) {
     const r = feedRoute(method, feed[2]!);
     return r && { kind: 'feed', op: r.op, tenant: feed[1]!, ...(r.rawContentId === undefined ? {} : { rawContentId: r.rawContentId }) };
+  }
+  const audit = /^\/(v1\.0|beta)\/security\/auditLog\/queries(?:\/([^/]+)(\/records)?)?$/i.exec(pathname);
+  if (audit) {
+    const [, version, queryId, records] = audit;
+    if (method === 'POST' && queryId === undefined) return { kind: 'audit', op: 'auditQuery', version: version!.toLowerCase() };
+    if (method === 'GET' && queryId !== undefined) return { kind: 'audit', op: records ? 'auditRecords' : 'auditQueryStatus', version: version!.toLowerCase(), queryId: safeDecode(queryId) ?? queryId };
+    return undefined;
   }
   const graph = /^\/v1\.0\/security\/(incidents|alerts_v2)$/i.exec(pathname);
   if (graph && method === 'GET') return { kind: 'graph', op: graph[1]!.toLowerCase() === 'incidents' ? 'incidents' : 'alerts' };

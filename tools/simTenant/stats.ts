@@ -10,6 +10,7 @@ const empty = (): SimStats => ({
   servedBlobIds: [],
   servedIncidentRevisions: [],
   servedAlertRevisions: [],
+  servedAuditRecordIds: [],
 });
 
 /** Accumulates {@link SimStats}; snapshots are deep copies, so callers can keep them. */
@@ -44,6 +45,11 @@ export class StatsRecorder {
   /** Revisions (`id|lastUpdateDateTime`) on a Graph page that was answered with 200. */
   servedRevisions(op: 'incidents' | 'alerts', revisions: readonly string[]): void {
     (op === 'incidents' ? this.s.servedIncidentRevisions : this.s.servedAlertRevisions).push(...revisions);
+  }
+
+  /** Record ids on an audit records page that was answered with 200. */
+  servedAuditRecords(ids: readonly string[]): void {
+    this.s.servedAuditRecordIds.push(...ids);
   }
 
   snapshot(): SimStats {

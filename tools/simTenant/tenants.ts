@@ -61,7 +61,7 @@ export function resolveTenants(specs: readonly SimTenantSpec[], feedNow: number)
         secret: app.secret,
         certificate,
         roles: app.roles ?? ['ActivityFeed.Read'],
-        graphRoles: app.graphRoles ?? ['SecurityIncident.Read.All', 'SecurityAlert.Read.All'],
+        graphRoles: app.graphRoles ?? ['SecurityIncident.Read.All', 'SecurityAlert.Read.All', 'AuditLogsQuery.Read.All'],
       });
     }
     tenants.set(tenantId, {

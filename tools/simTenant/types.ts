@@ -18,7 +18,11 @@ export interface SimApp {
   certificatePem?: string;
   /** App roles put in access tokens for the management audience. Default `['ActivityFeed.Read']`. */
   roles?: string[];
-  /** App roles put in access tokens for the Graph audience. Default `['SecurityIncident.Read.All', 'SecurityAlert.Read.All']`. */
+  /**
+   * App roles put in access tokens for the Graph audience. Default `['SecurityIncident.Read.All',
+   * 'SecurityAlert.Read.All', 'AuditLogsQuery.Read.All']`; without an AuditLogsQuery role, audit log
+   * queries succeed with zero records.
+   */
   graphRoles?: string[];
 }
 
@@ -65,6 +69,21 @@ export interface SimTenantOptions {
   graphMaxPageSize?: number;
   /** Graph security throttle per app per tenant per minute (default 150); a throttled request gets 429 with Retry-After. */
   graphRequestsPerMinute?: number;
+  /**
+   * Audit log queries (`/security/auditLog/queries`): records per page (default 150), records per query
+   * before `isRecordCountLimitExceeded` (default 1,000,000), feed time until a query runs (30 s) and until
+   * it is done (2 min more), retention (180 days), submissions per tenant per 24 h (200), queued or running
+   * queries per tenant (50).
+   */
+  auditSearch?: {
+    pageSize?: number;
+    recordCountLimit?: number;
+    startDelayInMs?: number;
+    runDurationInMs?: number;
+    retentionInMs?: number;
+    submissionsPerDay?: number;
+    maxRunningQueries?: number;
+  };
   /** contentCreated → listable delay, default 1–20 min; ~2% of blobs get a long delay (30–120 min). */
   visibilityDelayInMs?: { min: number; max: number };
   /** contentExpiration − contentCreated (default 7 days). */
@@ -105,7 +124,10 @@ export interface ContentListing {
  * The operations the simulator counts and fault rules can target. `incidents` and `alerts` are Graph's
  * `/v1.0/security/incidents` and `/v1.0/security/alerts_v2`.
  */
-export type SimOperation = 'metadata' | 'token' | 'start' | 'stop' | 'list' | 'content' | 'blob' | 'resources' | 'incidents' | 'alerts';
+export type SimOperation =
+  | 'metadata' | 'token' | 'start' | 'stop' | 'list' | 'content' | 'blob' | 'resources' | 'incidents' | 'alerts'
+  /** Audit search: create a query, read a query, list a query's records. */
+  | 'auditQuery' | 'auditQueryStatus' | 'auditRecords';
 
 /** What a fault rule does to the request it matches. */
 export type Fault =
@@ -119,7 +141,9 @@ export type Fault =
   | { kind: 'wrong-host-uri' }
   | { kind: 'foreign-next-page' }
   | { kind: 'stale-next-page' }
-  | { kind: 'truncated-page' };
+  | { kind: 'truncated-page' }
+  /** On `auditQuery`: the created query ends `failed` instead of `succeeded`. */
+  | { kind: 'query-failed' };
 
 /** A fault injection rule: which requests it matches, how often, and the fault. */
 export interface FaultRule {
@@ -184,6 +208,19 @@ export interface SimStats {
   servedIncidentRevisions: string[];
   /** `id|lastUpdateDateTime` of every alert revision served on an alerts page, in order, repeats included. */
   servedAlertRevisions: string[];
+  /** Record ids of every auditLogRecord served on a records page, in order, repeats included. */
+  servedAuditRecordIds: string[];
+}
+
+/** An audit log query as the simulator keeps it (for tests). */
+export interface SimAuditQueryView {
+  id: string;
+  appId: string;
+  createdAt: number;
+  from: number;
+  to: number;
+  recordTypeFilters?: string[];
+  status: string;
 }
 
 /** A Defender XDR incident as Graph serves it (`microsoft.graph.security.incident`), without `alerts`. */
@@ -285,6 +322,10 @@ export interface SimTenant {
   updateIncident(tenantId: string, incidentId: string, change: SecurityChange): GraphIncident;
   /** Makes a new revision of an alert. */
   updateAlert(tenantId: string, alertId: string, change: SecurityChange): GraphAlert;
+  /** Audit log queries submitted for a tenant, oldest first, with their status as of the feed clock. */
+  auditQueries(tenantId: string): SimAuditQueryView[];
+  /** The audit log of a tenant for record time [from, to) (every workload, one record per Id), as of the feed clock. */
+  auditRecords(tenantId: string, from: number, to: number): Record<string, unknown>[];
   stats(): SimStats;
   /** Clears the stats and the request log. */
   resetStats(): void;

@@ -46,7 +46,7 @@ describe('simulated Graph security: tokens and permissions', () => {
   it('issues Graph tokens with the security read roles, and each API refuses the other audience', async () => {
     sim = await startSim({ tenants: [tenantSpec({ incidentsPerHour: 1 })] });
     const graphToken = await tokenFor(sim, TENANT, GRAPH_SCOPE);
-    expect(claimsOf(graphToken)).toMatchObject({ aud: 'https://graph.microsoft.com', tid: TENANT, roles: ['SecurityIncident.Read.All', 'SecurityAlert.Read.All'] });
+    expect(claimsOf(graphToken)).toMatchObject({ aud: 'https://graph.microsoft.com', tid: TENANT, roles: ['SecurityIncident.Read.All', 'SecurityAlert.Read.All', 'AuditLogsQuery.Read.All'] });
     const managementToken = await tokenFor(sim, TENANT);
     expect(claimsOf(managementToken).roles).toEqual(['ActivityFeed.Read']);
 
