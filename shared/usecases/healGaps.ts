@@ -81,7 +81,8 @@ const DAY_MS = 24 * HOUR_MS;
 export async function healGaps(deps: HealDependencies, options: HealOptions, select: (gap: GapRecord) => boolean = () => true): Promise<GapRecord[]> {
   const all = await deps.gaps.listAll(options);
   const budgets = new Budgets(all, deps.clock.now(), options);
-  const work = all.filter((g) => isContentType(g.contentType) && select(g)).map((g) => new GapHealing(g, all, budgets, deps, options));
+  // Gaps of tenants no longer configured are left as they are.
+  const work = all.filter((g) => isContentType(g.contentType) && deps.tenants.has(g.tenantId) && select(g)).map((g) => new GapHealing(g, all, budgets, deps, options));
   for (const w of work) await w.begin();
   let wait = options.pollInitialMs ?? 5000;
   for (;;) {
@@ -236,8 +237,7 @@ class GapHealing {
       if (this.state !== 'off') await this.conclude('off', 'HEAL_GAPS is false: this gap is not healed automatically; run npm run ops -- heal for its range');
       return;
     }
-    const tenant = this.deps.tenants.get(gap.tenantId);
-    if (!tenant) return this.conclude('failed', `tenant ${gap.tenantId} is not configured`);
+    const tenant = this.deps.tenants.get(gap.tenantId)!;
     const availability = auditSearchAvailability(tenant.cloud);
     if (!availability.available) return this.conclude('unavailable', availability.reason);
     await this.plan();

@@ -345,6 +345,10 @@ export async function startSimTenant(options: SimTenantOptions): Promise<SimTena
     updateAlert(tenantId, alertId, change) {
       return security.updateAlert(tenantOf(tenantId).tenantId, now(), alertId, change);
     },
+    blobsCreated(tenantId, contentType, from, to) {
+      const [tenant] = streamOf(tenantId, contentType);
+      return catalog.inRange(tenant.tenantId, contentType, from, Math.min(to, now() + 1)).sort((a, b) => a.contentCreated - b.contentCreated).map((b) => listingEntry(url, b));
+    },
     auditQueries(tenantId) {
       const tenant = tenantOf(tenantId).tenantId;
       return audit.list(tenant).map((q) => {

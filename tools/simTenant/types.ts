@@ -322,6 +322,11 @@ export interface SimTenant {
   updateIncident(tenantId: string, incidentId: string, change: SecurityChange): GraphIncident;
   /** Makes a new revision of an alert. */
   updateAlert(tenantId: string, alertId: string, change: SecurityChange): GraphAlert;
+  /**
+   * Every blob of a stream created in [from, to) up to the feed clock, listable or not (expired, not yet
+   * visible, created while the subscription was off): the content the audit log holds the records of.
+   */
+  blobsCreated(tenantId: string, contentType: ContentType, from: number, to: number): ContentListing[];
   /** Audit log queries submitted for a tenant, oldest first, with their status as of the feed clock. */
   auditQueries(tenantId: string): SimAuditQueryView[];
   /** The audit log of a tenant for record time [from, to) (every workload, one record per Id), as of the feed clock. */

@@ -4,7 +4,7 @@ import { AuthorizedRequests } from '../http/authorizedRequests.js';
 import { RateLimiter, type Sleep } from '../http/rateLimiter.js';
 import { parseRetryAfter, type RetryOptions } from '../http/request.js';
 import type { AccessTokenSource } from '../identity/tokenSource.js';
-import { checkGraphNextLink, GRAPH_RATE } from './client.js';
+import { checkGraphNextLink } from './client.js';
 import { classifyGraphFailure, parseGraphErrorBody } from './graphErrors.js';
 
 /** The Graph API versions that serve the audit log query API (the version is a setting: it has moved before). */
@@ -12,6 +12,12 @@ export type AuditApiVersion = 'v1.0' | 'beta';
 
 const PERMISSION = 'AuditLogsQuery.Read.All';
 const FORBIDDEN_HINT = 'or the per-service AuditLogsQuery-*.Read.All permissions; and check that auditing (Microsoft Purview Audit) is on in this tenant';
+/**
+ * Requests per tenant: Graph documents no per-request limit for audit log queries (only submissions per
+ * day, queries at once and records per query), so this bucket only keeps polls and pages from bursting;
+ * Graph's global limit (130,000 requests per 10 s per app) is far above it.
+ */
+export const AUDIT_RATE = { requestsPerMinute: 600, burst: 60 } as const;
 const RETRY_AFTER_STATUSES: ReadonlySet<number> = new Set([429, 503, 504]);
 /** Graph query ids are GUIDs; anything else is not put into a URL path. */
 const QUERY_ID = /^[A-Za-z0-9-]{1,128}$/;
@@ -49,7 +55,7 @@ export class GraphAuditSearchClient {
     this.origin = new URL(options.graphEndpoint).origin;
     this.root = `/${options.apiVersion}/security/auditLog/queries`;
     this.log = options.logger ?? silentLogger;
-    this.http = new AuthorizedRequests({ ...options, origin: this.origin, rateLimiter: options.rateLimiter ?? new RateLimiter(GRAPH_RATE) });
+    this.http = new AuthorizedRequests({ ...options, origin: this.origin, rateLimiter: options.rateLimiter ?? new RateLimiter(AUDIT_RATE) });
   }
 
   async createQuery(spec: AuditLogQuerySpec, options: CallOptions = {}): Promise<AuditLogQueryInfo> {
