@@ -73,6 +73,8 @@ const SUBMITTED: ReadonlySet<string> = new Set(['notStarted', 'running']);
 /** Query states that end a range: it contributes nothing more (delivered, replaced by halves, or given up). */
 const SETTLED: ReadonlySet<string> = new Set(['delivered', 'split', 'abandoned', 'limited']);
 const DAY_MS = 24 * HOUR_MS;
+/** Ledger statuses of blobs whose records never reached the hub. */
+const LOST: ReadonlySet<string> = new Set(['expired', 'missing', 'failed', 'poisoned']);
 
 /**
  * One pass of healing (the timer): every gap that is not final nor provisional is advanced — planned,
@@ -245,10 +247,14 @@ class GapHealing {
 
   private async plan(): Promise<void> {
     const { deps, options, stream, range } = this;
-    const [cursorRow, lost] = await Promise.all([
+    // The ledger around the range: blobs that ended without delivery, and (where the cursor row does not
+    // say where listing started) the earliest blob listed, as evidence of how far back listing reaches.
+    const [cursorRow, rows] = await Promise.all([
       deps.cursors.read(stream, options),
-      collect(deps.ledger.query(stream, { statuses: ['expired', 'missing', 'failed', 'poisoned'], createdFrom: iso(range.start), createdTo: iso(range.end + options.lookbehindMs + HOUR_MS) }, options)),
+      collect(deps.ledger.query(stream, { createdFrom: iso(range.start - options.lookbehindMs - HOUR_MS - DAY_MS), createdTo: iso(range.end + options.lookbehindMs + HOUR_MS) }, options)),
     ]);
+    const lostBlobs = rows.filter((e) => LOST.has(e.status)).map((e) => Date.parse(e.contentCreated));
+    const earliest = rows.reduce((min, e) => Math.min(min, Date.parse(e.contentCreated)), Infinity);
     const streamGaps = this.allGaps.filter((g) => g.tenantId === stream.tenantId && g.contentType === stream.contentType);
     const healed = [...streamGaps.filter((g) => g.start !== this.gap.start).flatMap((g) => g.heal?.queries ?? []), ...this.queries]
       .filter((q) => q.state === 'delivered')
@@ -257,10 +263,10 @@ class GapHealing {
     const plan = planHeal({
       range,
       lookbehindMs: options.lookbehindMs,
-      listedFrom: state?.intendedStart ? Date.parse(state.intendedStart) : undefined,
+      listedFrom: state?.intendedStart ? Date.parse(state.intendedStart) : state?.cursor && Number.isFinite(earliest) ? earliest : undefined,
       listedTo: state?.cursor ? Date.parse(state.cursor) : undefined,
       gaps: streamGaps.filter((g) => g.cause !== 'operator').map((g) => ({ start: Date.parse(g.start), end: Date.parse(g.end) })),
-      lostBlobs: lost.map((e) => Date.parse(e.contentCreated)),
+      lostBlobs,
       healed,
     });
     for (const w of plan.missing) this.queries.push({ id: '', from: iso(w.start), to: iso(w.end), state: 'planned', attempt: 0 });
