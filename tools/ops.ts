@@ -7,6 +7,7 @@
  *   npm run ops -- backfill --tenant <id> --content-type <type> --from <ISO time> [--to <ISO time>]
  *   npm run ops -- replay --tenant <id> --content-type <type> [--status poisoned,failed] [--content-id <id>]...
  *   npm run ops -- reconcile
+ *   npm run ops -- heal --tenant <id> --content-type <type> --from <ISO time> --to <ISO time> [--wait <minutes>]
  *
  * Exit codes: 0 done, 1 failed (the message says why), 2 usage.
  */
@@ -15,6 +16,8 @@ import { ConfigError, loadConfig } from '../shared/config.js';
 import { describeError } from '../shared/core/errors.js';
 import { isContentType, isSecurityStream, type StreamKey } from '../shared/core/model.js';
 import type { LedgerStatus, Logger } from '../shared/ports.js';
+import { summarizeGapHeals } from '../shared/core/auditSearch.js';
+import { healOptionsOf, healRange } from '../shared/usecases/healGaps.js';
 import { backfill, replay, status } from '../shared/usecases/operations.js';
 import { reconcile } from '../shared/usecases/reconcile.js';
 import { createWiring } from '../shared/wiring.js';
@@ -23,7 +26,8 @@ const USAGE = `usage:
   ops status [--json]
   ops backfill --tenant <id> --content-type <type> --from <ISO time> [--to <ISO time>]
   ops replay --tenant <id> --content-type <type> [--status poisoned,failed] [--content-id <id>]...
-  ops reconcile`;
+  ops reconcile
+  ops heal --tenant <id> --content-type <type> --from <ISO time> --to <ISO time> [--wait <minutes>]`;
 
 const STATUSES: readonly LedgerStatus[] = ['listed', 'done', 'expired', 'missing', 'failed', 'poisoned'];
 
@@ -40,11 +44,12 @@ async function main(argv: string[]): Promise<void> {
       to: { type: 'string' },
       status: { type: 'string' },
       'content-id': { type: 'string', multiple: true },
+      wait: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   });
   const command = positionals[0];
-  if (!command || !['status', 'backfill', 'replay', 'reconcile'].includes(command)) throw new UsageError(command ? `unknown command ${command}` : 'a command is required');
+  if (!command || !['status', 'backfill', 'replay', 'reconcile', 'heal'].includes(command)) throw new UsageError(command ? `unknown command ${command}` : 'a command is required');
 
   const config = loadConfig(process.env);
   const logger: Logger = { debug() {}, info() {}, warn: (m, f) => console.error(`warning: ${m} ${JSON.stringify(f ?? {})}`), error: (m, f) => console.error(`error: ${m} ${JSON.stringify(f ?? {})}`) };
@@ -57,6 +62,7 @@ async function main(argv: string[]): Promise<void> {
       const rows = await status([...wiring.streams, ...wiring.securityStreams], wiring);
       if (values.json) return void console.log(JSON.stringify(rows, null, 2));
       const names = new Map(config.tenants.map((t) => [t.tenantId, t.name]));
+      const heals = new Map(summarizeGapHeals(await wiring.gaps.listAll()).map((g) => [`${g.tenantId}|${g.contentType}`, g]));
       for (const { stream, cursor, health } of rows) {
         // A Defender XDR cursor is the newest change seen, which stands still while a tenant is quiet: its lag is the last complete scan's age.
         const listedUpTo = isSecurityStream(stream) ? cursor?.lastSuccessAt : cursor?.cursor;
@@ -64,6 +70,12 @@ async function main(argv: string[]): Promise<void> {
         const counts = health ? STATUSES.filter((s) => health.counts[s] > 0).map((s) => `${s} ${health.counts[s]}`).join(', ') || 'no blobs' : 'no reconcile yet';
         console.log(`${names.get(stream.tenantId)} ${stream.contentType}: ${health?.state ?? 'starting'} · cursor ${cursor?.cursor ?? '-'} (lag ${lag}) · ${counts}`);
         if (health?.reasons.length) console.log(`    ${health.reasons.join('; ')}`);
+        const gaps = heals.get(`${stream.tenantId}|${stream.contentType}`);
+        if (gaps) {
+          const healedRecords = gaps.healed.reduce((n, g) => n + g.records, 0);
+          console.log(`    gaps: ${gaps.healed.length} healed (${healedRecords} records from audit search), ${gaps.unhealed.length} not healed`);
+          for (const g of gaps.unhealed) console.log(`      ${g.start} to ${g.end}: ${g.state}${g.reason ? ` (${g.reason})` : ''}`);
+        }
         if (cursor?.lastError) console.log(`    last error (${cursor.lastErrorAt}): ${cursor.lastError}`);
       }
       return;
@@ -74,6 +86,22 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     const stream = streamArg(values.tenant, values['content-type'], config.tenants.map((t) => t.tenantId));
+    if (command === 'heal') {
+      const from = timeArg('--from', values.from);
+      const to = timeArg('--to', values.to);
+      if (!(to > from)) throw new UsageError('--to must be after --from');
+      const waitMinutes = values.wait === undefined ? 60 : Number(values.wait);
+      if (!(waitMinutes >= 0)) throw new UsageError('--wait needs a number of minutes');
+      const gap = await healRange(stream, { start: from, end: to }, deps, healOptionsOf(config, wiring.clock.now() + waitMinutes * 60_000));
+      const heal = gap.heal!;
+      const submitted = heal.queries.filter((q) => q.submittedAt).length;
+      console.log(`heal ${stream.tenantId} ${stream.contentType} ${gap.start} to ${gap.end}: ${heal.state} · ${submitted} queries, ${heal.splits ?? 0} splits · ${heal.recordsFound} records found, ${heal.recordsDelivered} delivered`);
+      for (const q of heal.queries) console.log(`    ${q.id || '(not submitted)'} ${q.from} to ${q.to}: ${q.state}${q.records === undefined ? '' : `, ${q.records} records`}`);
+      if (heal.reason) console.log(`    ${heal.reason}`);
+      if (heal.state === 'running' || heal.state === 'pending') console.log('    still running: the healGaps timer continues it (or run the same command again)');
+      if (['failed', 'unavailable', 'suspicious', 'partial'].includes(heal.state)) process.exitCode = 1;
+      return;
+    }
     if (command === 'backfill') {
       const from = timeArg('--from', values.from);
       const to = values.to ? timeArg('--to', values.to) : wiring.clock.now();

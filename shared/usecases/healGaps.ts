@@ -68,6 +68,25 @@ export interface HealOptions {
   readonly abortSignal?: AbortSignal;
 }
 
+/** The heal options from the configuration's values (`Config.heal` and `Config.ingest`), for a run ending at `deadline`. */
+export function healOptionsOf(
+  settings: {
+    readonly heal: { readonly enabled: boolean; readonly lookbehindHours: number; readonly queriesPerDay: number; readonly maxRunningQueries: number };
+    readonly ingest: { readonly maxEventBytes: number; readonly partitionKeyMode: PartitionKeyMode };
+  },
+  deadline: number,
+): HealOptions {
+  return {
+    automatic: settings.heal.enabled,
+    lookbehindMs: settings.heal.lookbehindHours * HOUR_MS,
+    queriesPerDay: settings.heal.queriesPerDay,
+    maxRunningQueries: settings.heal.maxRunningQueries,
+    maxEventBytes: settings.ingest.maxEventBytes,
+    partitionKeyMode: settings.ingest.partitionKeyMode,
+    deadline,
+  };
+}
+
 const FINAL: ReadonlySet<HealState> = new Set(['healed', 'partial', 'suspicious', 'unavailable', 'failed', 'off']);
 const SUBMITTED: ReadonlySet<string> = new Set(['notStarted', 'running']);
 /** Query states that end a range: it contributes nothing more (delivered, replaced by halves, or given up). */

@@ -12,9 +12,11 @@ describe('function registrations', () => {
     const http = vi.spyOn(app, 'http').mockImplementation(() => undefined);
     await import('../../../functions/reconcile.js');
     await import('../../../functions/status.js');
+    await import('../../../functions/healGaps.js');
     expect(timer).toHaveBeenCalledWith('reconcile', expect.objectContaining({ schedule: '0 */15 * * * *' }));
     expect(http).toHaveBeenCalledWith('status', expect.objectContaining({ methods: ['GET'], authLevel: 'function', route: 'status' }));
     expect(timer).toHaveBeenCalledWith('pollContent', expect.objectContaining({ schedule: '%POLL_SCHEDULE%', runOnStartup: false }));
+    expect(timer).toHaveBeenCalledWith('healGaps', expect.objectContaining({ schedule: '%HEAL_SCHEDULE%', runOnStartup: false }));
     expect(timer).toHaveBeenCalledWith('pollSecurity', expect.objectContaining({ schedule: '%POLL_SCHEDULE%', runOnStartup: false }));
     expect(queue).toHaveBeenCalledWith('ingestContent', expect.objectContaining({ queueName: '%CONTENT_QUEUE_NAME%', connection: 'AzureWebJobsStorage' }));
     expect(queue).toHaveBeenCalledWith('onPoison', expect.objectContaining({ queueName: '%CONTENT_QUEUE_NAME%-poison', connection: 'AzureWebJobsStorage' }));
