@@ -106,6 +106,34 @@ param retryMaxSeconds int = 3600
 @maxValue(3650)
 param ledgerRetentionDays int = 30
 
+@description('Optional. Heal recorded gaps from Purview audit search automatically (HEAL_GAPS). Needs the Graph application permission AuditLogsQuery.Read.All with admin consent in each tenant.')
+param healGaps bool = true
+
+@description('Optional. NCRONTAB schedule of the heal timer (HEAL_SCHEDULE), six fields.')
+param healSchedule string = '0 */10 * * * *'
+
+@description('Optional. Hours before a gap from which it is healed (HEAL_LOOKBEHIND_HOURS): records reach a content blob up to that long after they were created.')
+@minValue(0)
+@maxValue(720)
+param healLookbehindHours int = 24
+
+@description('Optional. Audit log queries submitted per tenant in any 24 hours (HEAL_QUERIES_PER_DAY); Graph documents a baseline of at least 200.')
+@minValue(1)
+@maxValue(100000)
+param healQueriesPerDay int = 200
+
+@description('Optional. Audit log queries queued or running per tenant at once (HEAL_MAX_RUNNING_QUERIES); Graph documents a baseline of at least 50.')
+@minValue(1)
+@maxValue(10000)
+param healMaxRunningQueries int = 50
+
+@description('Optional. Microsoft Graph version of the audit log query API (HEAL_GRAPH_VERSION).')
+@allowed([
+  'v1.0'
+  'beta'
+])
+param healGraphVersion string = 'v1.0'
+
 // Event Hubs.
 
 @description('Optional. Name of the event hub (EVENTHUB_NAME).')
@@ -426,6 +454,12 @@ module functionApp 'modules/function-app.bicep' = {
     retryInitialSeconds: retryInitialSeconds
     retryMaxSeconds: retryMaxSeconds
     ledgerRetentionDays: ledgerRetentionDays
+    healGaps: healGaps
+    healSchedule: healSchedule
+    healLookbehindHours: healLookbehindHours
+    healQueriesPerDay: healQueriesPerDay
+    healMaxRunningQueries: healMaxRunningQueries
+    healGraphVersion: healGraphVersion
     logsIngestionEndpoint: deployForwarder ? sentinel!.outputs.logsIngestionEndpoint : ''
     logsIngestionRuleId: deployForwarder ? sentinel!.outputs.logsIngestionRuleId : ''
     logsIngestionStreamName: logsIngestionStreamName

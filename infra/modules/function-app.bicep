@@ -103,6 +103,24 @@ param retryMaxSeconds int
 @description('Required. LEDGER_RETENTION_DAYS.')
 param ledgerRetentionDays int
 
+@description('Required. HEAL_GAPS.')
+param healGaps bool
+
+@description('Required. NCRONTAB schedule of the heal timer (HEAL_SCHEDULE).')
+param healSchedule string
+
+@description('Required. HEAL_LOOKBEHIND_HOURS.')
+param healLookbehindHours int
+
+@description('Required. HEAL_QUERIES_PER_DAY.')
+param healQueriesPerDay int
+
+@description('Required. HEAL_MAX_RUNNING_QUERIES.')
+param healMaxRunningQueries int
+
+@description('Required. HEAL_GRAPH_VERSION.')
+param healGraphVersion string
+
 @description('Optional. LOGS_INGESTION_ENDPOINT: the endpoint the forwarder posts to; empty leaves the forwarder off.')
 param logsIngestionEndpoint string = ''
 
@@ -184,6 +202,12 @@ var appSettings = {
   RETRY_INITIAL_SECONDS: string(retryInitialSeconds)
   RETRY_MAX_SECONDS: string(retryMaxSeconds)
   LEDGER_RETENTION_DAYS: string(ledgerRetentionDays)
+  HEAL_GAPS: string(healGaps)
+  HEAL_SCHEDULE: healSchedule
+  HEAL_LOOKBEHIND_HOURS: string(healLookbehindHours)
+  HEAL_QUERIES_PER_DAY: string(healQueriesPerDay)
+  HEAL_MAX_RUNNING_QUERIES: string(healMaxRunningQueries)
+  HEAL_GRAPH_VERSION: healGraphVersion
   // The forwarder's Event Hubs trigger connects through the Functions host, which needs the identity named.
   EVENTHUB_CONNECTION__credential: 'managedidentity'
   EVENTHUB_CONNECTION__clientId: identityClientId
