@@ -234,6 +234,19 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('heals gaps by default within the documented audit search limits, and validates the heal settings', () => {
+    expect(loadConfig(baseEnv()).heal).toEqual({ enabled: true, schedule: '0 */10 * * * *', lookbehindHours: 24, queriesPerDay: 200, maxRunningQueries: 50, graphVersion: 'v1.0' });
+    expect(loadConfig(baseEnv({ HEAL_GAPS: 'false', HEAL_GRAPH_VERSION: 'beta', HEAL_LOOKBEHIND_HOURS: '0' })).heal).toMatchObject({ enabled: false, graphVersion: 'beta', lookbehindHours: 0 });
+    expect(problemsOf(baseEnv({ HEAL_GAPS: 'yes', HEAL_SCHEDULE: 'hourly', HEAL_LOOKBEHIND_HOURS: '721', HEAL_QUERIES_PER_DAY: '0', HEAL_MAX_RUNNING_QUERIES: 'x', HEAL_GRAPH_VERSION: 'v2' }))).toEqual([
+      'HEAL_GAPS: expected true or false, got "yes"',
+      expect.stringMatching(/^HEAL_SCHEDULE: expected an NCRONTAB expression/),
+      expect.stringMatching(/^HEAL_LOOKBEHIND_HOURS: expected a whole number from 0 to 720/),
+      expect.stringMatching(/^HEAL_QUERIES_PER_DAY: expected a whole number from 1/),
+      expect.stringMatching(/^HEAL_MAX_RUNNING_QUERIES: expected a whole number from 1/),
+      'HEAL_GRAPH_VERSION: expected v1.0 or beta, got "v2"',
+    ]);
+  });
+
   it('documents every setting it reads in SETTINGS', () => {
     const names = SETTINGS.map((s) => s.name);
     for (const name of ['O365_TENANTS', 'EVENTHUB_NAME', 'CONTENT_QUEUE_NAME', 'MAX_EVENT_BYTES', 'PARTITION_KEY_MODE', 'KEY_VAULT_URL', 'GRAPH_ENDPOINT']) {
