@@ -189,7 +189,7 @@ class Budgets {
     return undefined;
   }
 
-  submitted_(tenantId: string, at: number): void {
+  noteSubmitted(tenantId: string, at: number): void {
     this.times(tenantId).push(at);
     this.running.set(tenantId, (this.running.get(tenantId) ?? 0) + 1);
   }
@@ -361,7 +361,7 @@ class GapHealing {
         }
         throw err;
       }
-      this.budgets.submitted_(stream.tenantId, now);
+      this.budgets.noteSubmitted(stream.tenantId, now);
       Object.assign(q, { id: info.id, state: 'notStarted', submittedAt: iso(now), attempt: (q.attempt ?? 0) + 1 });
       deps.metrics.count('heal.queries.submitted', 1, { tenantId: stream.tenantId, contentType: stream.contentType });
       deps.logger.info('audit log query submitted', { ...this.fields, queryId: info.id, from: q.from, to: q.to, attempt: q.attempt });
