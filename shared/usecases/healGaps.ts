@@ -162,6 +162,8 @@ function restartHeal(heal: GapHeal | undefined, now: number): GapHeal {
 class Budgets {
   private readonly submitted = new Map<string, number[]>();
   private readonly running = new Map<string, number>();
+  /** Until when Graph asked a tenant's submissions to wait (a 429 whose Retry-After is too long to sleep in-process). */
+  private readonly retryAt = new Map<string, number>();
 
   constructor(
     gaps: readonly GapRecord[],
@@ -179,6 +181,8 @@ class Budgets {
 
   /** Why a submission must wait, or undefined when it may go now. */
   blocked(tenantId: string, now: number): string | undefined {
+    const retryAt = this.retryAt.get(tenantId);
+    if (retryAt !== undefined && now < retryAt) return `waiting: Microsoft Graph throttled audit log query submissions for this tenant (HTTP 429) until ${new Date(retryAt).toISOString()} (its Retry-After)`;
     const recent = this.times(tenantId).filter((t) => t > now - DAY_MS);
     if (recent.length >= this.options.queriesPerDay) {
       const free = new Date(Math.min(...recent) + DAY_MS).toISOString();
@@ -192,6 +196,10 @@ class Budgets {
   noteSubmitted(tenantId: string, at: number): void {
     this.times(tenantId).push(at);
     this.running.set(tenantId, (this.running.get(tenantId) ?? 0) + 1);
+  }
+
+  throttled(tenantId: string, until: number): void {
+    this.retryAt.set(tenantId, Math.max(until, this.retryAt.get(tenantId) ?? 0));
   }
 
   finished(tenantId: string): void {
@@ -352,6 +360,11 @@ class GapHealing {
           this.options,
         );
       } catch (err) {
+        if (err instanceof IngestError && err.code === 'Throttled' && err.retryAfterInMs !== undefined) {
+          // Longer than the client sleeps in-process: no submission for this tenant until then.
+          this.budgets.throttled(stream.tenantId, now + err.retryAfterInMs);
+          continue;
+        }
         if (err instanceof IngestError && !err.retryable && err.code !== 'PermissionMissing') {
           // A refused query (Graph has answered 400 under load): count the attempt, try again later.
           this.retryOrAbandon(q, err.reason);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PermanentError } from '../../../shared/core/errors.js';
+import { PermanentError, TransientError } from '../../../shared/core/errors.js';
 import type { AuditLogQueryInfo, AuditLogQuerySpec, AuditRecordPage, AuditSearch, GapRecord } from '../../../shared/ports.js';
 import { healGaps, type HealOptions } from '../../../shared/usecases/healGaps.js';
 import { ManualClock, MemoryBlobStore, MemoryCursorStore, MemoryGapStore, MemoryLedger, MemorySink, RecordingLogger } from '../../fakes/ports.js';
@@ -71,6 +71,26 @@ describe('healGaps', () => {
     const [done] = await healGaps(deps, options({ queriesPerDay: 1 }));
     expect(search.created).toHaveLength(2);
     expect(done!.heal).toMatchObject({ state: 'healed', recordsFound: 2, recordsDelivered: 2 });
+  });
+
+  it("waits out a 429's Retry-After before submitting again, without asking in between", async () => {
+    const search = new FakeSearch((spec) => [exchangeRecord(`id-${spec.from}`)]);
+    let refusals = 0;
+    const wrapped: AuditSearch = {
+      createQuery: async (t, s) => {
+        if (refusals++ === 0) throw new TransientError('Throttled', 'create audit log query was throttled (HTTP 429)', { httpStatus: 429, retryAfterInMs: 600_000 });
+        return search.createQuery(t, s);
+      },
+      getQuery: (t, id) => search.getQuery(t, id),
+      listRecords: (t, id) => search.listRecords(t, id),
+    };
+    const { gaps, deps, options, clock } = setup(search);
+    await gaps.record(gap(T0 - 12 * 24 * H, T0 - 11 * 24 * H));
+    const [result] = await healGaps({ ...deps, auditSearch: wrapped }, options());
+    expect(result!.heal!.state).toBe('healed');
+    expect(refusals).toBe(2);
+    expect(Date.parse(result!.heal!.queries[0]!.submittedAt!)).toBeGreaterThanOrEqual(T0 + 600_000);
+    expect(clock.now()).toBeGreaterThan(T0 + 600_000);
   });
 
   it('keeps to the running-queries budget within a run', async () => {
