@@ -20,11 +20,12 @@ import { AzureLogsIngestion } from './adapters/logsIngestion/logsIngestionClient
 import { TableCursorStore } from './adapters/storage/tableCursorStore.js';
 import { TableLedger } from './adapters/storage/tableLedger.js';
 import { TableHealthStore } from './adapters/storage/tableHealthStore.js';
+import { TableSummaryStore } from './adapters/storage/tableSummaryStore.js';
 import { TableGapStore, TableListingLog, TableSweepStore } from './adapters/storage/tableStreamStores.js';
 import { loadConfig, type Config, type TenantConfig } from './config.js';
 import { SECURITY_STREAMS, type SecurityStreamKey, type StreamKey } from './core/model.js';
 import type {
-  ActivityFeed, AuditSearch, BlobStore, Clock, ContentQueue, ContentSource, CursorStore, EventSink, GapStore, HealthStore, Ledger, ListingLog, Logger, Metrics, SecretProvider, SecurityFeed, SweepStore,
+  ActivityFeed, AuditSearch, BlobStore, Clock, ContentQueue, ContentSource, CursorStore, EventSink, GapStore, HealthStore, Ledger, ListingLog, Logger, Metrics, SecretProvider, SecurityFeed, SummaryStore, SweepStore,
   LogsIngestion,
 } from './ports.js';
 
@@ -43,6 +44,8 @@ export interface Wiring {
   readonly gaps: GapStore;
   /** The last retention sweep of each stream. */
   readonly sweeps: SweepStore;
+  /** Per stream and hour, the completeness invariant's counts (older hours are known only from these). */
+  readonly summaries: SummaryStore;
   readonly storage: StorageClients;
   readonly secrets: SecretProvider;
   readonly source: ContentSource;
@@ -158,6 +161,7 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
   const listingsTable = storage.table(TABLES.listings);
   const gapsTable = storage.table(TABLES.gaps);
   const sweepsTable = storage.table(TABLES.sweeps);
+  const summariesTable = storage.table(TABLES.summaries);
   const contentQueue = storage.queue(config.contentQueueName);
 
   let sink: EventHubsSink | undefined;
@@ -178,6 +182,7 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
     listings: new TableListingLog(listingsTable),
     gaps: new TableGapStore(gapsTable),
     sweeps: new TableSweepStore(sweepsTable),
+    summaries: new TableSummaryStore(summariesTable),
     storage,
     secrets,
     streams: config.tenants.flatMap((t) => t.contentTypes.map((contentType) => ({ tenantId: t.tenantId, contentType }))),
@@ -196,6 +201,7 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
         listingsTable.createTable(),
         gapsTable.createTable(),
         sweepsTable.createTable(),
+        summariesTable.createTable(),
         contentQueue.createIfNotExists(),
         storage.queue(`${config.contentQueueName}-poison`).createIfNotExists(),
         storage.queue(config.pollQueueName).createIfNotExists(),

@@ -79,6 +79,7 @@ var tableNames = [
   'listings'
   'gaps'
   'sweeps'
+  'summaries'
 ]
 
 var queueNames = [

@@ -1,34 +1,55 @@
 import { describeError } from '../core/errors.js';
 import { streamHealth } from '../core/health.js';
-import { isSecurityStream, streamId, type AnyStreamKey } from '../core/model.js';
-import { HOUR_MS } from '../core/windows.js';
-import type { Clock, ContentQueue, CursorStore, HealthStore, Ledger, LedgerEntry, Logger, Metrics, StreamHealth } from '../ports.js';
+import {
+  checkHours, DEFAULT_HORIZON_GRACE_MS, DEFAULT_INSERT_GRACE_MS, describeInvariant, hourOf, hoursBetween, hourStart, invariantState, nextHour, type HourCheck, type InvariantOptions,
+} from '../core/invariant.js';
+import { isSecurityStream, streamId, type AnyStreamKey, type StreamKey } from '../core/model.js';
+import { DAY_MS, HOUR_MS, utcHourOf } from '../core/windows.js';
+import type {
+  CallOptions, Clock, ContentQueue, CursorStore, GapStore, HealthStore, HourSummary, Ledger, LedgerEntry, ListingFact, ListingLog, Logger, Metrics, StreamHealth, SummaryStore,
+  SweepStore,
+} from '../ports.js';
 import { redeliverStream } from './redelivery.js';
+import { FINAL_AFTER_MS, finalizeHours, purgeExpiredState } from './retention.js';
 
 export interface ReconcileDependencies {
   readonly ledger: Ledger;
   readonly cursors: CursorStore;
   readonly queue: ContentQueue;
   readonly health: HealthStore;
+  /** Listing facts: what the API listed, per stream and hour. */
+  readonly listings: ListingLog;
+  /** Hour summaries and the progress of summarizing and retention. */
+  readonly summaries: SummaryStore;
+  readonly sweeps: SweepStore;
+  readonly gaps: GapStore;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics: Metrics;
 }
 
 export interface ReconcileOptions {
-  /** Hours of contentCreated accounted per stream. Default 48. */
+  /** Hours of contentCreated read in full every run (the recent range). Default 48. */
   readonly windowHours?: number;
+  /** Hours of the older, not yet final range counted again per run (in rotation). Default 12. */
+  readonly recountHours?: number;
+  /** Hours summarized for the last time, and hours purged, at most per run. Default 48. */
+  readonly finalizeHoursPerRun?: number;
+  /** Ledger rows (and listing facts) are deleted this many days after contentCreated, once summarized. Default 30. */
+  readonly ledgerRetentionDays?: number;
   /** A `listed` row older than this is stuck: enqueued but never delivered, or never enqueued. */
   readonly stuckAfterMs?: number;
+  readonly insertGraceMs?: number;
+  readonly horizonGraceMs?: number;
   readonly abortSignal?: AbortSignal;
 }
 
 /**
- * Reconcile (DESIGN.md §5): per stream, re-enqueue blobs stuck in `listed`, raise blobs close to
- * expiry loudly, account every listed blob per hour, and write the stream's health row. Duplicate
- * messages are harmless (delivery is idempotent), so re-enqueueing errs on the side of delivery.
- * Defender XDR streams are accounted from their page rows, which are written `done` and never wait
- * on the queue, so there is nothing of theirs to re-enqueue or to expire.
+ * Reconcile (DESIGN.md §5), per stream: redeliver stuck blobs (redelivery.ts), check the completeness
+ * invariant over the recent range, a rotating slice of older hours and the hours that changed, summarize
+ * every hour it counted, summarize hours that can no longer change for the last time, delete ledger rows
+ * and listing facts past retention once summarized, and write the health row. Defender XDR streams are
+ * accounted from their page rows (written `done`, never queued, never expiring).
  */
 export async function reconcile(streams: readonly AnyStreamKey[], deps: ReconcileDependencies, options: ReconcileOptions = {}): Promise<StreamHealth[]> {
   const results: StreamHealth[] = [];
@@ -42,24 +63,166 @@ export async function reconcile(streams: readonly AnyStreamKey[], deps: Reconcil
   return results;
 }
 
+const NOT_DONE = ['listed', 'delivering', 'failed', 'poisoned'] as const;
+/** Summaries are kept this long past ledger retention, so the invariant still covers the purged hours. */
+const SUMMARIES_SHOWN_PAST_RETENTION_MS = 7 * DAY_MS;
+
 async function reconcileStream(stream: AnyStreamKey, deps: ReconcileDependencies, options: ReconcileOptions): Promise<StreamHealth> {
   const now = deps.clock.now();
-  const call = { abortSignal: options.abortSignal };
+  const call: CallOptions = { abortSignal: options.abortSignal };
+  const id = streamId(stream);
   const dims = { tenantId: stream.tenantId, contentType: stream.contentType };
-  const { stuck, expiringSoon } = isSecurityStream(stream) ? { stuck: 0, expiringSoon: 0 } : await redeliverStream(stream, deps, options);
+  const security = isSecurityStream(stream);
+  const check: InvariantOptions = {
+    insertGraceMs: options.insertGraceMs ?? DEFAULT_INSERT_GRACE_MS,
+    horizonGraceMs: options.horizonGraceMs ?? DEFAULT_HORIZON_GRACE_MS,
+    listingFacts: !security,
+  };
+  const retentionDays = options.ledgerRetentionDays ?? 30;
+  const { stuck } = security ? { stuck: 0 } : await redeliverStream(stream, deps, options);
 
-  const from = new Date(now - (options.windowHours ?? 48) * HOUR_MS).toISOString();
-  const entries: LedgerEntry[] = [];
-  for await (const entry of deps.ledger.query(stream, { createdFrom: from }, call)) entries.push(entry);
+  const hotFrom = hourOf(now - (options.windowHours ?? 48) * HOUR_MS);
+  const finalLimit = hourOf(now - FINAL_AFTER_MS);
+  const reader = new RangeReader(stream, deps, call);
+  let progress = await deps.summaries.progress(stream, call);
+  const startProgress = progress;
+
+  // 1. The recent range, read in full. Facts first: a fact seen then has its row inserted before the ledger read.
+  const hotFacts = await reader.facts(hotFrom, '9999');
+  const hotRows = await reader.rows(hotFrom, undefined);
+  const newestRowHour = hotRows.reduce((max, r) => (utcHourOf(r.contentCreated) > max ? utcHourOf(r.contentCreated) : max), hourOf(now));
+  const hotChecks = checkHours(hoursBetween(hotFrom, nextHour(newestRowHour)), hotFacts, hotRows, now, check);
+
+  // 2. The older hours as summarized, and the blobs of the listing range that are not done (cheap: filtered on the server).
+  const summariesFrom = hourOf(now - retentionDays * DAY_MS - SUMMARIES_SHOWN_PAST_RETENTION_MS);
+  const older = await deps.summaries.range(stream, summariesFrom, hotFrom, call);
+  const notDone: LedgerEntry[] = [];
+  for await (const row of deps.ledger.query(stream, { statuses: [...NOT_DONE], createdFrom: new Date(hourStart(finalLimit)).toISOString() }, call)) notDone.push(row);
+  const expiringSoon = notDone.filter((r) => {
+    const expiration = Date.parse(r.contentExpiration);
+    return expiration > now && expiration - now <= DAY_MS;
+  });
+
+  // 3. Count again: a rotating slice of the older, not yet final hours, and every such hour whose pending rows changed.
+  const recount = recountHours({ older, notDone, from: finalLimit, to: hotFrom, next: progress.recountNext, slice: options.recountHours ?? 12, now, check });
+  const recountChecks: HourCheck[] = [];
+  for (const [from, to] of ranges(recount.hours)) {
+    recountChecks.push(...checkHours(hoursBetween(from, to), await reader.facts(from, to), await reader.rows(from, to), now, check));
+  }
+  progress = { ...progress, recountNext: recount.next };
+
+  // 4. Hours that can no longer change: summarized for the last time. Then what retention may delete.
+  const finalized = await finalizeHours(stream, reader, progress, { finalLimit, maxHours: options.finalizeHoursPerRun ?? 48, now, check }, deps, call);
+  progress = finalized.progress;
+  const toWrite: HourSummary[] = [...hotChecks, ...recountChecks].map((c) => summaryOf(c, now, false)).concat(finalized.checks.map((c) => summaryOf(c, now, true)));
+  await deps.summaries.write(stream, toWrite, call);
+  // Progress only after the summaries it vouches for are stored, and before anything is deleted on its strength.
+  if (JSON.stringify(progress) !== JSON.stringify(startProgress)) await deps.summaries.writeProgress(stream, progress, call);
+  const purged = await purgeExpiredState(stream, reader, progress, { retentionDays, maxHours: options.finalizeHoursPerRun ?? 48, now }, deps, call);
+  if (purged.progress !== progress) await deps.summaries.writeProgress(stream, (progress = purged.progress), call);
+
+  // 5. The invariant over everything covered, and the health row.
+  const checked = [...finalized.checks, ...recountChecks, ...hotChecks].filter((c) => c.account.hour >= summariesFrom);
+  const invariant = invariantState(checked, older);
   const cursor = (await deps.cursors.read(stream, call))?.state;
   // A Defender cursor is the newest lastUpdateDateTime seen, which stands still while a tenant is quiet:
   // how far behind the stream is shows in its last complete scan instead.
-  const listing = cursor && isSecurityStream(stream) ? { ...cursor, cursor: cursor.lastSuccessAt } : cursor;
-  const computed = streamHealth({ ...stream, now, cursor: listing, entries, stuck, expiringSoon });
-  const health = { ...computed, cursor: cursor?.cursor };
+  const listing = cursor && security ? { ...cursor, cursor: cursor.lastSuccessAt } : cursor;
+  const sweep = security ? undefined : await deps.sweeps.read(stream as StreamKey, call);
+  const gaps = await deps.gaps.list(stream, call);
+  const health = {
+    ...streamHealth({
+      ...stream, now, cursor: listing, storedCursor: cursor?.cursor, entries: hotRows, hours: hotChecks.map((c) => c.account), invariant, stuck, expiringSoon: expiringSoon.length, sweep, gaps,
+    }),
+    cursor: cursor?.cursor,
+  };
   await deps.health.write(stream, health, call);
-  if (health.unexplained > 0) deps.logger.error('ledger rows ended without a reason', { stream: streamId(stream), count: health.unexplained });
+
+  if (!invariant.holds) {
+    deps.logger.error('completeness invariant violated', { stream: id, summary: describeInvariant(invariant), hours: invariant.violatingHours.slice(0, 5), blobs: invariant.examples.slice(0, 10).map((v) => `${v.contentId} (${v.problem})`) });
+  }
+  if (expiringSoon.length > 0) {
+    deps.logger.error('blobs not done expire within a day', { stream: id, count: expiringSoon.length, firstExpiration: expiringSoon.map((e) => e.contentExpiration).sort()[0], blobs: expiringSoon.slice(0, 10).map((e) => `${e.contentId} (${e.status})`) });
+  }
+  if (health.unexplained > 0) deps.logger.error('ledger rows ended without a reason', { stream: id, count: health.unexplained });
+  if (purged.rows > 0 || finalized.checks.length > 0) deps.logger.info('ledger retention', { stream: id, hoursFinalized: finalized.checks.length, rowsDeleted: purged.rows, factHoursDeleted: purged.hours });
+  deps.metrics.count('invariant.violations', invariant.violations, dims);
+  deps.metrics.count('blobs.notDoneNearExpiry', expiringSoon.length, dims);
+  if (purged.rows > 0) deps.metrics.count('ledger.rowsDeleted', purged.rows, dims);
+  if (health.sweep?.latenessMaxMinutes !== undefined) deps.metrics.count('sweep.lateness.max.minutes', health.sweep.latenessMaxMinutes, dims);
   if (health.deliveryLagMinutes !== undefined) deps.metrics.count('stream.deliveryLag.minutes', health.deliveryLagMinutes, dims);
   if (health.listingLagMinutes !== undefined) deps.metrics.count('stream.listingLag.minutes', health.listingLagMinutes, dims);
   return health;
+}
+
+export function summaryOf(check: HourCheck, now: number, final: boolean): HourSummary {
+  return { ...check.account, computedAt: new Date(now).toISOString(), final, examples: check.examples };
+}
+
+/** Reads one stream's facts and ledger rows by hour range. */
+export class RangeReader {
+  constructor(
+    private readonly stream: AnyStreamKey,
+    private readonly deps: Pick<ReconcileDependencies, 'ledger' | 'listings'>,
+    private readonly call: CallOptions,
+  ) {}
+
+  /** Listing facts of the hours in [from, to) (none for a Defender XDR stream). */
+  async facts(from: string, to: string): Promise<ListingFact[]> {
+    if (isSecurityStream(this.stream)) return [];
+    const facts: ListingFact[] = [];
+    for await (const fact of this.deps.listings.range(this.stream, from, to, this.call)) facts.push(fact);
+    return facts;
+  }
+
+  /** Ledger rows whose contentCreated lies in the hours [from, to) (`to` undefined: no end). */
+  async rows(from: string, to: string | undefined): Promise<LedgerEntry[]> {
+    const rows: LedgerEntry[] = [];
+    const filter = { createdFrom: new Date(hourStart(from)).toISOString(), createdTo: to === undefined ? undefined : new Date(hourStart(to)).toISOString() };
+    for await (const row of this.deps.ledger.query(this.stream, filter, this.call)) rows.push(row);
+    return rows;
+  }
+}
+
+/**
+ * Which hours of [from, to) (summarized, not final) to count again this run: a slice of `slice` hours from
+ * `next` (wrapping), every hour without a summary, and every hour whose pending rows differ from its summary.
+ */
+export function recountHours(input: {
+  older: readonly HourSummary[];
+  notDone: readonly LedgerEntry[];
+  from: string;
+  to: string;
+  next?: string;
+  slice: number;
+  now: number;
+  check: InvariantOptions;
+}): { hours: string[]; next: string | undefined } {
+  const span = hoursBetween(input.from, input.to);
+  if (span.length === 0) return { hours: [], next: undefined };
+  const chosen = new Set<string>();
+  let start = input.next && input.next >= input.from && input.next < input.to ? input.next : input.from;
+  for (let i = 0; i < Math.min(input.slice, span.length); i++) {
+    chosen.add(start);
+    start = nextHour(start);
+    if (start >= input.to) start = input.from;
+  }
+  const summaries = new Map(input.older.map((s) => [s.hour, s]));
+  const pendingNow = checkHours(span, [], input.notDone, input.now, { ...input.check, listingFacts: false });
+  for (const { account } of pendingNow) {
+    const summary = summaries.get(account.hour);
+    if (!summary || summary.pending !== account.pending || summary.pastHorizon !== account.pastHorizon) chosen.add(account.hour);
+  }
+  return { hours: [...chosen].sort(), next: start };
+}
+
+/** Contiguous `[from, to)` ranges of sorted hours. */
+export function ranges(hours: readonly string[]): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (const hour of hours) {
+    const last = out.at(-1);
+    if (last && last[1] === hour) last[1] = nextHour(hour);
+    else out.push([hour, nextHour(hour)]);
+  }
+  return out;
 }

@@ -3,8 +3,8 @@ import { PermanentError, TransientError, type IngestError } from '../../shared/c
 import { streamId, type AnyStreamKey, type ContentListing, type SecurityStreamKey, type StreamKey, type TimeWindow } from '../../shared/core/model.js';
 import { utcHourOf } from '../../shared/core/windows.js';
 import type {
-  ActivityFeed, BlobStore, Clock, ContentQueue, ContentSource, CursorState, CursorStore, EventPublication, EventSink, GapHeal, GapRecord, GapStore, HealthStore, Ledger, LedgerEntry,
-  LedgerFilter, LedgerPatch, ListingFact, ListingLog, Logger, Metrics, OutgoingEvent, SecurityFeed, SecurityPage, StreamHealth, SweepState, SweepStore,
+  ActivityFeed, BlobStore, Clock, ContentQueue, ContentSource, CursorState, CursorStore, EventPublication, EventSink, GapHeal, GapRecord, GapStore, HealthStore, HourSummary, Ledger, LedgerEntry,
+  LedgerFilter, LedgerPatch, ListingFact, ListingLog, Logger, Metrics, OutgoingEvent, SecurityFeed, SecurityPage, StreamHealth, SummaryProgress, SummaryStore, SweepState, SweepStore,
 } from '../../shared/ports.js';
 
 /** In-memory fakes of the ports, for use-case unit tests. Integration tests use the real adapters. */
@@ -122,6 +122,11 @@ export class MemoryListingLog implements ListingLog {
   async *hour(stream: StreamKey, hour: string): AsyncIterable<ListingFact> {
     yield* this.hours.get(`${streamId(stream)}|${hour}`)?.values() ?? [];
   }
+  async *range(stream: StreamKey, fromHour: string, toHour: string): AsyncIterable<ListingFact> {
+    for (const [key, ids] of [...this.hours].sort(([a], [b]) => a.localeCompare(b))) {
+      if (key >= `${streamId(stream)}|${fromHour}` && key < `${streamId(stream)}|${toHour}`) yield* ids.values();
+    }
+  }
   async deleteHour(stream: StreamKey, hour: string): Promise<void> {
     this.hours.delete(`${streamId(stream)}|${hour}`);
   }
@@ -162,6 +167,37 @@ export class MemorySweepStore implements SweepStore {
   async write(stream: StreamKey, state: SweepState): Promise<void> {
     this.rows.set(streamId(stream), state);
   }
+}
+
+export class MemorySummaryStore implements SummaryStore {
+  /** streamId → hour → summary. */
+  readonly rows = new Map<string, Map<string, HourSummary>>();
+  readonly progressRows = new Map<string, SummaryProgress>();
+  private of(stream: AnyStreamKey): Map<string, HourSummary> {
+    let rows = this.rows.get(streamId(stream));
+    if (!rows) this.rows.set(streamId(stream), (rows = new Map()));
+    return rows;
+  }
+  async write(stream: AnyStreamKey, summaries: readonly HourSummary[]): Promise<void> {
+    for (const s of summaries) this.of(stream).set(s.hour, s);
+  }
+  async range(stream: AnyStreamKey, fromHour: string, toHour: string): Promise<HourSummary[]> {
+    return [...this.of(stream).values()].filter((s) => s.hour >= fromHour && s.hour < toHour).sort((a, b) => a.hour.localeCompare(b.hour));
+  }
+  async deleteBefore(stream: AnyStreamKey, hour: string): Promise<void> {
+    for (const key of this.of(stream).keys()) if (key < hour) this.of(stream).delete(key);
+  }
+  async progress(stream: AnyStreamKey): Promise<SummaryProgress> {
+    return this.progressRows.get(streamId(stream)) ?? {};
+  }
+  async writeProgress(stream: AnyStreamKey, progress: SummaryProgress): Promise<void> {
+    this.progressRows.set(streamId(stream), progress);
+  }
+}
+
+/** The stores reconcile needs beyond ledger, cursors, queue and health, empty. */
+export function reconcileStores() {
+  return { listings: new MemoryListingLog(), summaries: new MemorySummaryStore(), sweeps: new MemorySweepStore(), gaps: new MemoryGapStore() };
 }
 
 export class MemoryCursorStore implements CursorStore {

@@ -49,6 +49,18 @@ export class TableListingLog implements ListingLog {
     }
   }
 
+  async *range(stream: StreamKey, fromHour: string, toHour: string, options: CallOptions = {}): AsyncIterable<ListingFact> {
+    // Hours sort as text, so the hours' partitions are one key range.
+    const filter = odata`PartitionKey ge ${`${streamId(stream)}|${fromHour}`} and PartitionKey lt ${`${streamId(stream)}|${toHour}`}`;
+    try {
+      for await (const e of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter }, abortSignal: options.abortSignal })) {
+        yield { contentId: String(e.rowKey), contentCreated: String(e.contentCreated), listedAt: String(e.listedAt), by: e.by as ListingFact['by'] };
+      }
+    } catch (err) {
+      throw storageError(`listing facts ${streamId(stream)} ${fromHour}..${toHour}`, err);
+    }
+  }
+
   async deleteHour(stream: StreamKey, hour: string, options: CallOptions = {}): Promise<void> {
     const partitionKey = `${streamId(stream)}|${hour}`;
     const ids: string[] = [];

@@ -13,7 +13,7 @@ describe('function registrations', () => {
     await import('../../../functions/reconcile.js');
     await import('../../../functions/status.js');
     await import('../../../functions/healGaps.js');
-    expect(timer).toHaveBeenCalledWith('reconcile', expect.objectContaining({ schedule: '0 */15 * * * *' }));
+    expect(timer).toHaveBeenCalledWith('reconcile', expect.objectContaining({ schedule: '%RECONCILE_SCHEDULE%' }));
     expect(http).toHaveBeenCalledWith('status', expect.objectContaining({ methods: ['GET'], authLevel: 'function', route: 'status' }));
     expect(timer).toHaveBeenCalledWith('pollContent', expect.objectContaining({ schedule: '%POLL_SCHEDULE%', runOnStartup: false }));
     expect(timer).toHaveBeenCalledWith('healGaps', expect.objectContaining({ schedule: '%HEAL_SCHEDULE%', runOnStartup: false }));

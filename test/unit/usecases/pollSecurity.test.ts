@@ -5,7 +5,7 @@ import { DAY_MS, MINUTE_MS } from '../../../shared/core/windows.js';
 import { status } from '../../../shared/usecases/operations.js';
 import { pollSecurity } from '../../../shared/usecases/pollSecurity.js';
 import { reconcile } from '../../../shared/usecases/reconcile.js';
-import { ManualClock, MemoryBlobStore, MemoryCursorStore, MemoryHealthStore, MemoryLedger, MemoryQueue, MemorySink, RecordingLogger, RecordingMetrics, ScriptedSecurityFeed } from '../../fakes/ports.js';
+import { ManualClock, MemoryBlobStore, MemoryCursorStore, MemoryHealthStore, MemoryLedger, MemoryQueue, MemorySink, reconcileStores, RecordingLogger, RecordingMetrics, ScriptedSecurityFeed } from '../../fakes/ports.js';
 
 const TENANT = '5c5c5c5c-1d1d-4e2e-8f3f-404040404040';
 const OTHER = '6d6d6d6d-2e2e-4f3f-9a4a-515151515151';
@@ -263,7 +263,7 @@ describe('reconcile and status over the Defender XDR streams', () => {
     await poll();
     clock.advance(10 * MINUTE_MS);
     await poll();
-    const reconcileDeps = { ledger: deps.ledger, cursors: deps.cursors, queue: new MemoryQueue(), health: new MemoryHealthStore(), clock, logger: deps.logger, metrics: deps.metrics };
+    const reconcileDeps = { ledger: deps.ledger, cursors: deps.cursors, queue: new MemoryQueue(), health: new MemoryHealthStore(), ...reconcileStores(), clock, logger: deps.logger, metrics: deps.metrics };
     const [health] = await reconcile([incidents], reconcileDeps);
     // The cursor is three days old (nothing has changed since), but the last scan completed just now.
     expect(health).toMatchObject({ tenantId: TENANT, contentType: 'DefenderXDR.Incidents', state: 'ok', cursor: '2026-11-17T10:00:00Z', listingLagMinutes: 0, stuck: 0, expiringSoon: 0, unexplained: 0 });
@@ -282,7 +282,7 @@ describe('reconcile and status over the Defender XDR streams', () => {
 
   it('a stream that keeps failing turns degraded, then failing', async () => {
     const { deps, clock, poll } = setup();
-    const reconcileDeps = { ledger: deps.ledger, cursors: deps.cursors, queue: new MemoryQueue(), health: new MemoryHealthStore(), clock, logger: deps.logger, metrics: deps.metrics };
+    const reconcileDeps = { ledger: deps.ledger, cursors: deps.cursors, queue: new MemoryQueue(), health: new MemoryHealthStore(), ...reconcileStores(), clock, logger: deps.logger, metrics: deps.metrics };
     const states: string[] = [];
     for (let i = 0; i < 3; i++) {
       deps.feed.failOnPage = { page: 1, error: new TransientError('Throttled', 'throttled (HTTP 429)', { httpStatus: 429 }) };
