@@ -2,7 +2,10 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import { status as streamStatus } from '../shared/usecases/operations.js';
 import { getWiring, type Wiring } from '../shared/wiring.js';
 
-/** GET /api/status (function key): every stream's cursor and latest health (Defender XDR streams included), and the overall state. */
+/**
+ * GET /api/status (function key): every stream's cursor and latest health (Defender XDR streams included),
+ * the completeness invariant per stream (with its hours in `health.hours`), and the overall state.
+ */
 export async function status(_request: HttpRequest, _context: InvocationContext, wiring: Wiring = getWiring()): Promise<HttpResponseInit> {
   const streams = await streamStatus([...wiring.streams, ...wiring.securityStreams], wiring);
   const order = ['ok', 'starting', 'degraded', 'failing'] as const;
@@ -10,10 +13,12 @@ export async function status(_request: HttpRequest, _context: InvocationContext,
     const state = s.health?.state ?? 'starting';
     return order.indexOf(state) > order.indexOf(worst) ? state : worst;
   }, 'ok');
+  const invariantHolds = streams.every((s) => s.health?.invariant?.holds !== false);
   return {
     status: 200,
     jsonBody: {
       state: overall,
+      invariantHolds,
       streams: streams.map((s) => ({
         tenantId: s.stream.tenantId,
         contentType: s.stream.contentType,
@@ -26,6 +31,10 @@ export async function status(_request: HttpRequest, _context: InvocationContext,
         lastError: s.cursor?.lastError,
         consecutiveFailures: s.cursor?.consecutiveFailures ?? 0,
         gaps: s.cursor ? { count: s.cursor.gapCount, totalMs: s.cursor.gapTotalMs, last: s.cursor.lastGapStart && { start: s.cursor.lastGapStart, end: s.cursor.lastGapEnd } } : undefined,
+        // What reconcile found: the invariant (named violations), the gap records with their healing, the sweep's lateness.
+        invariant: s.health?.invariant,
+        gapRecords: s.health?.gaps,
+        sweep: s.health?.sweep,
         health: s.health,
       })),
     },

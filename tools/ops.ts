@@ -3,31 +3,40 @@
  * configured by the same app settings as the function app (export them, or use local settings).
  * `status` and `reconcile` cover the Defender XDR streams too; backfill and replay are for audit content.
  *
- *   npm run ops -- status [--json]
+ *   npm run ops -- status [--json] [--hours]
  *   npm run ops -- backfill --tenant <id> --content-type <type> --from <ISO time> [--to <ISO time>]
  *   npm run ops -- replay --tenant <id> --content-type <type> [--status poisoned,failed] [--content-id <id>]...
  *   npm run ops -- reconcile
  *   npm run ops -- heal --tenant <id> --content-type <type> --from <ISO time> --to <ISO time> [--wait <minutes>]
+ *   npm run ops -- verify --events <file.ndjson | -> [--problems] [--json]
  *
- * Exit codes: 0 done, 1 failed (the message says why), 2 usage.
+ * `verify` needs no settings: it reads events as a hub reader received them (the local hub's
+ * `.local/events.ndjson`, or any NDJSON export) and checks each blob against its manifest event.
+ *
+ * Exit codes: 0 done, 1 failed (the message says why; `verify`: a blob is short of its manifest), 2 usage.
  */
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../shared/config.js';
 import { describeError } from '../shared/core/errors.js';
+import { describeInvariant } from '../shared/core/invariant.js';
 import { isContentType, isSecurityStream, type StreamKey } from '../shared/core/model.js';
-import type { LedgerStatus, Logger } from '../shared/ports.js';
 import { summarizeGapHeals } from '../shared/core/auditSearch.js';
+import { describeVerification, ManifestVerifier } from '../shared/core/verify.js';
+import type { HourAccount, LedgerStatus, Logger, StreamHealth } from '../shared/ports.js';
 import { healOptionsOf, healRange } from '../shared/usecases/healGaps.js';
 import { backfill, replay, status } from '../shared/usecases/operations.js';
 import { reconcile } from '../shared/usecases/reconcile.js';
 import { createWiring } from '../shared/wiring.js';
 
 const USAGE = `usage:
-  ops status [--json]
+  ops status [--json] [--hours]
   ops backfill --tenant <id> --content-type <type> --from <ISO time> [--to <ISO time>]
   ops replay --tenant <id> --content-type <type> [--status poisoned,failed] [--content-id <id>]...
   ops reconcile
-  ops heal --tenant <id> --content-type <type> --from <ISO time> --to <ISO time> [--wait <minutes>]`;
+  ops heal --tenant <id> --content-type <type> --from <ISO time> --to <ISO time> [--wait <minutes>]
+  ops verify --events <file.ndjson | -> [--problems] [--json]`;
 
 const STATUSES: readonly LedgerStatus[] = ['listed', 'done', 'expired', 'missing', 'failed', 'poisoned'];
 
@@ -46,10 +55,14 @@ async function main(argv: string[]): Promise<void> {
       'content-id': { type: 'string', multiple: true },
       wait: { type: 'string' },
       json: { type: 'boolean', default: false },
+      hours: { type: 'boolean', default: false },
+      events: { type: 'string' },
+      problems: { type: 'boolean', default: false },
     },
   });
   const command = positionals[0];
-  if (!command || !['status', 'backfill', 'replay', 'reconcile', 'heal'].includes(command)) throw new UsageError(command ? `unknown command ${command}` : 'a command is required');
+  if (!command || !['status', 'backfill', 'replay', 'reconcile', 'heal', 'verify'].includes(command)) throw new UsageError(command ? `unknown command ${command}` : 'a command is required');
+  if (command === 'verify') return verify(values.events, { problemsOnly: values.problems, json: values.json });
 
   const config = loadConfig(process.env);
   const logger: Logger = { debug() {}, info() {}, warn: (m, f) => console.error(`warning: ${m} ${JSON.stringify(f ?? {})}`), error: (m, f) => console.error(`error: ${m} ${JSON.stringify(f ?? {})}`) };
@@ -77,12 +90,13 @@ async function main(argv: string[]): Promise<void> {
           for (const g of gaps.unhealed) console.log(`      ${g.start} to ${g.end}: ${g.state}${g.reason ? ` (${g.reason})` : ''}`);
         }
         if (cursor?.lastError) console.log(`    last error (${cursor.lastErrorAt}): ${cursor.lastError}`);
+        if (health) for (const line of healthDetails(health, values.hours)) console.log(`    ${line}`);
       }
       return;
     }
     if (command === 'reconcile') {
       const health = await reconcile([...wiring.streams, ...wiring.securityStreams], deps);
-      for (const h of health) console.log(`${h.tenantId} ${h.contentType}: ${h.state}${h.reasons.length ? ` (${h.reasons.join('; ')})` : ''}`);
+      for (const h of health) console.log(`${h.tenantId} ${h.contentType}: ${h.state}${h.reasons.length ? ` (${h.reasons.join('; ')})` : ''} · invariant ${describeInvariant(h.invariant)}`);
       return;
     }
     const stream = streamArg(values.tenant, values['content-type'], config.tenants.map((t) => t.tenantId));
@@ -118,6 +132,56 @@ async function main(argv: string[]): Promise<void> {
   } finally {
     await wiring.close();
   }
+}
+
+/** The invariant, sweep and hours of a health row, a line each (every hour with `--hours`, else those that violate); gaps are listed above with their healing. */
+function healthDetails(health: StreamHealth, allHours: boolean): string[] {
+  const lines: string[] = [];
+  // Health rows written before the invariant existed have none.
+  if (health.invariant) {
+    const range = health.invariant.from ? ` (${health.invariant.from} … ${health.invariant.to})` : '';
+    lines.push(`invariant ${describeInvariant(health.invariant)}${range}`);
+    for (const v of health.invariant.examples) lines.push(`  ${v.hour} ${v.contentId}: ${v.problem} — ${v.detail}`);
+    const more = health.invariant.violations - health.invariant.examples.length;
+    if (more > 0) lines.push(`  … and ${more} more in hours ${health.invariant.violatingHours.join(', ')}`);
+  }
+  if (health.sweep) {
+    const s = health.sweep;
+    const lateness = s.latenessMaxMinutes !== undefined ? `, lateness max ${s.latenessMaxMinutes} min, p95 ${s.latenessP95Minutes} min` : '';
+    lines.push(`sweep ${s.lastSweepAt ?? 'never'}${s.lastOutcome ? ` ${s.lastOutcome}` : ''}: found ${s.found24h} in 24 h${lateness}`);
+  }
+  for (const h of health.hours.filter((a) => allHours || !a.holds)) lines.push(`hour ${describeHour(h)}`);
+  return lines;
+}
+
+function describeHour(h: HourAccount): string {
+  const statuses = (['done', 'expired', 'missing', 'failed', 'poisoned', 'pending', 'unknown'] as const).filter((k) => h[k] > 0).map((k) => `${k} ${h[k]}`).join(' + ') || '0';
+  const problems = [
+    h.notInLedger && `${h.notInLedger} listed not in the ledger`,
+    h.pastHorizon && `${h.pastHorizon} pending past expiry`,
+    h.countMismatch && `${h.countMismatch} done with events short of records`,
+    h.unknown && `${h.unknown} with an unknown status`,
+  ].filter(Boolean);
+  const waiting = h.awaitingInsert ? ` (${h.awaitingInsert} being inserted)` : '';
+  return `${h.hour}: listed ${h.listed}${waiting} ⊆ ledger ${h.ledger} = ${statuses}; records ${h.records} = events ${h.events} + quarantined ${h.quarantined} · ${h.holds ? 'holds' : `VIOLATED: ${problems.join(', ')}`}`;
+}
+
+/** `ops verify`: streams the NDJSON file (or stdin) through the manifest verifier; exit 1 when a blob is short. */
+async function verify(file: string | undefined, options: { problemsOnly: boolean; json: boolean }): Promise<void> {
+  if (!file) throw new UsageError('verify needs --events <file.ndjson> (or - for stdin)');
+  const verifier = new ManifestVerifier();
+  const input = file === '-' ? process.stdin : createReadStream(file);
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  for await (const line of lines) verifier.addLine(line);
+  const results = verifier.results();
+  const summary = verifier.summary(results);
+  if (options.json) console.log(JSON.stringify({ summary, blobs: options.problemsOnly ? results.filter((r) => r.verdict !== 'complete') : results }, null, 2));
+  else {
+    for (const r of results) if (!options.problemsOnly || r.verdict !== 'complete') console.log(describeVerification(r));
+    const parts = [`${summary.complete} complete`, `${summary.short} short`, summary.mismatch > 0 && `${summary.mismatch} mismatched`, `${summary.noManifest} without a manifest`].filter(Boolean);
+    console.log(`verify ${file}: ${summary.blobs} blobs, ${parts.join(', ')}; ${summary.events} events, ${summary.manifests} manifests${summary.unreadable ? `, ${summary.unreadable} unreadable lines` : ''}`);
+  }
+  if (summary.failed) process.exitCode = 1;
 }
 
 function streamArg(tenant: string | undefined, contentType: string | undefined, configured: string[]): StreamKey {

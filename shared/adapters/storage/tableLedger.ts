@@ -30,11 +30,26 @@ export class TableLedger implements Ledger {
   }
 
   async forget(stream: AnyStreamKey, contentIds: readonly string[], options: CallOptions = {}): Promise<void> {
-    await mapLimit(contentIds, this.concurrency, async (contentId) => {
+    const partitionKey = streamId(stream);
+    const deleteOne = async (contentId: string) => {
       try {
-        await this.table.deleteEntity(streamId(stream), contentId, { abortSignal: options.abortSignal });
+        await this.table.deleteEntity(partitionKey, contentId, { abortSignal: options.abortSignal });
       } catch (err) {
         if (statusOf(err) !== 404) throw storageError(`ledger forget ${contentId}`, err);
+      }
+    };
+    if (contentIds.length < 4) return void (await mapLimit(contentIds, this.concurrency, deleteOne));
+    // Retention deletes many rows of one partition: 100 to a transaction. A transaction fails as a whole
+    // when one row is already gone; that batch is then deleted row by row.
+    const unique = [...new Set(contentIds)];
+    const batches: string[][] = [];
+    for (let i = 0; i < unique.length; i += 100) batches.push(unique.slice(i, i + 100));
+    await mapLimit(batches, 4, async (batch) => {
+      try {
+        await this.table.submitTransaction(batch.map((rowKey) => ['delete', { partitionKey, rowKey }]), { abortSignal: options.abortSignal });
+      } catch (err) {
+        if (statusOf(err) !== 404) throw storageError(`ledger forget ${batch.length} rows`, err);
+        await mapLimit(batch, this.concurrency, deleteOne);
       }
     });
   }

@@ -1,10 +1,14 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { HttpRequest, InvocationContext } from '@azure/functions';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { status } from '../../../functions/status.js';
 import { loadConfig } from '../../../shared/config.js';
 import type { ContentMessage } from '../../../shared/core/contentMessage.js';
+import { blobManifestEvent, digestOf } from '../../../shared/core/manifest.js';
 import type { StreamKey } from '../../../shared/core/model.js';
 import { DAY_MS, HOUR_MS } from '../../../shared/core/windows.js';
 import { silentLogger } from '../../../shared/ports.js';
@@ -40,8 +44,12 @@ beforeAll(async () => {
 afterAll(() => sim.close());
 
 function ops(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return opsWith({ PATH: process.env.PATH, NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS, ...env }, ...args);
+}
+
+function opsWith(childEnv: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'tools/ops.ts', ...args], { env: { PATH: process.env.PATH, NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS, ...env } });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'tools/ops.ts', ...args], { env: childEnv });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -115,19 +123,53 @@ describe('operator CLI against Azurite and the simulated tenant', () => {
 
     const report = await ops('status', '--json');
     const [row] = JSON.parse(report.stdout) as Array<{ health: { state: string; stuck: number; expiringSoon: number; reasons: string[] } }>;
-    expect(row!.health, JSON.stringify(row!.health.reasons)).toMatchObject({ state: "degraded", expiringSoon: 1 });
+    // An undelivered blob within a day of its expiry is the alarm: failing.
+    expect(row!.health, JSON.stringify(row!.health.reasons)).toMatchObject({ state: 'failing', expiringSoon: 1 });
     expect(row!.health.stuck).toBeGreaterThanOrEqual(1);
     const text = await ops('status');
-    expect(text.stdout).toMatch(/^contoso Audit\.Exchange: degraded/m);
+    expect(text.stdout).toMatch(/^contoso Audit\.Exchange: failing/m);
+    expect(text.stdout).toMatch(/^ {4}invariant holds over \d+ h/m);
+    const hours = await ops('status', '--hours');
+    expect(hours.stdout).toMatch(/^ {4}hour \d{4}-\d{2}-\d{2}T\d{2}: listed \d+ ⊆ ledger \d+ = .* · holds$/m);
   });
 
   it('the status function returns every stream with its cursor, health and the overall state', async () => {
     const response = await status(new HttpRequest({ url: 'http://localhost/api/status', method: 'GET' }), new InvocationContext(), wiring);
     expect(response.status).toBe(200);
-    const body = response.jsonBody as { state: string; streams: Array<{ tenantId: string; contentType: string; state: string; reasons: string[]; health?: { hours: unknown[] } }> };
-    expect(body.state).toBe('degraded');
+    const body = response.jsonBody as { state: string; invariantHolds: boolean; streams: Array<{ tenantId: string; contentType: string; state: string; reasons: string[]; invariant?: unknown; health?: { hours: unknown[] } }> };
+    expect(body.state).toBe('failing');
+    expect(body).toMatchObject({ invariantHolds: true });
     expect(body.streams).toHaveLength(1);
-    expect(body.streams[0]).toMatchObject({ tenantId: TENANT, contentType: 'Audit.Exchange', state: 'degraded' });
+    expect(body.streams[0]).toMatchObject({ tenantId: TENANT, contentType: 'Audit.Exchange', state: 'failing', invariant: { holds: true } });
     expect(body.streams[0]!.health?.hours.length).toBeGreaterThan(0);
+  });
+
+  it('verify reads NDJSON events without any settings: a complete run passes, a blob missing one event is short by 1 and exits 1', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ops-verify-'));
+    const lines = (drop?: string) => {
+      const out: string[] = [];
+      for (const [contentId, n] of [['blob-one', 12], ['blob-two', 3]] as const) {
+        const events = Array.from({ length: n }, (_, i) => ({ EnvelopeSchema: 'm365.audit.normalized', EventId: randomUUID(), OrganizationId: TENANT, SourceContentType: 'Audit.Exchange', SourceContentId: contentId, Seq: i }));
+        const manifest = blobManifestEvent({ tenantId: TENANT, contentType: 'Audit.Exchange', contentId, records: n, events: n, digest: digestOf(events.map((e) => e.EventId)), now: Date.now() });
+        out.push(...events.filter((e) => !(contentId === drop && e.Seq === 5)).map((e) => JSON.stringify(e)), JSON.stringify(manifest));
+      }
+      out.push(JSON.stringify({ EnvelopeSchema: 'm365.audit.normalized', EventId: randomUUID(), OrganizationId: TENANT, SourceContentType: 'Audit.Exchange', SourceContentId: 'in-flight' }));
+      return `${out.join('\n')}\n`;
+    };
+    writeFileSync(join(dir, 'complete.ndjson'), lines());
+    writeFileSync(join(dir, 'short.ndjson'), lines('blob-one'));
+    const bare = { PATH: process.env.PATH };
+    const complete = await opsWith(bare, 'verify', '--events', join(dir, 'complete.ndjson'));
+    expect(complete.code, complete.stderr).toBe(0);
+    expect(complete.stdout).toMatch(new RegExp(`^${TENANT} Audit\\.Exchange blob-one: complete \\(12 events, digest matches\\)$`, 'm'));
+    expect(complete.stdout).toMatch(/in-flight: no manifest \(1 events\)/);
+    expect(complete.stdout).toMatch(/: 3 blobs, 2 complete, 0 short, 1 without a manifest; 16 events, 2 manifests$/m);
+
+    const short = await opsWith(bare, 'verify', '--events', join(dir, 'short.ndjson'), '--problems');
+    expect(short.code).toBe(1);
+    expect(short.stdout).toMatch(/blob-one: short by 1 \(11 of 12 events arrived\)/);
+    expect(short.stdout).not.toMatch(/blob-two/);
+    expect((await opsWith(bare, 'verify')).code).toBe(2);
+    expect((await opsWith(bare, 'verify', '--events', join(dir, 'absent.ndjson'))).code).toBe(1);
   });
 });
