@@ -3,9 +3,11 @@
  * node_modules), the simulated tenant (unless O365_TENANTS names real tenants) and the test Event Hubs
  * broker (unless EVENTHUB_CONNECTION or EVENTHUB_CONNECTION__fullyQualifiedNamespace names a real hub),
  * then runs the same function handlers in-process: pollContent and pollSecurity (Defender XDR incidents and
- * alerts from the simulated Graph) on their schedule, and ingestContent and onPoison as queue workers with
- * the Functions host's semantics. Prints live progress; every event the local hub receives is appended to
- * an NDJSON file. Ctrl-C stops cleanly.
+ * alerts from the simulated Graph) on their schedule, reconcile on a short local schedule (every 30 s), and
+ * ingestContent and onPoison as queue workers with the Functions host's semantics. Prints live progress
+ * (with the completeness invariant's state and what sweeps found); every event the local hub receives is
+ * appended to an NDJSON file, which `npm run ops -- verify --events <file>` checks against the blob
+ * manifests. Ctrl-C stops cleanly; a last reconcile runs after the workers finish.
  *
  *   npm run local -- [--out .local/events.ndjson] [--seconds N] [--schedule "<ncrontab>"]
  *                    [--lookback-hours 2] [--blobs-per-hour 12] [--records-per-blob 20] [--incidents-per-hour 4]
@@ -22,7 +24,9 @@ import { ingestContent } from '../functions/ingestContent.js';
 import { onPoison } from '../functions/onPoison.js';
 import { pollContent } from '../functions/pollContent.js';
 import { pollSecurity } from '../functions/pollSecurity.js';
+import { reconcile } from '../functions/reconcile.js';
 import { loadConfig, ConfigError } from '../shared/config.js';
+import { DAY_MS } from '../shared/core/windows.js';
 import { createWiring } from '../shared/wiring.js';
 import { startEventHubBroker, type EventHubBroker } from './eventHubBroker/index.js';
 import { startSimTenant, type SimTenant } from './simTenant/index.js';
@@ -113,6 +117,11 @@ async function main(): Promise<void> {
     AzureWebJobsStorage: azurite.connectionString,
     INITIAL_LOOKBACK_HOURS: args['lookback-hours'],
     POLL_SCHEDULE: args.schedule ?? '*/30 * * * * *',
+    // Local schedules short enough that a run of a few minutes shows sweeps, reconcile and retries recovering.
+    RECONCILE_SCHEDULE: '*/30 * * * * *',
+    SWEEP_SCHEDULE: '0 */2 * * * *',
+    RETRY_INITIAL_SECONDS: '5',
+    RETRY_MAX_SECONDS: '60',
     // Settings from the environment win over the embedded defaults (empty ones are ignored).
     ...Object.fromEntries(Object.entries(process.env).filter(([, v]) => v)),
   };
@@ -157,6 +166,33 @@ async function main(): Promise<void> {
     await polling;
   });
 
+  // Timers besides the poll, each run serialized with itself. The retention sweep joins this list as
+  // { name: 'sweep', schedule: config.poll.sweepSchedule, run: () => <the sweep handler>(timerInfo, contextOf('sweep'), wiring) }
+  // once discovery's sweep worker is in place.
+  const timerInfo = { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: '', lastUpdated: '' } };
+  const contextOf = (functionName: string) => new InvocationContext({ functionName, invocationId: `local-${Date.now()}`, logHandler: (level, ...a) => log(level, a.map(String).join(' ')) });
+  const timers = startLocalTimers([
+    { name: 'reconcile', schedule: config.reconcile.schedule, run: () => reconcile(timerInfo, contextOf('reconcile'), wiring) },
+  ], (name, err) => say(`${name} failed: ${String(err)}`));
+  say(`schedule     reconcile "${config.reconcile.schedule}"; delivery retries back off from ${config.retry.initialSeconds} s to ${config.retry.maxSeconds} s`);
+  stops.push(() => timers.stop());
+
+  /** The invariant's state and the sweeps' finds, from the health and sweep rows (what `ops status` shows). */
+  const proofLine = async (): Promise<{ text: string; holds?: boolean; violations: number; sweepFound: number }> => {
+    const rows = await wiring.health.readAll().catch(() => []);
+    const mine = rows.filter((h) => [...wiring.streams, ...wiring.securityStreams].some((s) => s.tenantId === h.tenantId && s.contentType === h.contentType));
+    const withInvariant = mine.filter((h) => h.invariant);
+    const violations = withInvariant.reduce((n, h) => n + h.invariant.violations, 0);
+    let sweepFound = 0;
+    for (const stream of wiring.streams) {
+      const state = await wiring.sweeps.read(stream).catch(() => undefined);
+      sweepFound += state?.lateness.filter(([at]) => Date.now() - at <= DAY_MS).length ?? 0;
+    }
+    const holds = withInvariant.length === 0 ? undefined : violations === 0;
+    const invariant = holds === undefined ? 'invariant - (no reconcile yet)' : holds ? `invariant holds (${withInvariant.length} streams)` : `invariant VIOLATED (${violations} blobs; npm run ops -- status)`;
+    return { text: `sweep found ${sweepFound} · ${invariant}`, holds, violations, sweepFound };
+  };
+
   let lastReceived = 0;
   let lastAt = Date.now();
   const progress = setInterval(async () => {
@@ -170,7 +206,8 @@ async function main(): Promise<void> {
       const lagMin = state?.cursor ? Math.round((now - Date.parse(state.cursor)) / 60_000) : undefined;
       lags.push(`${stream.contentType.replace('Audit.', '')}:${lagMin === undefined ? '-' : `${lagMin}m`}${state?.lastErrorCode ? `!${state.lastErrorCode}` : ''}`);
     }
-    if (!args.quiet) say(`progress     blobs done ${worker.stats.processed} (retries ${worker.stats.failed}, poisoned ${worker.stats.poisoned}) · events ${received} (${rate.toFixed(0)}/s) · cursor lag ${lags.join(' ')}`);
+    const proof = await proofLine();
+    if (!args.quiet) say(`progress     blobs done ${worker.stats.processed} (retries ${worker.stats.failed}, poisoned ${worker.stats.poisoned}) · events ${received} (${rate.toFixed(0)}/s) · cursor lag ${lags.join(' ')} · ${proof.text}`);
   }, 5000);
   stops.push(async () => clearInterval(progress));
 
@@ -183,18 +220,59 @@ async function main(): Promise<void> {
     // Stop polling and let the workers finish their messages before the simulator goes away.
     clearTimeout(timer);
     await polling;
+    await timers.stop();
     await worker.stop();
     await poisonWorker.stop();
+    // A last reconcile over what the workers finished, so the report and the health rows show the end state.
+    await reconcile(timerInfo, contextOf('reconcile'), wiring).catch((err: unknown) => say(`reconcile failed: ${String(err)}`));
+    const proof = await proofLine();
+    say(`reconciled   ${proof.text}`);
     const stats = sim?.stats();
     const served = stats?.servedBlobIds ?? [];
     const servedSecurityRevisions = [...new Set([...(stats?.servedIncidentRevisions ?? []), ...(stats?.servedAlertRevisions ?? [])])];
-    if (args.report) writeFileSync(args.report, JSON.stringify({ received, servedBlobs: served.length, servedRecordIds: sim ? recordIdsOf(sim, served) : [], servedSecurityRevisions }));
+    const invariant = { holds: proof.holds, violations: proof.violations, sweepFound: proof.sweepFound };
+    if (args.report) writeFileSync(args.report, JSON.stringify({ received, servedBlobs: served.length, servedRecordIds: sim ? recordIdsOf(sim, served) : [], servedSecurityRevisions, invariant }));
     await stopAll();
     say(`stopped: ${received} events${broker ? ` written to ${outPath}` : ''}; ${served.length} content blobs and ${servedSecurityRevisions.length} Defender XDR revisions served`);
   };
   process.once('SIGINT', () => void finish('Ctrl-C'));
   process.once('SIGTERM', () => void finish('SIGTERM'));
   if (args.seconds) setTimeout(() => void finish(`--seconds ${args.seconds}`), Number(args.seconds) * 1000);
+}
+
+interface LocalTimer {
+  readonly name: string;
+  /** Six-field NCRONTAB, as the Functions host reads it. */
+  readonly schedule: string;
+  readonly run: () => Promise<unknown>;
+}
+
+/** Runs each timer on its schedule as the host would (a run never overlaps the previous one of the same timer). */
+function startLocalTimers(list: readonly LocalTimer[], onError: (name: string, err: unknown) => void): { stop(): Promise<void> } {
+  let stopped = false;
+  const handles = new Set<NodeJS.Timeout>();
+  const running = new Set<Promise<unknown>>();
+  const arm = (t: LocalTimer) => {
+    if (stopped) return;
+    const handle = setTimeout(() => {
+      handles.delete(handle);
+      const run = t.run().catch((err: unknown) => onError(t.name, err));
+      running.add(run);
+      void run.finally(() => {
+        running.delete(run);
+        arm(t);
+      });
+    }, Math.max(0, nextFire(t.schedule, Date.now()) - Date.now()));
+    handles.add(handle);
+  };
+  for (const t of list) arm(t);
+  return {
+    async stop() {
+      stopped = true;
+      for (const handle of handles) clearTimeout(handle);
+      await Promise.all(running);
+    },
+  };
 }
 
 function recordIdsOf(sim: SimTenant, contentIds: readonly string[]): string[] {
