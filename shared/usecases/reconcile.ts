@@ -1,3 +1,4 @@
+import { mapLimit } from '../core/concurrency.js';
 import { describeError } from '../core/errors.js';
 import { streamHealth } from '../core/health.js';
 import {
@@ -41,6 +42,8 @@ export interface ReconcileOptions {
   readonly stuckAfterMs?: number;
   readonly insertGraceMs?: number;
   readonly horizonGraceMs?: number;
+  /** Streams reconciled at once. Default 4. */
+  readonly concurrency?: number;
   readonly abortSignal?: AbortSignal;
 }
 
@@ -52,15 +55,16 @@ export interface ReconcileOptions {
  * accounted from their page rows (written `done`, never queued, never expiring).
  */
 export async function reconcile(streams: readonly AnyStreamKey[], deps: ReconcileDependencies, options: ReconcileOptions = {}): Promise<StreamHealth[]> {
-  const results: StreamHealth[] = [];
-  for (const stream of streams) {
+  // Streams are independent; a few at once keep a partner's hundreds of streams within the schedule.
+  const results = await mapLimit(streams, options.concurrency ?? 4, async (stream) => {
     try {
-      results.push(await reconcileStream(stream, deps, options));
+      return await reconcileStream(stream, deps, options);
     } catch (err) {
       deps.logger.error('reconcile failed for a stream', { stream: streamId(stream), error: describeError(err) });
+      return undefined;
     }
-  }
-  return results;
+  });
+  return results.filter((h): h is StreamHealth => h !== undefined);
 }
 
 const NOT_DONE = ['listed', 'delivering', 'failed', 'poisoned'] as const;
@@ -83,27 +87,33 @@ async function reconcileStream(stream: AnyStreamKey, deps: ReconcileDependencies
 
   const hotFrom = hourOf(now - (options.windowHours ?? 48) * HOUR_MS);
   const finalLimit = hourOf(now - FINAL_AFTER_MS);
-  const reader = new RangeReader(stream, deps, call);
-  let progress = await deps.summaries.progress(stream, call);
-  const startProgress = progress;
-
-  // 1. The recent range, read in full. Facts first: a fact seen then has its row inserted before the ledger read.
-  const hotFacts = await reader.facts(hotFrom, '9999');
-  const hotRows = await reader.rows(hotFrom, undefined);
-  const newestRowHour = hotRows.reduce((max, r) => (utcHourOf(r.contentCreated) > max ? utcHourOf(r.contentCreated) : max), hourOf(now));
-  const hotChecks = checkHours(hoursBetween(hotFrom, nextHour(newestRowHour)), hotFacts, hotRows, now, check);
-
-  // 2. The older hours as summarized, and the blobs of the listing range that are not done (cheap: filtered on the server).
   const summariesFrom = hourOf(now - retentionDays * DAY_MS - SUMMARIES_SHOWN_PAST_RETENTION_MS);
-  const older = await deps.summaries.range(stream, summariesFrom, hotFrom, call);
-  const notDone: LedgerEntry[] = [];
-  for await (const row of deps.ledger.query(stream, { statuses: [...NOT_DONE], createdFrom: new Date(hourStart(finalLimit)).toISOString() }, call)) notDone.push(row);
+  const reader = new RangeReader(stream, deps, call);
+
+  // 1. What this run reads, side by side: the recent range in full (facts first: a fact seen then has its row
+  //    inserted before the ledger read), the older hours as summarized, the not-done rows of the listing range
+  //    (filtered on the server), and the stream's cursor, sweep and gap rows.
+  const [hot, startProgress, older, notDone, cursorRow, sweep, gaps] = await Promise.all([
+    (async () => {
+      const facts = await reader.facts(hotFrom, '9999');
+      return { facts, rows: await reader.rows(hotFrom, undefined) };
+    })(),
+    deps.summaries.progress(stream, call),
+    deps.summaries.range(stream, summariesFrom, hotFrom, call),
+    collect(deps.ledger.query(stream, { statuses: [...NOT_DONE], createdFrom: new Date(hourStart(finalLimit)).toISOString() }, call)),
+    deps.cursors.read(stream, call),
+    security ? Promise.resolve(undefined) : deps.sweeps.read(stream as StreamKey, call),
+    deps.gaps.list(stream, call),
+  ]);
+  let progress = startProgress;
+  const newestRowHour = hot.rows.reduce((max, r) => (utcHourOf(r.contentCreated) > max ? utcHourOf(r.contentCreated) : max), hourOf(now));
+  const hotChecks = checkHours(hoursBetween(hotFrom, nextHour(newestRowHour)), hot.facts, hot.rows, now, check);
   const expiringSoon = notDone.filter((r) => {
     const expiration = Date.parse(r.contentExpiration);
     return expiration > now && expiration - now <= DAY_MS;
   });
 
-  // 3. Count again: a rotating slice of the older, not yet final hours, and every such hour whose pending rows changed.
+  // 2. Count again: a rotating slice of the older, not yet final hours, and every such hour whose pending rows changed.
   const recount = recountHours({ older, notDone, from: finalLimit, to: hotFrom, next: progress.recountNext, slice: options.recountHours ?? 12, now, check });
   const recountChecks: HourCheck[] = [];
   for (const [from, to] of ranges(recount.hours)) {
@@ -111,32 +121,30 @@ async function reconcileStream(stream: AnyStreamKey, deps: ReconcileDependencies
   }
   progress = { ...progress, recountNext: recount.next };
 
-  // 4. Hours that can no longer change: summarized for the last time. Then what retention may delete.
+  // 3. Hours that can no longer change: summarized for the last time.
   const finalized = await finalizeHours(stream, reader, progress, { finalLimit, maxHours: options.finalizeHoursPerRun ?? 48, now, check }, deps, call);
   progress = finalized.progress;
-  const toWrite: HourSummary[] = [...hotChecks, ...recountChecks].map((c) => summaryOf(c, now, false)).concat(finalized.checks.map((c) => summaryOf(c, now, true)));
-  await deps.summaries.write(stream, toWrite, call);
-  // Progress only after the summaries it vouches for are stored, and before anything is deleted on its strength.
-  if (JSON.stringify(progress) !== JSON.stringify(startProgress)) await deps.summaries.writeProgress(stream, progress, call);
-  const purged = await purgeExpiredState(stream, reader, progress, { retentionDays, maxHours: options.finalizeHoursPerRun ?? 48, now }, deps, call);
-  if (purged.progress !== progress) await deps.summaries.writeProgress(stream, (progress = purged.progress), call);
 
-  // 5. The invariant over everything covered, and the health row.
+  // 4. The invariant over everything covered, and the health row.
   const checked = [...finalized.checks, ...recountChecks, ...hotChecks].filter((c) => c.account.hour >= summariesFrom);
   const invariant = invariantState(checked, older);
-  const cursor = (await deps.cursors.read(stream, call))?.state;
+  const cursor = cursorRow?.state;
   // A Defender cursor is the newest lastUpdateDateTime seen, which stands still while a tenant is quiet:
   // how far behind the stream is shows in its last complete scan instead.
   const listing = cursor && security ? { ...cursor, cursor: cursor.lastSuccessAt } : cursor;
-  const sweep = security ? undefined : await deps.sweeps.read(stream as StreamKey, call);
-  const gaps = await deps.gaps.list(stream, call);
   const health = {
     ...streamHealth({
-      ...stream, now, cursor: listing, storedCursor: cursor?.cursor, entries: hotRows, hours: hotChecks.map((c) => c.account), invariant, stuck, expiringSoon: expiringSoon.length, sweep, gaps,
+      ...stream, now, cursor: listing, storedCursor: cursor?.cursor, entries: hot.rows, hours: hotChecks.map((c) => c.account), invariant, stuck, expiringSoon: expiringSoon.length, sweep, gaps,
     }),
     cursor: cursor?.cursor,
   };
-  await deps.health.write(stream, health, call);
+
+  // 5. Store the summaries, then the progress that vouches for them, and only then delete on its strength.
+  const toWrite: HourSummary[] = [...hotChecks, ...recountChecks].map((c) => summaryOf(c, now, false)).concat(finalized.checks.map((c) => summaryOf(c, now, true)));
+  await Promise.all([deps.summaries.write(stream, toWrite, call), deps.health.write(stream, health, call)]);
+  if (JSON.stringify(progress) !== JSON.stringify(startProgress)) await deps.summaries.writeProgress(stream, progress, call);
+  const purged = await purgeExpiredState(stream, reader, progress, { retentionDays, maxHours: options.finalizeHoursPerRun ?? 48, now }, deps, call);
+  if (purged.progress !== progress) await deps.summaries.writeProgress(stream, (progress = purged.progress), call);
 
   if (!invariant.holds) {
     deps.logger.error('completeness invariant violated', { stream: id, summary: describeInvariant(invariant), hours: invariant.violatingHours.slice(0, 5), blobs: invariant.examples.slice(0, 10).map((v) => `${v.contentId} (${v.problem})`) });
@@ -153,6 +161,12 @@ async function reconcileStream(stream: AnyStreamKey, deps: ReconcileDependencies
   if (health.deliveryLagMinutes !== undefined) deps.metrics.count('stream.deliveryLag.minutes', health.deliveryLagMinutes, dims);
   if (health.listingLagMinutes !== undefined) deps.metrics.count('stream.listingLag.minutes', health.listingLagMinutes, dims);
   return health;
+}
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
 }
 
 export function summaryOf(check: HourCheck, now: number, final: boolean): HourSummary {
