@@ -19,15 +19,22 @@ export type NameValues = Record<string, unknown>;
  * warnings so far, and readers that turn untrusted values into bounded, typed ones.
  */
 export class Draft {
-  readonly event: Partial<NormalizedEvent> = {};
   readonly additional: NameValues = Object.create(null) as NameValues;
   /** Name/Value lists by field, flattened into AdditionalFields at the end minus the entries a mapper took. */
   readonly flattened = new Map<string, NameValues>();
+  private additionalCount = 0;
 
   constructor(
     readonly record: Record<string, unknown>,
     readonly warnings: string[],
+    /** The event being filled (for audit records, with every envelope field already a property). */
+    readonly event: NormalizedEvent = {} as NormalizedEvent,
   ) {}
+
+  /** Whether anything was added to AdditionalFields. */
+  hasAdditional(): boolean {
+    return this.additionalCount > 0;
+  }
 
   warn(message: string): void {
     if (!this.warnings.includes(message)) this.warnings.push(message);
@@ -80,6 +87,7 @@ export class Draft {
   add(key: string, value: unknown): void {
     if (value === undefined || value === null || value === '' || Object.hasOwn(this.additional, key)) return;
     this.additional[key] = value;
+    this.additionalCount++;
   }
 
   /** Copies `record[key]` into AdditionalFields as a bounded scalar, or as a value of bounded depth. */

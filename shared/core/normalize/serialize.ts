@@ -1,0 +1,58 @@
+import { buildEvent } from './normalizeRecord.js';
+import type { EventProfile, NormalizeContext, NormalizedEvent } from './event.js';
+
+/** One event as it goes on the hub: the JSON body, and the event it was written from. */
+export interface SerializedEvent {
+  /**
+   * The event as built: every envelope field is a property, `undefined` where the event does not have
+   * it, so spread or serialize it rather than comparing its keys.
+   */
+  readonly event: NormalizedEvent;
+  readonly body: string;
+}
+
+export interface SerializeOptions {
+  /** The record's exact source text (the array element or NDJSON line it was parsed from). */
+  readonly rawText: string;
+  /** Default `full`. */
+  readonly profile?: EventProfile;
+}
+
+/**
+ * Normalizes a record parsed from `rawText` and writes its event as JSON. The body is what
+ * `JSON.stringify(normalizeRecord(record, ctx, options))` gives, except that a `full` event's `Raw` is
+ * `rawText` itself, spliced in (verbatim, and one serialization of the record fewer).
+ */
+export function serializeRecord(record: unknown, ctx: NormalizeContext, options: SerializeOptions): SerializedEvent {
+  const event = buildEvent(record, ctx, options);
+  return { event, body: bodyOf(event, record, options.rawText) };
+}
+
+/**
+ * {@link serializeRecord} for one element of a content blob, parsing it first. An element that is not
+ * valid JSON is not dropped: its text becomes `Raw` (in either profile) with a warning naming `index`.
+ */
+export function serializeElement(
+  text: string,
+  ctx: NormalizeContext,
+  options: { readonly profile?: EventProfile; readonly index: number },
+): SerializedEvent {
+  let record: unknown;
+  try {
+    record = JSON.parse(text);
+  } catch {
+    const event = buildEvent(text, ctx, { rawText: text, profile: options.profile });
+    event.ParseWarnings = [...(event.ParseWarnings ?? []), `record ${options.index} is not valid JSON; Raw holds its text`];
+    return { event, body: JSON.stringify(event) };
+  }
+  return serializeRecord(record, ctx, { rawText: text, profile: options.profile });
+}
+
+function bodyOf(event: NormalizedEvent, record: unknown, rawText: string): string {
+  if (event.Raw !== record || event.Raw === undefined) return JSON.stringify(event);
+  // Raw is the record as parsed from rawText: everything but Raw (the last field), then the text itself.
+  event.Raw = undefined;
+  const envelope = JSON.stringify(event);
+  event.Raw = record;
+  return `${envelope.slice(0, -1)},"Raw":${rawText}}`;
+}
