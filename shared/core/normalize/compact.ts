@@ -1,5 +1,6 @@
 import type { NormalizedEvent } from './event.js';
 import type { NameValues } from './draft.js';
+import { nullObject } from './json.js';
 
 /**
  * The record fields a normalized field carries unchanged: `Field → column`. In a compact event such a
@@ -34,7 +35,7 @@ export function compactAdditionalFields(record: Record<string, unknown>, event: 
     if (value === undefined) continue;
     const column = CARRIED_BY.get(name);
     if (column !== undefined && event[column] === value) continue;
-    (fields ??= Object.create(null) as NameValues)[name] = value;
+    (fields ??= nullObject<NameValues>())[name] = value;
   }
   return fields;
 }

@@ -1,5 +1,5 @@
 import type { NormalizedEvent } from './event.js';
-import { isJsonObject, nestsDeeperThan, own } from './json.js';
+import { isJsonObject, nestsDeeperThan, nullObject, own } from './json.js';
 
 /** Longest string copied out of a record into a field or AdditionalFields (Raw keeps the whole value). */
 export const MAX_VALUE_CHARS = 8192;
@@ -19,7 +19,7 @@ export type NameValues = Record<string, unknown>;
  * warnings so far, and readers that turn untrusted values into bounded, typed ones.
  */
 export class Draft {
-  readonly additional: NameValues = Object.create(null) as NameValues;
+  readonly additional: NameValues = nullObject<NameValues>();
   /** Name/Value lists by field, flattened into AdditionalFields at the end minus the entries a mapper took. */
   readonly flattened = new Map<string, NameValues>();
   private additionalCount = 0;
@@ -125,7 +125,7 @@ export class Draft {
   nameValues(key: string): NameValues | undefined {
     const value = this.container(key);
     if (value === undefined) return undefined;
-    const pairs: NameValues = Object.create(null) as NameValues;
+    const pairs: NameValues = nullObject<NameValues>();
     if (Array.isArray(value)) {
       let skipped = 0;
       const count = Math.min(value.length, MAX_ENTRIES);

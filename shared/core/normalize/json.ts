@@ -4,6 +4,15 @@
  * before a value goes anywhere that will be serialized.
  */
 
+/**
+ * An empty object without a prototype, so any key (even `__proto__`) is plain data. Made by removing the
+ * prototype of `{}` rather than by `Object.create(null)`, which V8 starts in dictionary mode: adding
+ * properties and serializing such objects is several times slower.
+ */
+export function nullObject<T = Record<string, unknown>>(): T {
+  return Object.setPrototypeOf({}, null) as T;
+}
+
 /** A JSON object (not null, not an array). */
 export function isJsonObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
