@@ -23,13 +23,16 @@ export class Draft {
   /** Name/Value lists by field, flattened into AdditionalFields at the end minus the entries a mapper took. */
   readonly flattened = new Map<string, NameValues>();
   private additionalCount = 0;
+  private readonly plain: boolean;
 
   constructor(
     readonly record: Record<string, unknown>,
     readonly warnings: string[],
     /** The event being filled (for audit records, with every envelope field already a property). */
     readonly event: NormalizedEvent = {} as NormalizedEvent,
-  ) {}
+  ) {
+    this.plain = Object.getPrototypeOf(record) === Object.prototype;
+  }
 
   /** Whether anything was added to AdditionalFields. */
   hasAdditional(): boolean {
@@ -40,9 +43,12 @@ export class Draft {
     if (!this.warnings.includes(message)) this.warnings.push(message);
   }
 
-  /** The record's own property `key`. */
+  /**
+   * The record's own property `key`. A record from JSON.parse inherits only Object.prototype's members,
+   * which no field name the mappers read is, so its properties are read directly.
+   */
   get(key: string): unknown {
-    return own(this.record, key);
+    return this.plain ? this.record[key] : own(this.record, key);
   }
 
   /** `record[key]` as a trimmed, non-empty, bounded string (numbers and booleans are converted). */
@@ -85,7 +91,8 @@ export class Draft {
 
   /** Sets an AdditionalFields entry unless the value is empty or already set. */
   add(key: string, value: unknown): void {
-    if (value === undefined || value === null || value === '' || Object.hasOwn(this.additional, key)) return;
+    // No prototype, and undefined is never stored: a defined entry is an own one.
+    if (value === undefined || value === null || value === '' || this.additional[key] !== undefined) return;
     this.additional[key] = value;
     this.additionalCount++;
   }
@@ -206,7 +213,8 @@ const DECIMAL = /^-?\d+$/;
 
 /** Removes and returns one entry of decoded Name/Value pairs. */
 export function take(pairs: NameValues | undefined, name: string): unknown {
-  if (!pairs || !Object.hasOwn(pairs, name)) return undefined;
+  // Decoded pairs have no prototype; a missing Value is stored as null, never undefined.
+  if (!pairs || pairs[name] === undefined) return undefined;
   const value = pairs[name];
   delete pairs[name];
   return value;
