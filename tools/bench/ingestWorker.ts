@@ -14,7 +14,7 @@ import { createProducer, EventHubsSink } from '../../shared/adapters/eventHubs/e
 import { toContentMessage, type ContentMessage } from '../../shared/core/contentMessage.js';
 import { JsonArraySplitter } from '../../shared/core/jsonArrayStream.js';
 import type { ContentListing, ContentType, StreamKey } from '../../shared/core/model.js';
-import { normalizeRecord } from '../../shared/core/normalize/index.js';
+import { buildEvent, serializeEvent, type EventProfile } from '../../shared/core/normalize/index.js';
 import { partitionKeyFor } from '../../shared/core/partitionKey.js';
 import { HOUR_MS, MINUTE_MS } from '../../shared/core/windows.js';
 import { noMetrics, silentLogger, type ContentQueue, type CursorStore, type EventSink, type Ledger, type OutgoingEvent } from '../../shared/ports.js';
@@ -68,6 +68,12 @@ async function listedMessage({ listing, tenantId, contentType }: BlobArgs): Prom
 function expectDone(outcome: IngestOutcome): IngestOutcome {
   if (outcome.status !== 'done') throw new Error(`ingest ended ${outcome.status}: ${outcome.reason ?? ''}`);
   return outcome;
+}
+
+/** CPU time of this process in milliseconds (user + system, all threads). */
+function cpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
 }
 
 function collectGarbage(): void {
@@ -226,39 +232,53 @@ serveCommands({
 
   /**
    * The ingest path's CPU work on the same records, stage by stage, one thread, no I/O: split the blob
-   * body (64 KiB chunks), then per record JSON.parse, normalize, serialize the event, UTF-8 encode.
+   * body (64 KiB chunks); then, record by record as ingest does it, JSON.parse, normalize, serialize the
+   * event as BlobDelivery does (for full, the record's source text spliced in as Raw) and UTF-8 encode;
+   * and the floor, JSON.parse + JSON.stringify of each record. CPU time (process.cpuUsage: garbage
+   * collection on helper threads counts, other processes' load does not) of whole passes: a stage's cost
+   * is the difference between a pass that stops after it and one that stops before it.
    */
-  async stages({ file }: { file: string }) {
+  async stages({ file, profile }: { file: string; profile?: EventProfile }) {
     const texts = recordTexts(file);
     const body = Buffer.from(`[${texts.join(',')}]`, 'utf8');
+    const context = { ...STAGE_CONTEXT, processedTime: new Date().toISOString() };
+    const pass = (work: (text: string) => number): { ms: number; total: number } => {
+      collectGarbage();
+      const started = cpuMs();
+      let total = 0;
+      for (const text of texts) total += work(text);
+      return { ms: cpuMs() - started, total };
+    };
     collectGarbage();
-    const ms = { split: 0, parse: 0, normalize: 0, stringify: 0, encode: 0 };
-    let started = performance.now();
+    const started = cpuMs();
     const splitter = new JsonArraySplitter();
     let split = 0;
     for (let at = 0; at < body.length; at += 65_536) split += splitter.push(body.subarray(at, at + 65_536)).length;
     splitter.end();
-    ms.split = performance.now() - started;
-    let bytes = 0;
-    const context = { ...STAGE_CONTEXT, processedTime: new Date().toISOString() };
-    for (const text of texts) {
-      started = performance.now();
-      const record: unknown = JSON.parse(text);
-      let now = performance.now();
-      ms.parse += now - started;
-      const event = normalizeRecord(record, context, { rawText: text });
-      started = performance.now();
-      ms.normalize += started - now;
-      // Serialized as BlobDelivery.toOutgoing does it: the envelope without Raw, the record's source text spliced in.
-      event.Raw = undefined;
-      const json = `${JSON.stringify(event).slice(0, -1)},"Raw":${text}}`;
-      now = performance.now();
-      ms.stringify += now - started;
-      bytes += Buffer.from(json, 'utf8').length;
-      ms.encode += performance.now() - now;
-    }
+    const splitMs = cpuMs() - started;
     if (split !== texts.length) throw new Error(`the splitter found ${split} records, expected ${texts.length}`);
-    return { ms, records: texts.length, eventBytes: bytes };
+    const parsed = pass((text) => (JSON.parse(text) === null ? 0 : 1));
+    const normalized = pass((text) => buildEvent(JSON.parse(text), context, { rawText: text, profile }).RawSizeBytes);
+    const serialize = (text: string): string => {
+      const record: unknown = JSON.parse(text);
+      return serializeEvent(buildEvent(record, context, { rawText: text, profile }), record, text, context);
+    };
+    const serialized = pass((text) => serialize(text).length);
+    const encoded = pass((text) => Buffer.from(serialize(text), 'utf8').length);
+    const floor = pass((text) => JSON.stringify(JSON.parse(text)).length);
+    return {
+      ms: {
+        split: splitMs,
+        parse: parsed.ms,
+        normalize: Math.max(0, normalized.ms - parsed.ms),
+        stringify: Math.max(0, serialized.ms - normalized.ms),
+        encode: Math.max(0, encoded.ms - serialized.ms),
+        floor: floor.ms,
+      },
+      records: texts.length,
+      eventBytes: encoded.total,
+      recordBytes: texts.reduce((sum, text) => sum + Buffer.byteLength(text), 0),
+    };
   },
 
   /** What serving and HTTPS transfer cost on their own: the download, drained and discarded. */
@@ -289,7 +309,7 @@ serveCommands({
   },
 
   /** One ingest with the resident set sampled; run in a fresh process so nothing earlier inflates it. */
-  async rss({ intervalMs, ...args }: BlobArgs & { intervalMs: number }) {
+  async rss({ intervalMs, expectStatus = 'done', ...args }: BlobArgs & { intervalMs: number; expectStatus?: IngestOutcome['status'] }) {
     const message = await listedMessage(args);
     collectGarbage();
     const baseline = process.memoryUsage().rss;
@@ -297,9 +317,17 @@ serveCommands({
     const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), intervalMs);
     const started = performance.now();
     try {
-      const outcome = expectDone(await ingestContent(message, hubDeps, ingestOptions));
+      const outcome = await ingestContent(message, hubDeps, ingestOptions);
+      if (outcome.status !== expectStatus) throw new Error(`ingest ended ${outcome.status}, expected ${expectStatus}: ${outcome.reason ?? ''}`);
       peak = Math.max(peak, process.memoryUsage().rss);
-      return { ms: performance.now() - started, records: outcome.records, baseline, peak, maxRss: process.resourceUsage().maxRSS * 1024 };
+      return {
+        ms: performance.now() - started,
+        records: outcome.records ?? 0,
+        reason: outcome.reason,
+        baseline,
+        peak,
+        maxRss: process.resourceUsage().maxRSS * 1024,
+      };
     } finally {
       clearInterval(sampler);
     }

@@ -1,5 +1,6 @@
 export { normalizeRecord } from './normalizeRecord.js';
-export { serializeElement, serializeRecord, type SerializedEvent, type SerializeOptions } from './serialize.js';
+export { serializeElement, serializeEvent, serializeRecord, type SerializedEvent, type SerializeOptions } from './serialize.js';
+export { buildEvent } from './normalizeRecord.js';
 export { CARRIED_BY } from './compact.js';
 export {
   AUDIT_RECORD_IDENTITY,

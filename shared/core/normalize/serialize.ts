@@ -25,7 +25,7 @@ export interface SerializeOptions {
  */
 export function serializeRecord(record: unknown, ctx: NormalizeContext, options: SerializeOptions): SerializedEvent {
   const event = buildEvent(record, ctx, options);
-  return { event, body: bodyOf(event, record, options.rawText, ctx) };
+  return { event, body: serializeEvent(event, record, options.rawText, ctx) };
 }
 
 /**
@@ -49,11 +49,11 @@ export function serializeElement(
 }
 
 /**
- * `JSON.stringify(event)`, with two shortcuts that give the same text: the fields every event of a
- * context shares are written from a cached piece, and when Raw is the record parsed from `rawText`,
- * the text itself is spliced in as the last field.
+ * The body of an event built from `record` (parsed from `rawText`) in context `ctx`: `JSON.stringify(event)`,
+ * with two shortcuts that give the same text: the fields every event of a context shares are written from
+ * a cached piece, and when Raw is the record itself, its text is spliced in as the last field.
  */
-function bodyOf(event: NormalizedEvent, record: unknown, rawText: string, ctx: NormalizeContext): string {
+export function serializeEvent(event: NormalizedEvent, record: unknown, rawText: string, ctx: NormalizeContext): string {
   const spliceRaw = event.Raw === record && record !== undefined;
   const pieces = piecesOf(ctx);
   if (!sharesContext(event, pieces)) {
