@@ -1,3 +1,5 @@
+import { isAscii } from 'node:buffer';
+
 /**
  * Incremental splitting of a content blob (one JSON array of audit records, up to ~100 MB) into the
  * source text of its top-level elements, without building values and without holding the blob.
@@ -76,7 +78,8 @@ function endsScalar(byte: number): boolean {
  *
  * It tracks only strings, escapes and bracket nesting, so memory is bounded by the largest single element
  * plus one bit per nesting level (at most {@link MAX_NESTING} levels), never by the blob. String contents
- * are skipped with a native byte search rather than examined byte by byte. Structural faults (anything but
+ * are skipped with a native search (over the chunk's bytes as a one-byte string) rather than examined
+ * byte by byte. Structural faults (anything but
  * whitespace/BOM before `[`, a top-level value that is not an array, unbalanced or mismatched brackets,
  * nesting past the limit, a missing or extra comma between elements, anything after the closing `]`, or
  * input that ends early) raise a {@link JsonStreamError}: elements completed before the fault are still
@@ -113,18 +116,25 @@ export class JsonArraySplitter {
    */
   push(input: Uint8Array): string[] {
     if (this.failure) throw this.failure;
-    // Buffer's indexOf is a native memchr; a plain Uint8Array's is several times slower. Same bytes, no copy.
     const chunk = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
     const elements: string[] = [];
     const length = chunk.length;
+    // The chunk's bytes as a one-byte string (a plain copy): character i is byte i, so positions are byte
+    // offsets, and String.prototype.indexOf is a cheaper call than Buffer's. Only scanning reads it; an
+    // element's text is decoded from the bytes as UTF-8.
+    let bytes: string | undefined;
+    // For an all-ASCII chunk (the usual case) that string is also the UTF-8 text: elements are slices of it.
+    let ascii: boolean | undefined;
     let start = this.state === State.Element ? 0 : -1;
     let i = 0;
     while (i < length && !this.failure) {
       if (this.state === State.Element) {
-        const end = this.inScalar ? this.scanScalar(chunk, i) : this.scan(chunk, i);
+        bytes ??= chunk.toString('latin1');
+        const end = this.inScalar ? this.scanScalar(chunk, i) : this.scan(bytes, i);
         if (end === MORE) break;
         if (this.failure) break;
-        elements.push(this.take(chunk, start, end));
+        if (this.carried.length === 0 && (ascii ??= isAscii(chunk))) elements.push(bytes.slice(start, end));
+        else elements.push(this.take(chunk, start, end));
         this.state = State.AfterElement;
         i = end;
         continue;
@@ -203,7 +213,7 @@ export class JsonArraySplitter {
    * Scans a bracketed element or a string element from `i`: the index just past its last byte, or
    * {@link MORE} when the chunk ends first. Strings are skipped with `indexOf`.
    */
-  private scan(chunk: Buffer, i: number): number {
+  private scan(chunk: string, i: number): number {
     const length = chunk.length;
     if (this.inString) {
       const close = this.closingQuote(chunk, i);
@@ -213,7 +223,7 @@ export class JsonArraySplitter {
       if (this.depth === 0) return i;
     }
     while (i < length) {
-      const byte = chunk[i]!;
+      const byte = chunk.charCodeAt(i);
       if (byte === QUOTE) {
         this.escaped = false;
         const close = this.closingQuote(chunk, i + 1);
@@ -244,17 +254,17 @@ export class JsonArraySplitter {
    * (remembering a trailing unpaired backslash for the next chunk). A quote preceded by an odd run of
    * backslashes is escaped.
    */
-  private closingQuote(chunk: Buffer, from: number): number {
+  private closingQuote(chunk: string, from: number): number {
     const length = chunk.length;
     if (this.escaped) {
       if (from >= length) return MORE;
       from++;
       this.escaped = false;
     }
-    for (let quote = chunk.indexOf(QUOTE, from); ; quote = chunk.indexOf(QUOTE, quote + 1)) {
+    for (let quote = chunk.indexOf('"', from); ; quote = chunk.indexOf('"', quote + 1)) {
       const end = quote === -1 ? length : quote;
       let k = end - 1;
-      while (k >= from && chunk[k] === BACKSLASH) k--;
+      while (k >= from && chunk.charCodeAt(k) === BACKSLASH) k--;
       const unpaired = ((end - 1 - k) & 1) === 1;
       if (quote === -1) {
         this.escaped = unpaired;
