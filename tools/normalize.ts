@@ -10,7 +10,6 @@
  * whenever a source file changed), so a run does not pay for a TypeScript transpile.
  */
 import { once } from 'node:events';
-import { createReadStream, fstatSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { JsonArraySplitter, JsonStreamError } from '../shared/core/jsonArrayStream.js';
 import { CONTENT_TYPES, isContentType, isGuid } from '../shared/core/model.js';
@@ -33,9 +32,8 @@ still normalized, with a warning in the event); 2 usage error.
 `;
 
 /** Output is gathered and written in large pieces: one write() per event would dominate the run time. */
-const FLUSH_AT_CHARS = 1 << 20;
-/** Read size when stdin is a file (a pipe delivers what it has). */
-const READ_CHUNK_BYTES = 1 << 20;
+const FLUSH_AT_CHARS = 1 << 16;
+const LF = 0x0a;
 
 type Usage = { ok: true; context: Omit<NormalizeContext, 'processedTime'>; profile: EventProfile } | { ok: false; message?: string };
 
@@ -81,14 +79,10 @@ class Output {
   private parts: string[] = [];
   private chars = 0;
 
-  line(text: string): void {
+  async line(text: string): Promise<void> {
     this.parts.push(text, '\n');
     this.chars += text.length + 1;
-  }
-
-  /** Whether enough is gathered to be written. */
-  get full(): boolean {
-    return this.chars >= FLUSH_AT_CHARS;
+    if (this.chars >= FLUSH_AT_CHARS) await this.flush();
   }
 
   async flush(): Promise<void> {
@@ -117,7 +111,7 @@ async function main(): Promise<number> {
   let context: NormalizeContext = { ...usage.context, processedTime: new Date().toISOString() };
   let contextSince = Date.now();
 
-  const normalize = (text: string, where: string): void => {
+  const normalize = async (text: string, where: string): Promise<void> => {
     let record: unknown;
     try {
       record = JSON.parse(text);
@@ -136,14 +130,10 @@ async function main(): Promise<number> {
       context = { ...usage.context, processedTime: new Date(now).toISOString() };
       contextSince = now;
     }
-    output.line(serializeRecord(record, context, { rawText: text, profile }).body);
-  };
-  const flushed = async (): Promise<void> => {
-    if (output.full) await output.flush();
+    await output.line(serializeRecord(record, context, { rawText: text, profile }).body);
   };
 
-  const stdin = inputStream();
-  const input = stdin[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const input = process.stdin[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const head: Buffer[] = [];
   let first: number | undefined;
   while (first === undefined) {
@@ -158,20 +148,10 @@ async function main(): Promise<number> {
   })();
 
   if (first === 0x5b) {
-    if (await readArray(chunks, normalize, flushed, () => stdin.destroy())) malformed = true;
-  } else await readLines(chunks, normalize, flushed);
+    if (await readArray(chunks, normalize)) malformed = true;
+  } else await readLines(chunks, normalize);
   await output.flush();
   return malformed ? 1 : 0;
-}
-
-/** stdin; a file is read in large chunks (each read of a stream costs a round trip through libuv). */
-function inputStream(): NodeJS.ReadableStream & { destroy(): void } {
-  try {
-    if (fstatSync(0).isFile()) return createReadStream('', { fd: 0, highWaterMark: READ_CHUNK_BYTES, autoClose: false });
-  } catch {
-    // Not a file (or not statable): the usual stream.
-  }
-  return process.stdin;
 }
 
 /** The first byte that is neither whitespace nor part of a leading UTF-8 byte order mark, if seen yet. */
@@ -190,23 +170,20 @@ function firstSignificantByte(chunks: Buffer[]): number | undefined {
 /** Streams a JSON array through the splitter; returns whether its structure was broken. */
 async function readArray(
   chunks: AsyncIterable<Buffer>,
-  normalize: (text: string, where: string) => void,
-  flushed: () => Promise<void>,
-  stop: () => void,
+  normalize: (text: string, where: string) => Promise<void>,
 ): Promise<boolean> {
   const splitter = new JsonArraySplitter();
   let index = 0;
   try {
     for await (const chunk of chunks) {
-      for (const element of splitter.push(chunk)) normalize(element, `element ${index++}`);
-      await flushed();
+      for (const element of splitter.push(chunk)) await normalize(element, `element ${index++}`);
     }
     splitter.end();
     return false;
   } catch (error) {
     if (!(error instanceof JsonStreamError)) throw error;
     process.stderr.write(`input: ${error.message}\n`);
-    stop();
+    process.stdin.destroy();
     return true;
   }
 }
@@ -214,32 +191,28 @@ async function readArray(
 /** Reads NDJSON line by line (LF or CRLF; blank lines are skipped but counted). */
 async function readLines(
   chunks: AsyncIterable<Buffer>,
-  normalize: (text: string, where: string) => void,
-  flushed: () => Promise<void>,
+  normalize: (text: string, where: string) => Promise<void>,
 ): Promise<void> {
-  // One streaming decode per chunk (a character split across chunks is completed by the next one).
   const decoder = new TextDecoder('utf-8');
-  let carried = '';
+  let carried: Buffer[] = [];
   let lineNumber = 0;
-  const handle = (line: string): void => {
+  const handle = async (bytes: Buffer): Promise<void> => {
     lineNumber++;
-    // trim() also drops a byte order mark (U+FEFF) at the start of a line.
-    const text = line.trim();
-    if (text !== '') normalize(text, `line ${lineNumber}`);
+    // The decoder drops a byte order mark at the start of each decode, i.e. of every line, which is harmless.
+    const text = decoder.decode(bytes).trim();
+    if (text !== '') await normalize(text, `line ${lineNumber}`);
   };
   for await (const chunk of chunks) {
-    const text = decoder.decode(chunk, { stream: true });
     let start = 0;
-    for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', start)) {
-      handle(start === 0 && carried !== '' ? carried + text.slice(0, end) : text.slice(start, end));
-      carried = '';
+    for (let end = chunk.indexOf(LF, start); end !== -1; end = chunk.indexOf(LF, start)) {
+      const piece = chunk.subarray(start, end);
+      await handle(carried.length === 0 ? piece : Buffer.concat([...carried, piece]));
+      carried = [];
       start = end + 1;
     }
-    carried += text.slice(start);
-    await flushed();
+    if (start < chunk.length) carried.push(chunk.subarray(start));
   }
-  carried += decoder.decode();
-  if (carried !== '') handle(carried);
+  if (carried.length > 0) await handle(Buffer.concat(carried));
 }
 
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
