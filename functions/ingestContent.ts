@@ -12,7 +12,7 @@ export async function ingestContent(message: unknown, context: InvocationContext
   const outcome = await ingest(
     message,
     { tenants: wiring.tenants, ledger: wiring.ledger, source: wiring.source, sink: wiring.sink, blobs: wiring.blobs, clock: wiring.clock, logger, metrics },
-    { maxEventBytes: wiring.config.ingest.maxEventBytes, partitionKeyMode: wiring.config.ingest.partitionKeyMode },
+    { maxEventBytes: wiring.config.ingest.maxEventBytes, partitionKeyMode: wiring.config.ingest.partitionKeyMode, eventProfile: wiring.config.ingest.eventProfile },
   );
   logger.debug('ingest outcome', { status: outcome.status, contentId: outcome.contentId, dequeueCount: context.triggerMetadata?.dequeueCount });
 }

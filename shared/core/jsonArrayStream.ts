@@ -1,3 +1,5 @@
+import { isAscii } from 'node:buffer';
+
 /**
  * Incremental splitting of a content blob (one JSON array of audit records, up to ~100 MB) into the
  * source text of its top-level elements, without building values and without holding the blob.
@@ -14,6 +16,18 @@ export class JsonStreamError extends Error {
   ) {
     super(`${message} at byte ${offset}`);
   }
+}
+
+/**
+ * Deepest bracket nesting inside one element. Real audit records nest a handful of levels; the normalizer
+ * carries anything deeper than 512 as text. Past this limit the blob is refused, so a body of nothing but
+ * `[` costs a few kilobytes, not memory in proportion to its size.
+ */
+export const MAX_NESTING = 10_000;
+
+export interface JsonArraySplitterOptions {
+  /** Deepest nesting accepted inside an element (default {@link MAX_NESTING}). */
+  readonly maxNesting?: number;
 }
 
 const enum State {
@@ -39,6 +53,8 @@ const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const COMMA = 0x2c;
 const BOM = [0xef, 0xbb, 0xbf] as const;
+/** `scan` returns this when the chunk ended inside the element. */
+const MORE = -1;
 
 function isWhitespace(byte: number): boolean {
   return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
@@ -61,12 +77,14 @@ function endsScalar(byte: number): boolean {
  * Splits a JSON array fed in arbitrary byte chunks into the exact source text of each top-level element.
  *
  * It tracks only strings, escapes and bracket nesting, so memory is bounded by the largest single element
- * (plus one byte per nesting level), never by the blob. Structural faults (anything but whitespace/BOM
- * before `[`, a top-level value that is not an array, unbalanced or mismatched brackets, a missing or extra
- * comma between elements, anything after the closing `]`, or input that ends early) raise a
- * {@link JsonStreamError}: elements completed before the fault are still returned by that `push`, and the
- * fault is thrown by the next `push` or `end` (and by every call after). Whether an element is valid JSON
- * is left to the caller's `JSON.parse`.
+ * plus one bit per nesting level (at most {@link MAX_NESTING} levels), never by the blob. String contents
+ * are skipped with a native search (over the chunk's bytes as a one-byte string) rather than examined
+ * byte by byte. Structural faults (anything but
+ * whitespace/BOM before `[`, a top-level value that is not an array, unbalanced or mismatched brackets,
+ * nesting past the limit, a missing or extra comma between elements, anything after the closing `]`, or
+ * input that ends early) raise a {@link JsonStreamError}: elements completed before the fault are still
+ * returned by that `push`, and the fault is thrown by the next `push` or `end` (and by every call after).
+ * Whether an element is valid JSON is left to the caller's `JSON.parse`.
  */
 export class JsonArraySplitter {
   private state = State.Start;
@@ -74,9 +92,13 @@ export class JsonArraySplitter {
   /** How many bytes of a leading byte order mark have been seen. */
   private bomBytes = 0;
   private failure: JsonStreamError | undefined;
-  /** Open brackets inside the current element (the closing byte each expects). */
-  private readonly nesting: number[] = [];
+  private readonly maxNesting: number;
+  /** Open brackets inside the current element. */
+  private depth = 0;
+  /** One bit per open bracket, set for `{` (expects `}`), clear for `[`; grown on demand up to the limit. */
+  private kinds = new Uint8Array(64);
   private inString = false;
+  /** Inside a string, the previous chunk ended with an unpaired backslash: this chunk's first byte is escaped. */
   private escaped = false;
   /** A scalar element (number, literal) ends at the first byte it cannot contain (see `endsScalar`). */
   private inScalar = false;
@@ -84,47 +106,41 @@ export class JsonArraySplitter {
   private carried: Uint8Array[] = [];
   private readonly decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
+  constructor(options: JsonArraySplitterOptions = {}) {
+    this.maxNesting = options.maxNesting ?? MAX_NESTING;
+  }
+
   /**
    * Feeds the next chunk (UTF-8; a multi-byte character may be split across chunks) and returns the
    * top-level elements completed by it, in order, each as its exact source text (no surrounding whitespace).
    */
-  push(chunk: Uint8Array): string[] {
+  push(input: Uint8Array): string[] {
     if (this.failure) throw this.failure;
+    const chunk = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
     const elements: string[] = [];
+    const length = chunk.length;
+    // The chunk's bytes as a one-byte string (a plain copy): character i is byte i, so positions are byte
+    // offsets, and String.prototype.indexOf is a cheaper call than Buffer's. Only scanning reads it; an
+    // element's text is decoded from the bytes as UTF-8.
+    let bytes: string | undefined;
+    // For an all-ASCII chunk (the usual case) that string is also the UTF-8 text: elements are slices of it.
+    let ascii: boolean | undefined;
     let start = this.state === State.Element ? 0 : -1;
-    for (let i = 0; i < chunk.length && !this.failure; i++) {
+    let i = 0;
+    while (i < length && !this.failure) {
+      if (this.state === State.Element) {
+        bytes ??= chunk.toString('latin1');
+        const end = this.inScalar ? this.scanScalar(chunk, i) : this.scan(bytes, i);
+        if (end === MORE) break;
+        if (this.failure) break;
+        if (this.carried.length === 0 && (ascii ??= isAscii(chunk))) elements.push(bytes.slice(start, end));
+        else elements.push(this.take(chunk, start, end));
+        this.state = State.AfterElement;
+        i = end;
+        continue;
+      }
       const byte = chunk[i]!;
       switch (this.state) {
-        case State.Element: {
-          if (this.inString) {
-            if (this.escaped) this.escaped = false;
-            else if (byte === BACKSLASH) this.escaped = true;
-            else if (byte === QUOTE) {
-              this.inString = false;
-              if (this.nesting.length === 0) {
-                elements.push(this.take(chunk, start, i + 1));
-                this.state = State.AfterElement;
-              }
-            }
-          } else if (this.inScalar) {
-            if (endsScalar(byte)) {
-              elements.push(this.take(chunk, start, i));
-              this.inScalar = false;
-              this.state = State.AfterElement;
-              i--; // let AfterElement see the terminator
-            }
-          } else if (byte === QUOTE) this.inString = true;
-          else if (byte === OPEN_ARRAY) this.nesting.push(CLOSE_ARRAY);
-          else if (byte === OPEN_OBJECT) this.nesting.push(CLOSE_OBJECT);
-          else if (byte === CLOSE_ARRAY || byte === CLOSE_OBJECT) {
-            if (this.nesting.pop() !== byte) this.fail('unbalanced brackets', i);
-            else if (this.nesting.length === 0) {
-              elements.push(this.take(chunk, start, i + 1));
-              this.state = State.AfterElement;
-            }
-          }
-          break;
-        }
         case State.Start: {
           if (this.offset + i === this.bomBytes && byte === BOM[this.bomBytes]) {
             this.bomBytes++;
@@ -149,9 +165,10 @@ export class JsonArraySplitter {
           }
           start = i;
           this.state = State.Element;
-          if (byte === QUOTE) this.inString = true;
-          else if (byte === OPEN_ARRAY) this.nesting.push(CLOSE_ARRAY);
-          else if (byte === OPEN_OBJECT) this.nesting.push(CLOSE_OBJECT);
+          if (byte === QUOTE) {
+            this.inString = true;
+            this.escaped = false;
+          } else if (byte === OPEN_ARRAY || byte === OPEN_OBJECT) this.open(byte, i);
           else this.inScalar = true;
           break;
         }
@@ -167,13 +184,15 @@ export class JsonArraySplitter {
           break;
         }
       }
+      i++;
     }
     if (this.failure) {
       this.carried = [];
       return elements;
     }
-    if (this.state === State.Element) this.carried.push(chunk.slice(start));
-    this.offset += chunk.length;
+    // A copy (Buffer's slice would be a view): the caller may reuse its chunk.
+    if (this.state === State.Element) this.carried.push(Uint8Array.prototype.slice.call(chunk, start));
+    this.offset += length;
     return elements;
   }
 
@@ -188,6 +207,101 @@ export class JsonArraySplitter {
       throw this.failure;
     }
     return [];
+  }
+
+  /**
+   * Scans a bracketed element or a string element from `i`: the index just past its last byte, or
+   * {@link MORE} when the chunk ends first. Strings are skipped with `indexOf`.
+   */
+  private scan(chunk: string, i: number): number {
+    const length = chunk.length;
+    if (this.inString) {
+      const close = this.closingQuote(chunk, i);
+      if (close === MORE) return MORE;
+      this.inString = false;
+      i = close + 1;
+      if (this.depth === 0) return i;
+    }
+    while (i < length) {
+      const byte = chunk.charCodeAt(i);
+      if (byte === QUOTE) {
+        this.escaped = false;
+        const close = this.closingQuote(chunk, i + 1);
+        if (close === MORE) {
+          this.inString = true;
+          return MORE;
+        }
+        i = close + 1;
+      } else if (byte === OPEN_OBJECT || byte === OPEN_ARRAY) {
+        if (!this.open(byte, i)) return i;
+        i++;
+      } else if (byte === CLOSE_OBJECT || byte === CLOSE_ARRAY) {
+        const depth = --this.depth;
+        const expected = (this.kinds[depth >> 3]! >> (depth & 7)) & 1 ? CLOSE_OBJECT : CLOSE_ARRAY;
+        if (byte !== expected) {
+          this.fail('unbalanced brackets', i);
+          return i;
+        }
+        i++;
+        if (depth === 0) return i;
+      } else i++;
+    }
+    return MORE;
+  }
+
+  /**
+   * The index of the quote that closes the string whose contents continue at `from`, or {@link MORE}
+   * (remembering a trailing unpaired backslash for the next chunk). A quote preceded by an odd run of
+   * backslashes is escaped.
+   */
+  private closingQuote(chunk: string, from: number): number {
+    const length = chunk.length;
+    if (this.escaped) {
+      if (from >= length) return MORE;
+      from++;
+      this.escaped = false;
+    }
+    for (let quote = chunk.indexOf('"', from); ; quote = chunk.indexOf('"', quote + 1)) {
+      const end = quote === -1 ? length : quote;
+      let k = end - 1;
+      while (k >= from && chunk.charCodeAt(k) === BACKSLASH) k--;
+      const unpaired = ((end - 1 - k) & 1) === 1;
+      if (quote === -1) {
+        this.escaped = unpaired;
+        return MORE;
+      }
+      if (!unpaired) return quote;
+    }
+  }
+
+  /** A number or literal element: ends before the first byte it cannot contain. */
+  private scanScalar(chunk: Buffer, i: number): number {
+    for (; i < chunk.length; i++) {
+      if (endsScalar(chunk[i]!)) {
+        this.inScalar = false;
+        return i;
+      }
+    }
+    return MORE;
+  }
+
+  /** Records an opening bracket; false (with the failure set) past the nesting limit. */
+  private open(byte: number, index: number): boolean {
+    const depth = this.depth;
+    if (depth >= this.maxNesting) {
+      this.fail(`an element nests deeper than ${this.maxNesting} levels`, index);
+      return false;
+    }
+    const at = depth >> 3;
+    if (at >= this.kinds.length) {
+      const grown = new Uint8Array(Math.min(this.kinds.length * 2, (this.maxNesting >> 3) + 1));
+      grown.set(this.kinds);
+      this.kinds = grown;
+    }
+    const bit = 1 << (depth & 7);
+    this.kinds[at] = byte === OPEN_OBJECT ? this.kinds[at]! | bit : this.kinds[at]! & ~bit;
+    this.depth = depth + 1;
+    return true;
   }
 
   /** The element's text: carried bytes from earlier chunks plus `chunk[start, end)`. */

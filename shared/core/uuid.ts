@@ -10,13 +10,22 @@ const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
  * `EventId` a stable dedupe key. Throws a TypeError when `namespace` is not a UUID (a programming error).
  */
 export function uuidV5(name: string, namespace: string): string {
-  // One-shot hash (Node ≥ 20.12) of namespace bytes + name: this runs once per record.
-  const digest = hash('sha1', Buffer.concat([namespaceBytes(namespace), Buffer.from(name, 'utf8')]), 'buffer');
-  digest[6] = (digest[6]! & 0x0f) | 0x50;
-  digest[8] = (digest[8]! & 0x3f) | 0x80;
-  const hex = digest.toString('hex', 0, 16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+  // This runs once per record: the input is written into a reused buffer, the hash is one-shot (Node ≥ 20.12).
+  const length = 16 + Buffer.byteLength(name, 'utf8');
+  if (scratch.length < length) scratch = Buffer.allocUnsafe(Math.max(length, scratch.length * 2));
+  namespaceBytes(namespace).copy(scratch, 0);
+  scratch.write(name, 16, 'utf8');
+  const d = hash('sha1', scratch.subarray(0, length), 'buffer');
+  const h = HEX;
+  return (
+    h[d[0]!]! + h[d[1]!]! + h[d[2]!]! + h[d[3]!]! + '-' + h[d[4]!]! + h[d[5]!]! + '-' + h[(d[6]! & 0x0f) | 0x50]! + h[d[7]!]! + '-' +
+    h[(d[8]! & 0x3f) | 0x80]! + h[d[9]!]! + '-' + h[d[10]!]! + h[d[11]!]! + h[d[12]!]! + h[d[13]!]! + h[d[14]!]! + h[d[15]!]!
+  );
 }
+
+/** Two lower-case hex digits per byte value. */
+const HEX: readonly string[] = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
+let scratch = Buffer.allocUnsafe(256);
 
 const namespaceCache = new Map<string, Buffer>();
 

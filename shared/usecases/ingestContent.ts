@@ -5,8 +5,8 @@ import { describeError, IngestError } from '../core/errors.js';
 import { checkFeedUrl, contentUriFor } from '../core/feedUrls.js';
 import { JsonStreamError, splitJsonArray } from '../core/jsonArrayStream.js';
 import type { PartitionKeyMode, StreamKey } from '../core/model.js';
-import type { NormalizeContext, NormalizedEvent } from '../core/normalize/event.js';
-import { normalizeRecord } from '../core/normalize/normalizeRecord.js';
+import type { EventProfile, NormalizeContext, NormalizedEvent } from '../core/normalize/event.js';
+import { serializeElement } from '../core/normalize/serialize.js';
 import { partitionKeyFor } from '../core/partitionKey.js';
 import { pipelineErrorEvent, type PipelineErrorEvent } from '../core/pipelineEvent.js';
 import type { BlobStore, Clock, ContentSource, EventSink, Ledger, LedgerEntry, LedgerStatus, Logger, Metrics, OutgoingEvent } from '../ports.js';
@@ -29,6 +29,8 @@ export interface IngestOptions {
   readonly abortSignal?: AbortSignal;
   /** How often (at most) progress is written to the ledger while a blob streams. Default 2 s. */
   readonly checkpointIntervalInMs?: number;
+  /** EVENT_PROFILE: `full` (default, the record in Raw) or `compact`. */
+  readonly eventProfile?: EventProfile;
 }
 
 export type IngestStatus = 'done' | 'duplicate' | 'final' | 'expired' | 'missing' | 'failed' | 'quarantined';
@@ -169,26 +171,9 @@ class BlobDelivery {
 
   private async toOutgoing(text: string): Promise<OutgoingEvent> {
     const { message, deps } = this;
-    let record: unknown;
-    let unparsable = false;
-    try {
-      record = JSON.parse(text);
-    } catch {
-      // The array's framing is intact but this element is not JSON: keep its text as Raw, never drop it.
-      record = text;
-      unparsable = true;
-    }
-    const event = normalizeRecord(record, this.context, { rawText: text });
-    if (unparsable) event.ParseWarnings = [...(event.ParseWarnings ?? []), `record ${this.index} is not valid JSON; Raw holds its text`];
-    let body: string;
-    if (!unparsable && event.Raw === record) {
-      // Raw is the record as received: splice in its source text (verbatim, and one serialization fewer
-      // per record) instead of serializing the parsed object again.
-      event.Raw = undefined;
-      const envelope = JSON.stringify(event);
-      event.Raw = record;
-      body = `${envelope.slice(0, -1)},"Raw":${text}}`;
-    } else body = JSON.stringify(event);
+    // Parse, normalize and serialize (an element that is not JSON is kept, its text as Raw).
+    const { event, body: serialized } = serializeElement(text, this.context, { profile: this.options.eventProfile, index: this.index });
+    let body = serialized;
     if (exceedsBytes(body, this.options.maxEventBytes)) {
       const ref = await deps.blobs.put(CONTAINER_CLAIM_CHECK, `${message.tenantId}/${safeName(message.contentId)}/${event.EventId}.json`, text, {
         contentType: 'application/json',

@@ -14,7 +14,7 @@ import { createProducer, EventHubsSink } from '../../shared/adapters/eventHubs/e
 import { toContentMessage, type ContentMessage } from '../../shared/core/contentMessage.js';
 import { JsonArraySplitter } from '../../shared/core/jsonArrayStream.js';
 import type { ContentListing, ContentType, StreamKey } from '../../shared/core/model.js';
-import { normalizeRecord } from '../../shared/core/normalize/index.js';
+import { buildEvent, serializeEvent, type EventProfile } from '../../shared/core/normalize/index.js';
 import { partitionKeyFor } from '../../shared/core/partitionKey.js';
 import { HOUR_MS, MINUTE_MS } from '../../shared/core/windows.js';
 import { noMetrics, silentLogger, type ContentQueue, type CursorStore, type EventSink, type Ledger, type OutgoingEvent } from '../../shared/ports.js';
@@ -226,39 +226,59 @@ serveCommands({
 
   /**
    * The ingest path's CPU work on the same records, stage by stage, one thread, no I/O: split the blob
-   * body (64 KiB chunks), then per record JSON.parse, normalize, serialize the event, UTF-8 encode.
+   * body (64 KiB chunks); then, record by record as ingest does it, JSON.parse, normalize, serialize the
+   * event as BlobDelivery does (for full, the record's source text spliced in as Raw) and UTF-8 encode;
+   * and the floor, JSON.parse + JSON.stringify of each record, right after in the same process.
    */
-  async stages({ file }: { file: string }) {
+  async stages({ file, profile }: { file: string; profile?: EventProfile }) {
     const texts = recordTexts(file);
     const body = Buffer.from(`[${texts.join(',')}]`, 'utf8');
+    const context = { ...STAGE_CONTEXT, processedTime: new Date().toISOString() };
     collectGarbage();
-    const ms = { split: 0, parse: 0, normalize: 0, stringify: 0, encode: 0 };
     let started = performance.now();
     const splitter = new JsonArraySplitter();
     let split = 0;
     for (let at = 0; at < body.length; at += 65_536) split += splitter.push(body.subarray(at, at + 65_536)).length;
     splitter.end();
-    ms.split = performance.now() - started;
-    let bytes = 0;
-    const context = { ...STAGE_CONTEXT, processedTime: new Date().toISOString() };
-    for (const text of texts) {
-      started = performance.now();
-      const record: unknown = JSON.parse(text);
-      let now = performance.now();
-      ms.parse += now - started;
-      const event = normalizeRecord(record, context, { rawText: text });
-      started = performance.now();
-      ms.normalize += started - now;
-      // Serialized as BlobDelivery.toOutgoing does it: the envelope without Raw, the record's source text spliced in.
-      event.Raw = undefined;
-      const json = `${JSON.stringify(event).slice(0, -1)},"Raw":${text}}`;
-      now = performance.now();
-      ms.stringify += now - started;
-      bytes += Buffer.from(json, 'utf8').length;
-      ms.encode += performance.now() - now;
-    }
+    const splitMs = performance.now() - started;
     if (split !== texts.length) throw new Error(`the splitter found ${split} records, expected ${texts.length}`);
-    return { ms, records: texts.length, eventBytes: bytes };
+    // Record by record, as ingest does it; each stage timed with the (cheap) monotonic clock.
+    collectGarbage();
+    const stage = { parse: 0, normalize: 0, stringify: 0, encode: 0 };
+    let eventBytes = 0;
+    for (const text of texts) {
+      let t0 = performance.now();
+      const record: unknown = JSON.parse(text);
+      let t1 = performance.now();
+      stage.parse += t1 - t0;
+      const event = buildEvent(record, context, { rawText: text, profile });
+      t0 = performance.now();
+      stage.normalize += t0 - t1;
+      const json = serializeEvent(event, record, text, context);
+      t1 = performance.now();
+      stage.stringify += t1 - t0;
+      eventBytes += Buffer.from(json, 'utf8').length;
+      stage.encode += performance.now() - t1;
+    }
+    collectGarbage();
+    started = performance.now();
+    let floorChars = 0;
+    for (const text of texts) floorChars += JSON.stringify(JSON.parse(text)).length;
+    const floorMs = performance.now() - started;
+    return {
+      ms: {
+        split: splitMs,
+        parse: stage.parse,
+        normalize: stage.normalize,
+        stringify: stage.stringify,
+        encode: stage.encode,
+        floor: floorMs,
+      },
+      records: texts.length,
+      floorChars,
+      eventBytes,
+      recordBytes: texts.reduce((sum, text) => sum + Buffer.byteLength(text), 0),
+    };
   },
 
   /** What serving and HTTPS transfer cost on their own: the download, drained and discarded. */
@@ -289,7 +309,7 @@ serveCommands({
   },
 
   /** One ingest with the resident set sampled; run in a fresh process so nothing earlier inflates it. */
-  async rss({ intervalMs, ...args }: BlobArgs & { intervalMs: number }) {
+  async rss({ intervalMs, expectStatus = 'done', ...args }: BlobArgs & { intervalMs: number; expectStatus?: IngestOutcome['status'] }) {
     const message = await listedMessage(args);
     collectGarbage();
     const baseline = process.memoryUsage().rss;
@@ -297,9 +317,17 @@ serveCommands({
     const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), intervalMs);
     const started = performance.now();
     try {
-      const outcome = expectDone(await ingestContent(message, hubDeps, ingestOptions));
+      const outcome = await ingestContent(message, hubDeps, ingestOptions);
+      if (outcome.status !== expectStatus) throw new Error(`ingest ended ${outcome.status}, expected ${expectStatus}: ${outcome.reason ?? ''}`);
       peak = Math.max(peak, process.memoryUsage().rss);
-      return { ms: performance.now() - started, records: outcome.records, baseline, peak, maxRss: process.resourceUsage().maxRSS * 1024 };
+      return {
+        ms: performance.now() - started,
+        records: outcome.records ?? 0,
+        reason: outcome.reason,
+        baseline,
+        peak,
+        maxRss: process.resourceUsage().maxRSS * 1024,
+      };
     } finally {
       clearInterval(sampler);
     }

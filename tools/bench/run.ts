@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { startSimTenant, CONTENT_TYPES, type SimTenant } from '../simTenant/index.js';
 import { startAzurite } from '../stack/azurite.js';
 import { blobBody, buildCorpus, recordsForBytes, RECORD_BYTES } from './corpus.js';
-import { REPO_ROOT, spawnTs, type TsChild } from './ipc.js';
+import { REPO_ROOT, spawnCompiled, spawnTs, type TsChild } from './ipc.js';
 import { describeCode, describeMachine } from './machine.js';
 import { summarizeProfile } from './profile.js';
 import { formatCount, formatFixed, formatMiB, markdownTable, median, replaceBlock } from './stats.js';
@@ -35,6 +35,7 @@ const POLL_BLOBS_PER_HOUR = 60;
 /** The pollContent function's budget per run (functions/pollContent.ts). */
 const POLL_BUDGET_MS = 8 * MINUTE_MS;
 const RSS_BLOB_BYTES = 100 * 2 ** 20;
+const RSS_TARGET_BYTES = 256 * 2 ** 20;
 const DOC = join(REPO_ROOT, 'docs', 'benchmarks.md');
 
 const { values: args } = parseArgs({
@@ -48,8 +49,8 @@ const { values: args } = parseArgs({
 });
 
 const plan = args.quick
-  ? { sizes: [{ records: 1_000, runs: 3 }, { records: 10_000, runs: 1 }], rssBlobs: ['100 MiB'], lookbackHours: 24 }
-  : { sizes: [{ records: 1_000, runs: 5 }, { records: 10_000, runs: 3 }, { records: 100_000, runs: 1 }], rssBlobs: ['100 MiB', '100k records'], lookbackHours: 167 };
+  ? { sizes: [{ records: 1_000, runs: 3 }, { records: 10_000, runs: 1 }], rssBlobs: ['100 MiB', '100 MiB of ['], lookbackHours: 24 }
+  : { sizes: [{ records: 1_000, runs: 5 }, { records: 10_000, runs: 3 }, { records: 100_000, runs: 1 }], rssBlobs: ['100 MiB', '100k records', '100 MiB of ['], lookbackHours: 167 };
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
 
@@ -111,7 +112,7 @@ async function main(): Promise<void> {
       INITIAL_LOOKBACK_HOURS: String(plan.lookbackHours),
     };
     const startWorker = async () => {
-      const child = spawnTs('tools/bench/ingestWorker.ts', { env, nodeArgs: ['--expose-gc'] });
+      const child = await spawnCompiled('tools/bench/ingestWorker.ts', { env, nodeArgs: ['--expose-gc'] });
       await child.ready;
       await child.call('setup');
       return child;
@@ -159,12 +160,22 @@ async function main(): Promise<void> {
       };
     };
 
-    const stagesOf = async (records: readonly string[]): Promise<StageResult> => {
+    const stagesOf = async (records: readonly string[]): Promise<StageResult[]> => {
       const file = join(workDir, `records-${records.length}.ndjson`);
-      const runs: StageResult[] = [];
-      for (let run = 0; run < 3; run++) runs.push(await worker.call<StageResult>('stages', { file }));
-      const pick = (key: keyof StageResult['ms']) => median(runs.map((r) => r.ms[key]));
-      return { records: records.length, ms: { split: pick('split'), parse: pick('parse'), normalize: pick('normalize'), stringify: pick('stringify'), encode: pick('encode') } };
+      const results: StageResult[] = [];
+      for (const profile of EVENT_PROFILES) {
+        const runs: StageRun[] = [];
+        for (let run = 0; run < 3; run++) runs.push(await worker.call<StageRun>('stages', { file, profile }));
+        const pick = (key: keyof StageRun['ms']) => median(runs.map((r) => r.ms[key]));
+        results.push({
+          profile,
+          records: records.length,
+          recordBytes: runs[0]!.recordBytes,
+          eventBytes: runs[0]!.eventBytes,
+          ms: { split: pick('split'), parse: pick('parse'), normalize: pick('normalize'), stringify: pick('stringify'), encode: pick('encode'), floor: pick('floor') },
+        });
+      }
+      return results;
     };
 
     say('warming up ...');
@@ -181,11 +192,13 @@ async function main(): Promise<void> {
 
     const rss: RssResult[] = [];
     for (const which of plan.rssBlobs) {
-      const records = which === '100 MiB' ? recordsForBytes(corpus.records, RSS_BLOB_BYTES) : corpus.records.slice(0, largest);
+      const deep = which === '100 MiB of [';
+      const records = deep ? [] : which === '100 MiB' ? recordsForBytes(corpus.records, RSS_BLOB_BYTES) : corpus.records.slice(0, largest);
       say(`peak RSS: ${which} blob in a fresh process ...`);
-      const body = blobBody(records);
+      // The splitter refuses it at its nesting limit: the blob ends failed, with the offset in the reason.
+      const body = deep ? '['.repeat(RSS_BLOB_BYTES) : blobBody(records);
       const child = await startWorker();
-      const result = await child.call<Omit<RssResult, 'label' | 'bytes'>>('rss', { ...addBlob(body), intervalMs: 20 });
+      const result = await child.call<Omit<RssResult, 'label' | 'bytes'>>('rss', { ...addBlob(body), intervalMs: 20, expectStatus: deep ? 'failed' : 'done' });
       await stopChild(child);
       await broker.call('reset');
       rss.push({ label: which, bytes: Buffer.byteLength(body), ...result });
@@ -217,15 +230,24 @@ async function main(): Promise<void> {
   }
 }
 
-interface StageResult {
+const EVENT_PROFILES = ['full', 'compact'] as const;
+
+interface StageRun {
   records: number;
-  ms: { split: number; parse: number; normalize: number; stringify: number; encode: number };
+  recordBytes: number;
+  eventBytes: number;
+  ms: { split: number; parse: number; normalize: number; stringify: number; encode: number; floor: number };
+}
+
+interface StageResult extends StageRun {
+  profile: (typeof EVENT_PROFILES)[number];
 }
 
 interface RssResult {
   label: string;
   bytes: number;
   records: number;
+  reason?: string;
   ms: number;
   baseline: number;
   peak: number;
@@ -295,7 +317,7 @@ async function profileIngest(worker: TsChild, blob: object, workDir: string): Pr
   ].join('\n');
 }
 
-function renderReport(r: { machine: string; code: string; load: string; simRecordsPerSecond: number; sizes: SizeResult[]; stages: StageResult; rss: RssResult[]; poll: PollResult; wallSeconds: number; profileText?: string }): string {
+function renderReport(r: { machine: string; code: string; load: string; simRecordsPerSecond: number; sizes: SizeResult[]; stages: StageResult[]; rss: RssResult[]; poll: PollResult; wallSeconds: number; profileText?: string }): string {
   const s = (ms: number) => formatFixed(ms / 1000, 2);
   const mibps = (bytes: number, ms: number) => formatFixed(bytes / 2 ** 20 / (ms / 1000), 1);
   const ingest = markdownTable(
@@ -317,17 +339,38 @@ function renderReport(r: { machine: string; code: string; load: string; simRecor
       ];
     }),
   );
-  const st = r.stages.ms;
-  const stageTotal = st.split + st.parse + st.normalize + st.stringify + st.encode;
-  const floorCpu = r.sizes.find((x) => x.records === r.stages.records)?.parseStringifyMs;
   const stages = markdownTable(
-    ['split the blob', 'JSON.parse', 'normalize', 'serialize the event (Raw spliced in)', 'UTF-8 encode', 'total', 'floor parse+stringify'],
-    [[st.split, st.parse, st.normalize, st.stringify, st.encode, stageTotal].map((ms) => `${formatCount(ms)} ms`).concat(floorCpu === undefined ? '–' : `${formatCount(floorCpu)} ms`)],
+    ['profile', 'split the blob', 'JSON.parse', 'normalize', 'serialize the event', 'UTF-8 encode', 'total', 'floor parse+stringify', '(parse+normalize+serialize) ÷ floor', 'split ÷ JSON.parse'],
+    r.stages.map((x) => {
+      const st = x.ms;
+      const total = st.split + st.parse + st.normalize + st.stringify + st.encode;
+      return [
+        x.profile,
+        ...[st.split, st.parse, st.normalize, st.stringify, st.encode, total, st.floor].map((ms) => `${formatCount(ms)} ms`),
+        `${formatFixed((st.parse + st.normalize + st.stringify) / st.floor, 2)}×`,
+        `${formatFixed(st.split / st.parse, 2)}×`,
+      ];
+    }),
+  );
+  const recordBytes = r.stages[0]!.recordBytes / r.stages[0]!.records;
+  const eventBytesTable = markdownTable(
+    ['profile', 'bytes per record (the record\'s own JSON)', 'bytes per event on the hub', 'event ÷ record'],
+    r.stages.map((x) => [x.profile, formatCount(recordBytes), formatCount(x.eventBytes / x.records), `${formatFixed(x.eventBytes / x.recordBytes, 2)}×`]),
   );
   const eventSizes = r.sizes.map((x) => `${formatCount(x.records)} records → ${formatMiB(x.eventBytes)} MiB of events`).join('; ');
   const rss = markdownTable(
-    ['blob', 'records', 'MiB', 'ingest s', 'RSS before MiB', 'peak RSS (sampled every 20 ms) MiB', 'maxRSS (whole process life) MiB', 'target'],
-    r.rss.map((x) => [x.label, formatCount(x.records), formatMiB(x.bytes), s(x.ms), formatMiB(x.baseline), formatMiB(x.peak), formatMiB(x.maxRss), x.maxRss < 512 * 2 ** 20 ? '< 512 MiB: met' : '< 512 MiB: NOT met']),
+    ['blob', 'records', 'MiB', 'ingest s', 'outcome', 'RSS before MiB', 'peak RSS (sampled every 20 ms) MiB', 'maxRSS (whole process life) MiB', 'target'],
+    r.rss.map((x) => [
+      x.label,
+      formatCount(x.records),
+      formatMiB(x.bytes),
+      s(x.ms),
+      x.reason === undefined ? 'done' : `failed: ${x.reason.replace(/; .*$/, '')}`,
+      formatMiB(x.baseline),
+      formatMiB(x.peak),
+      formatMiB(x.maxRss),
+      x.maxRss < RSS_TARGET_BYTES ? '< 256 MiB: met' : '< 256 MiB: NOT met',
+    ]),
   );
   const p = r.poll;
   const all = [...p.runs, p.next];
@@ -367,9 +410,13 @@ function renderReport(r: { machine: string; code: string; load: string; simRecor
     '',
     `Events sent: ${eventSizes}. Simulator generator: ${formatCount(r.simRecordsPerSecond)} records/s (the blobs above are pre-generated and served verbatim).`,
     '',
-    `**CPU of the ingest path by stage** (${formatCount(r.stages.records)} records, one thread, no I/O, medians of 3; the SDK's batching and AMQP encoding come on top):`,
+    `**CPU of the ingest path by stage** (${formatCount(r.stages[0]!.records)} records, one thread, no I/O, CPU time, medians of 3; the SDK's batching and AMQP encoding come on top):`,
     '',
     stages,
+    '',
+    `**Bytes on the hub per record** (the same ${formatCount(r.stages[0]!.records)} records, by EVENT_PROFILE):`,
+    '',
+    eventBytesTable,
     '',
     '**Peak RSS of the ingesting process:**',
     '',

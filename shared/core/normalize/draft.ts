@@ -1,5 +1,5 @@
 import type { NormalizedEvent } from './event.js';
-import { isJsonObject, nestsDeeperThan, own } from './json.js';
+import { isJsonObject, nestsDeeperThan, nullObject, own } from './json.js';
 
 /** Longest string copied out of a record into a field or AdditionalFields (Raw keeps the whole value). */
 export const MAX_VALUE_CHARS = 8192;
@@ -19,15 +19,42 @@ export type NameValues = Record<string, unknown>;
  * warnings so far, and readers that turn untrusted values into bounded, typed ones.
  */
 export class Draft {
-  readonly event: Partial<NormalizedEvent> = {};
-  readonly additional: NameValues = Object.create(null) as NameValues;
+  readonly additional: NameValues = nullObject<NameValues>();
   /** Name/Value lists by field, flattened into AdditionalFields at the end minus the entries a mapper took. */
   readonly flattened = new Map<string, NameValues>();
+  private additionalCount = 0;
+  /** The record's values by slot (see SLOT_OF), or undefined when the record is not a plain JSON object. */
+  private readonly values: unknown[] | undefined;
+  private readonly slots: number;
 
   constructor(
     readonly record: Record<string, unknown>,
     readonly warnings: string[],
-  ) {}
+    /** The event being filled (for audit records, with every envelope field already a property). */
+    readonly event: NormalizedEvent = {} as NormalizedEvent,
+  ) {
+    // One pass over the record's own fields (for-in over a JSON.parse object reads them through V8's enum
+    // cache) instead of a lookup per field a mapper asks for: records have many different shapes, which
+    // makes each of those lookups slow. Only for plain objects: for-in would also list enumerable
+    // inherited properties, and a plain object has none unless Object.prototype was tampered with.
+    if (Object.getPrototypeOf(record) === Object.prototype && !hasEnumerableMembers(Object.prototype)) {
+      this.slots = SLOT_OF.size;
+      const values: unknown[] = new Array(this.slots);
+      for (const key in record) {
+        const slot = SLOT_OF.get(key);
+        if (slot !== undefined) values[slot] = record[key];
+      }
+      this.values = values;
+    } else {
+      this.slots = 0;
+      this.values = undefined;
+    }
+  }
+
+  /** Whether anything was added to AdditionalFields. */
+  hasAdditional(): boolean {
+    return this.additionalCount > 0;
+  }
 
   warn(message: string): void {
     if (!this.warnings.includes(message)) this.warnings.push(message);
@@ -35,6 +62,10 @@ export class Draft {
 
   /** The record's own property `key`. */
   get(key: string): unknown {
+    const slot = SLOT_OF.get(key);
+    if (slot !== undefined && slot < this.slots) return this.values![slot];
+    // A name no earlier record was asked for: give it a slot for the next records, read this one directly.
+    if (slot === undefined && SLOT_OF.size < MAX_SLOTS) SLOT_OF.set(key, SLOT_OF.size);
     return own(this.record, key);
   }
 
@@ -78,8 +109,10 @@ export class Draft {
 
   /** Sets an AdditionalFields entry unless the value is empty or already set. */
   add(key: string, value: unknown): void {
-    if (value === undefined || value === null || value === '' || Object.hasOwn(this.additional, key)) return;
+    // No prototype, and undefined is never stored: a defined entry is an own one.
+    if (value === undefined || value === null || value === '' || this.additional[key] !== undefined) return;
     this.additional[key] = value;
+    this.additionalCount++;
   }
 
   /** Copies `record[key]` into AdditionalFields as a bounded scalar, or as a value of bounded depth. */
@@ -117,7 +150,7 @@ export class Draft {
   nameValues(key: string): NameValues | undefined {
     const value = this.container(key);
     if (value === undefined) return undefined;
-    const pairs: NameValues = Object.create(null) as NameValues;
+    const pairs: NameValues = nullObject<NameValues>();
     if (Array.isArray(value)) {
       let skipped = 0;
       const count = Math.min(value.length, MAX_ENTRIES);
@@ -194,11 +227,22 @@ export class Draft {
 }
 
 const NOT_JSON = Symbol('not JSON');
+
+/** The record field names mappers have asked for, each with its slot in a Draft's values. */
+const SLOT_OF = new Map<string, number>();
+/** The mappers read a fixed set of names; this only bounds the table should that ever change. */
+const MAX_SLOTS = 1024;
+
+function hasEnumerableMembers(object: object): boolean {
+  for (const _key in object) return true;
+  return false;
+}
 const DECIMAL = /^-?\d+$/;
 
 /** Removes and returns one entry of decoded Name/Value pairs. */
 export function take(pairs: NameValues | undefined, name: string): unknown {
-  if (!pairs || !Object.hasOwn(pairs, name)) return undefined;
+  // Decoded pairs have no prototype; a missing Value is stored as null, never undefined.
+  if (!pairs || pairs[name] === undefined) return undefined;
   const value = pairs[name];
   delete pairs[name];
   return value;

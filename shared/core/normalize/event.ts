@@ -29,8 +29,18 @@ export interface NormalizeContext {
   processedTime: string;
 }
 
+/**
+ * What an event carries besides the normalized fields: `full` adds the record verbatim in `Raw`; `compact`
+ * has no `Raw` and puts every field of the record that no normalized field carries in `AdditionalFields`
+ * (see `compactAdditionalFields`). A record that is not a JSON object, or nests too deeply, keeps `Raw`
+ * in both.
+ */
+export type EventProfile = 'full' | 'compact';
+
 /** Options for `normalizeRecord`. */
 export interface NormalizeOptions {
+  /** Default `full`. */
+  profile?: EventProfile;
   /**
    * The record's exact source text (the array element or NDJSON line it was parsed from). When given,
    * `RawSha256`/`RawSizeBytes` are computed over this text instead of `JSON.stringify(record)`, which saves

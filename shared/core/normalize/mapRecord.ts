@@ -6,7 +6,7 @@ import { AUDIT_RECORD_IDENTITY, EVENT_ID_NAMESPACE, type NormalizeContext } from
 import { mapExchangeAdmin, mapExchangeMailbox } from './exchange.js';
 import { mapAlert, mapDlp, mapPowerBi, mapTeams } from './general.js';
 import { isNoAddress, parseClientAddress, serverNameOf } from './ip.js';
-import { isJsonObject, own } from './json.js';
+import { isJsonObject, nullObject, own } from './json.js';
 import { mapFileOperation, mapSharePoint, mapSharing } from './sharePoint.js';
 import { toIsoUtc } from './time.js';
 import {
@@ -206,13 +206,13 @@ function mapModifiedProperties(d: Draft): void {
     d.add('ModifiedProperties', texts.filter((text) => text !== undefined));
     return;
   }
-  const changes = Object.create(null) as Record<string, { OldValue: unknown; NewValue: unknown }>;
+  const changes = nullObject<Record<string, { OldValue: unknown; NewValue: unknown }>>();
   let named = 0;
   for (const entry of entries) {
     const name = isJsonObject(entry) ? d.text(own(entry, 'Name'), 'ModifiedProperties.Name') : undefined;
     if (name === undefined) continue;
     named++;
-    const change = Object.create(null) as { OldValue: unknown; NewValue: unknown };
+    const change = nullObject<{ OldValue: unknown; NewValue: unknown }>();
     change.OldValue = changeValue(d, own(entry as Record<string, unknown>, 'OldValue'), `ModifiedProperties.${name}`);
     change.NewValue = changeValue(d, own(entry as Record<string, unknown>, 'NewValue'), `ModifiedProperties.${name}`);
     changes[name] = change;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { JsonArraySplitter, JsonStreamError, splitJsonArray } from '../../../shared/core/jsonArrayStream.js';
+import { JsonArraySplitter, JsonStreamError, MAX_NESTING, splitJsonArray } from '../../../shared/core/jsonArrayStream.js';
 
 const encoder = new TextEncoder();
 
@@ -96,6 +96,17 @@ describe('JsonArraySplitter', () => {
     for (let cut = 0; cut <= blob.length; cut++) expect(split(blob, [cut])).toEqual(elementTexts);
   });
 
+  it('pairs runs of backslashes before quotes correctly, however the chunks fall (Buffer or Uint8Array)', () => {
+    const texts = [1, 2, 3, 4, 5, 6].map((run) => JSON.stringify({ [`k${'\\'.repeat(run)}`]: `${'\\'.repeat(run)}"${'\\'.repeat(run)}`, q: '"' }));
+    const bytes = encoder.encode(`[${texts.join(',')}]`);
+    for (let cut = 0; cut <= bytes.length; cut++) {
+      expect(split(bytes, [cut])).toEqual(texts);
+      const splitter = new JsonArraySplitter();
+      const buffer = Buffer.from(bytes);
+      expect([...splitter.push(buffer.subarray(0, cut)), ...splitter.push(buffer.subarray(cut)), ...splitter.end()]).toEqual(texts);
+    }
+  });
+
   it('gives the same result when fed one byte at a time', () => {
     expect(split(blob, Array.from({ length: blob.length - 1 }, (_, i) => i + 1))).toEqual(elementTexts);
   });
@@ -180,6 +191,49 @@ describe('JsonArraySplitter', () => {
     expect(splitter.push(encoder.encode('[1,2] trailing'))).toEqual(['1', '2']);
     expect(() => splitter.end()).toThrow(JsonStreamError);
     expect(() => splitter.push(encoder.encode(' '))).toThrow(JsonStreamError);
+  });
+});
+
+describe('JsonArraySplitter on deep nesting', () => {
+  const open = (count: number): Uint8Array => new Uint8Array(count).fill(0x5b);
+
+  it('refuses a body of nothing but opening brackets at the nesting limit, with its byte offset', () => {
+    // 100 MB of `[` once took one JS number per bracket (GBs of heap); 4 MiB here, fed in 64 KiB chunks.
+    const splitter = new JsonArraySplitter();
+    const body = open(4 * 2 ** 20);
+    let error: unknown;
+    let fed = 0;
+    try {
+      for (; fed < body.length; fed += 65_536) expect(splitter.push(body.subarray(fed, fed + 65_536))).toEqual([]);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(JsonStreamError);
+    // Byte 0 opens the array, byte 1 the element; the bracket at MAX_NESTING + 1 is one level too many.
+    expect((error as JsonStreamError).offset).toBe(MAX_NESTING + 1);
+    expect((error as JsonStreamError).message).toBe(`an element nests deeper than ${MAX_NESTING} levels at byte ${MAX_NESTING + 1}`);
+    // It stopped at the first chunk past the limit instead of reading the rest.
+    expect(fed).toBe(65_536);
+    expect(() => splitter.end()).toThrow(JsonStreamError);
+  });
+
+  it('still splits an element nested exactly to the limit, cut anywhere', () => {
+    const deep = `${'['.repeat(MAX_NESTING)}"bottom"${']'.repeat(MAX_NESTING)}`;
+    const bytes = encoder.encode(`[{"a":1},${deep},{"b":2}]`);
+    expect(split(bytes)).toEqual(['{"a":1}', deep, '{"b":2}']);
+    expect(split(bytes, [5_000, 10_009, 10_012, 15_000])).toEqual(['{"a":1}', deep, '{"b":2}']);
+    expect(failure(encoder.encode(`[[${deep}]]`)).offset).toBe(MAX_NESTING + 1);
+  });
+
+  it('takes a lower limit, counting objects and arrays alike, and still matches brackets by kind', () => {
+    const splitter = (): JsonArraySplitter => new JsonArraySplitter({ maxNesting: 3 });
+    expect(splitter().push(encoder.encode('[{"a":[{"b":1}]}]'))).toEqual(['{"a":[{"b":1}]}']);
+    const tooDeep = splitter();
+    tooDeep.push(encoder.encode('[{"a":[{"b":[1]}]}]'));
+    expect(() => tooDeep.end()).toThrow('an element nests deeper than 3 levels at byte 12');
+    const mismatched = splitter();
+    mismatched.push(encoder.encode('[{"a":[{"b":1]]}]'));
+    expect(() => mismatched.end()).toThrow('unbalanced brackets at byte 13');
   });
 });
 

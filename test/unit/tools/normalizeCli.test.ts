@@ -84,6 +84,29 @@ describe('normalize CLI', { timeout: 60_000 }, () => {
     expect(output.map((event) => event.Raw)).toEqual(records.map((text) => JSON.parse(text) as unknown));
   });
 
+  it('writes compact events with --profile compact: no Raw, the record fields no column carries in AdditionalFields', async () => {
+    const records = fixtureRecords();
+    const result = await run([...ARGS, '--profile', 'compact'], records.join('\n'));
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const output = events(result.stdout);
+    expect(output).toHaveLength(records.length);
+    for (const [i, event] of output.entries()) {
+      const record = JSON.parse(records[i]!) as Record<string, unknown>;
+      expect(event).not.toHaveProperty('Raw');
+      expect(event.RawSizeBytes).toBe(Buffer.byteLength(records[i]!));
+      const additional = (event.AdditionalFields ?? {}) as Record<string, unknown>;
+      for (const name of Object.keys(additional)) expect(additional[name]).toEqual(record[name]);
+      if (Object.hasOwn(record, 'CreationTime')) expect(additional.CreationTime).toBe(record.CreationTime);
+    }
+  });
+
+  it('refuses an unknown --profile', async () => {
+    const result = await run([...ARGS, '--profile', 'tiny'], '{"Id":"r1"}\n');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--profile must be full or compact/);
+  });
+
   it('cleans every IP format of the fixtures the same way as the pipeline', async () => {
     const lines = readFileSync(path.join(repoRoot, 'test', 'fixtures', 'records', 'ip-formats.ndjson'), 'utf8').split('\n').filter((l) => l !== '');
     const result = await run(ARGS, lines.join('\n'));

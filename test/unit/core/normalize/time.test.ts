@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { normalizeRecord } from '../../../../shared/core/normalize/index.js';
-import { toIsoUtc } from '../../../../shared/core/normalize/time.js';
+import { parseIsoUtc, toIsoUtc } from '../../../../shared/core/normalize/time.js';
 import { context } from './records.js';
 
 describe('toIsoUtc', () => {
@@ -39,6 +39,23 @@ describe('toIsoUtc', () => {
     '9999-12-31T23:59:59-01:00',
   ])('rejects %j', (input) => {
     expect(toIsoUtc(input)).toBeUndefined();
+  });
+});
+
+describe('toIsoUtc fast path', () => {
+  it('agrees with the general parser on the shapes it takes and on near misses', () => {
+    const heads = ['2024-02-29T23:59:59', '2023-02-29T00:00:00', '2100-02-29T00:00:00', '2000-02-29T12:00:00', '2024-04-31T00:00:00',
+      '2024-12-31T24:00:00', '2024-01-01T-1:00:00', '2024-01-01T00:-1:00', '2024-01-01T00:00:-1', '0999-01-01T00:00:00', '2024-00-10T00:00:00',
+      '2024-1a-01T00:00:00', '2024-01-01X00:00:00', '2024-01-01T00.00.00', '9999-12-31T23:59:59', '1000-01-01T00:00:00'];
+    const tails = ['', 'Z', 'z', '.', '.1', '.12', '.123', '.1234567', '.123456789', '.1234567890', '.12Z', '.1234567Z', '.x', 'ZZ', '+01:00', ' ', ',5'];
+    let compared = 0;
+    for (const head of heads) {
+      for (const tail of tails) {
+        expect(toIsoUtc(head + tail), head + tail).toBe(parseIsoUtc(head + tail));
+        compared++;
+      }
+    }
+    expect(compared).toBe(heads.length * tails.length);
   });
 });
 
