@@ -1,5 +1,6 @@
 import type { TokenCredential } from '@azure/identity';
 import { IngestError, PermanentError, TransientError } from '../../core/errors.js';
+import { tlsTrustFailure, tlsTrustMessage } from '../http/request.js';
 import { adminConsentUrl, type TenantIdentity } from './credentials.js';
 
 /** Bearer tokens for one tenant's management API. */
@@ -95,5 +96,7 @@ export function translateIdentityError(err: unknown, identity: TenantIdentity): 
   if (/invalid_client|unauthorized_client/.test(text)) {
     return new PermanentError('CredentialRejected', `${tenant}: the credential was rejected (${aadsts ?? 'invalid_client'})`, details);
   }
+  const tls = tlsTrustFailure(err);
+  if (tls) return new TransientError('TlsUntrusted', `${tenant}: could not obtain an access token from ${identity.authorityHost}: ${tlsTrustMessage(tls, identity.authorityHost)}`, details);
   return new TransientError('Unauthorized', `${tenant}: could not obtain an access token (${aadsts ?? (err instanceof Error ? err.name : 'error')})`, details);
 }
