@@ -1,4 +1,4 @@
-import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
+import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { ManagementApiFeed } from './adapters/managementApi/activityFeed.js';
 import { ManagementApiContentSource } from './adapters/managementApi/contentSource.js';
 import { createProducer, EventHubsSink } from './adapters/eventHubs/eventHubsSink.js';
@@ -248,12 +248,17 @@ function tenantTokens(tenant: TenantConfig, scope: string, config: Config, secre
   });
 }
 
-/** The app's own identity: the user-assigned managed identity when AZURE_CLIENT_ID is set. */
-function lazyAppCredential(config: Config): TokenCredential {
+/**
+ * The app's own identity for Storage, Event Hubs and Key Vault: the DefaultAzureCredential chain, with
+ * the user-assigned managed identity of AZURE_CLIENT_ID as its managed identity. In Azure the managed
+ * identity answers; off Azure (an operator running `ops` with the app's settings exported) no managed
+ * identity answers and the chain goes on to the operator's own sign-in (Azure CLI, Azure PowerShell, azd).
+ */
+export function lazyAppCredential(config: Config): TokenCredential {
   let credential: TokenCredential | undefined;
   return {
     getToken: (scopes, options) => {
-      credential ??= config.managedIdentityClientId ? new ManagedIdentityCredential({ clientId: config.managedIdentityClientId }) : new DefaultAzureCredential();
+      credential ??= new DefaultAzureCredential(config.managedIdentityClientId ? { managedIdentityClientId: config.managedIdentityClientId } : {});
       return credential.getToken(scopes, options);
     },
   };

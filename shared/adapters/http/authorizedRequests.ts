@@ -1,6 +1,7 @@
 import { IngestError, PermanentError, TransientError } from '../../core/errors.js';
 import { silentLogger, type Logger } from '../../ports.js';
 import type { AccessTokenSource } from '../identity/tokenSource.js';
+import { proxiedFetch } from './proxy.js';
 import { realSleep, type RateLimiter, type Sleep } from './rateLimiter.js';
 import { backoffDelay, networkReason, requestDeadline, tlsTrustFailure, type RequestDeadline, type RetryOptions } from './request.js';
 
@@ -79,7 +80,7 @@ export class AuthorizedRequests {
       const deadline = requestDeadline(this.timeoutInMs, abortSignal);
       let kept = false;
       try {
-        const response = await fetch(request.url, {
+        const response = await proxiedFetch(request.url, {
           method: request.method ?? 'GET',
           headers: { ...request.headers, Authorization: `Bearer ${token}` },
           ...(request.body === undefined ? {} : { body: request.body }),
