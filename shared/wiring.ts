@@ -13,7 +13,8 @@ import { CredentialTokenSource } from './adapters/identity/tokenSource.js';
 import { createTenantCredential, type CredentialMaterial } from './adapters/identity/credentials.js';
 import { EnvSecretProvider, KeyVaultSecretProvider } from './adapters/keyVault/secretProviders.js';
 import type { InvocationContext } from '@azure/functions';
-import { consoleLogger, invocationLogger, logMetrics } from './adapters/functions/logging.js';
+import { consoleLogger, invocationLogger, invocationMetrics } from './adapters/functions/logging.js';
+import { enableWorkerTelemetry } from './adapters/functions/workerTelemetry.js';
 import { StorageClients, TABLES } from './adapters/storage/clients.js';
 import { StorageQueueContentQueue } from './adapters/storage/storageQueueContentQueue.js';
 import { AzureLogsIngestion } from './adapters/logsIngestion/logsIngestionClient.js';
@@ -267,8 +268,13 @@ export function lazyAppCredential(config: Config): TokenCredential {
 /** Logger and metrics bound to one invocation (log lines correlate with it in Application Insights). */
 export function observability(context: InvocationContext): { logger: Logger; metrics: Metrics } {
   const logger = invocationLogger(context);
-  return { logger, metrics: logMetrics(logger) };
+  return { logger, metrics: invocationMetrics(logger) };
 }
+
+// In the Functions host with Application Insights, OpenTelemetry must be on before the host asks the
+// worker for its capabilities, which happens once every function module has loaded: this module is
+// imported by all of them. Elsewhere (tools, tests) this does nothing.
+enableWorkerTelemetry(process.env, (clientId) => new DefaultAzureCredential(clientId ? { managedIdentityClientId: clientId } : {}));
 
 let processWiring: Wiring | undefined;
 
