@@ -274,7 +274,7 @@ export function observability(context: InvocationContext): { logger: Logger; met
 // In the Functions host with Application Insights, OpenTelemetry must be on before the host asks the
 // worker for its capabilities, which happens once every function module has loaded: this module is
 // imported by all of them. Elsewhere (tools, tests) this does nothing.
-enableWorkerTelemetry(process.env, (clientId) => new DefaultAzureCredential(clientId ? { managedIdentityClientId: clientId } : {}));
+void enableWorkerTelemetry(process.env, (clientId) => new DefaultAzureCredential(clientId ? { managedIdentityClientId: clientId } : {}));
 
 let processWiring: Wiring | undefined;
 

@@ -1,9 +1,9 @@
 import { app, type InvocationContext } from '@azure/functions';
 import type { TokenCredential } from '@azure/identity';
-import { aadClientIdOf, startAzureMonitorTelemetry } from '../telemetry/azureMonitor.js';
 import type { InvocationScope, Telemetry } from '../telemetry/openTelemetry.js';
 
 let active: Telemetry | undefined;
+let starting: Promise<Telemetry> | undefined;
 
 /**
  * Turns on OpenTelemetry in the Functions worker when the host runs it with Application Insights
@@ -12,23 +12,34 @@ let active: Telemetry | undefined;
  * the worker capability `WorkerOpenTelemetryEnabled`, that the worker exports its own logs (so the host
  * does not duplicate them), forwards any `context.log` line that does not come through our logger, and
  * flushes on shutdown. Returns undefined (nothing changes) outside the host or without a connection string.
+ * The exporter loads asynchronously; `workerTelemetry()` returns it once it is ready, which every
+ * invocation waits for.
  */
-export function enableWorkerTelemetry(env: Readonly<Record<string, string | undefined>>, credentialFor: (clientId?: string) => TokenCredential): Telemetry | undefined {
-  if (active) return active;
+export function enableWorkerTelemetry(env: Readonly<Record<string, string | undefined>>, credentialFor: (clientId?: string) => TokenCredential): Promise<Telemetry> | undefined {
+  if (starting) return starting;
   const connectionString = env.APPLICATIONINSIGHTS_CONNECTION_STRING?.trim();
   if (!connectionString || !env.FUNCTIONS_WORKER_RUNTIME) return undefined;
-  const { aad, clientId } = aadClientIdOf(env.APPLICATIONINSIGHTS_AUTHENTICATION_STRING);
-  const telemetry = startAzureMonitorTelemetry({ connectionString, credential: aad ? credentialFor(clientId) : undefined });
+  // The capability must be declared now, while modules load; the exporter (a second or two to import)
+  // loads meanwhile, and the first invocation waits for it, so no log line is lost.
   app.setup({ capabilities: { WorkerOpenTelemetryEnabled: true } });
-  app.hook.log((ctx) => {
-    const scope = ctx.invocationContext ? scopeOf(ctx.invocationContext as InvocationContext) : {};
-    const logger = telemetry.logger(scope);
-    const level = ctx.level === 'error' || ctx.level === 'critical' ? 'error' : ctx.level === 'warning' ? 'warn' : ctx.level === 'information' ? 'info' : 'debug';
-    logger[level](ctx.message, { category: ctx.category });
+  starting ??= import('../telemetry/azureMonitor.js').then(({ aadClientIdOf, startAzureMonitorTelemetry }) => {
+    const { aad, clientId } = aadClientIdOf(env.APPLICATIONINSIGHTS_AUTHENTICATION_STRING);
+    active = startAzureMonitorTelemetry({ connectionString, credential: aad ? credentialFor(clientId) : undefined });
+    return active;
   });
-  app.hook.appTerminate(() => telemetry.shutdown());
-  active = telemetry;
-  return telemetry;
+  app.hook.preInvocation(async () => {
+    await starting;
+  });
+  app.hook.log((ctx) => {
+    if (!active) return;
+    const scope = ctx.invocationContext ? scopeOf(ctx.invocationContext as InvocationContext) : {};
+    const level = ctx.level === 'error' || ctx.level === 'critical' ? 'error' : ctx.level === 'warning' ? 'warn' : ctx.level === 'information' ? 'info' : 'debug';
+    active.logger(scope)[level](ctx.message, { category: ctx.category });
+  });
+  app.hook.appTerminate(async () => {
+    await (await starting)?.shutdown();
+  });
+  return starting;
 }
 
 /** The worker's telemetry when {@link enableWorkerTelemetry} turned it on. */
