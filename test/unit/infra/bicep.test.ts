@@ -110,7 +110,8 @@ describe('syntax', () => {
         used.add(target);
       }
     }
-    expect(bicepPaths.filter((p) => p !== MAIN && !used.has(p))).toEqual([]);
+    // Entry points: main.bicep (az deployment) and azd.bicep (the Azure Developer CLI, which deploys main.bicep).
+    expect(bicepPaths.filter((p) => p !== MAIN && p !== 'infra/azd.bicep' && !used.has(p))).toEqual([]);
   });
 
   it('passes every required module parameter and no undeclared one', () => {
