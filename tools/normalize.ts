@@ -8,6 +8,7 @@
  */
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
+import { exitOnHelp } from './stack/cliHelp.js';
 import { JsonArraySplitter, JsonStreamError } from '../shared/core/jsonArrayStream.js';
 import { CONTENT_TYPES, isContentType, isGuid } from '../shared/core/model.js';
 import { normalizeRecord, type NormalizeContext } from '../shared/core/normalize/index.js';
@@ -86,6 +87,7 @@ class Output {
 }
 
 async function main(): Promise<number> {
+  exitOnHelp(process.argv.slice(2), USAGE);
   const usage = parseUsage(process.argv.slice(2));
   if (!usage.ok) {
     if (usage.message === undefined) {

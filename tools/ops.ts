@@ -22,6 +22,7 @@ import { healOptionsOf, healRange } from '../shared/usecases/healGaps.js';
 import { backfill, replay, status } from '../shared/usecases/operations.js';
 import { reconcile } from '../shared/usecases/reconcile.js';
 import { createWiring } from '../shared/wiring.js';
+import { exitOnHelp } from './stack/cliHelp.js';
 
 const USAGE = `usage:
   ops status [--json]
@@ -77,6 +78,7 @@ function formatFields(fields: Record<string, unknown> | undefined): string {
 }
 
 async function main(argv: string[]): Promise<void> {
+  exitOnHelp(argv, HELP);
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

@@ -182,6 +182,10 @@ function writeAtomically(path: string, content: string, mode = 0o644): void {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write('tsx tools/stack/localPki.ts\n\nMakes sure the local stand-ins\' CA and server certificate exist under .local/pki (generating them on\nfirst use) and prints the path of a PEM bundle: the file NODE_EXTRA_CA_CERTS named, then that CA.\n');
+    process.exit(0);
+  }
   ensureLocalPki()
     .then((pki) => process.stdout.write(`${writeTrustBundle(pki)}\n`))
     .catch((err: unknown) => {
