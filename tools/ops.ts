@@ -43,9 +43,11 @@ the function app: O365_TENANTS, AzureWebJobsStorage or AzureWebJobsStorage__acco
   replay --tenant <id> --content-type <type> [--status poisoned,failed] [--content-id <id>]...
                          put poisoned or failed blobs back on the queue while their content has not expired
   reconcile              run reconcile once now (re-enqueue stuck blobs, account, write health)
+  heal --tenant <id> --content-type <type> --from <ISO time> --to <ISO time> [--wait <minutes>]
+                         recover a gap's records through the Purview audit search and publish them
 
-No command publishes to Event Hubs, so no EVENTHUB_* setting is needed; only backfill signs in to the
-tenants, so the others need no tenant credential. Off Azure, identity-based storage is reached with your
+Only heal publishes to Event Hubs, so the other commands need no EVENTHUB_* setting; only backfill and
+heal sign in to the tenants, so status, replay and reconcile need no tenant credential. Off Azure, identity-based storage is reached with your
 own sign-in (Azure CLI, Azure PowerShell, azd, environment credentials) when no managed identity answers.
 
 Exit codes: 0 done; 1 failed (the message says why; reconcile also when any stream failed); 2 usage.`;
@@ -56,19 +58,21 @@ class UsageError extends Error {}
 class CommandFailed extends Error {}
 
 /**
- * The settings a command reads. No ops command publishes to Event Hubs, and only backfill signs in to
- * the tenants: the settings the others never use get inert values when absent, so `ops status` does
- * not demand a hub connection or a tenant secret it would never touch.
+ * The settings a command reads. Only heal publishes to Event Hubs, and only backfill and heal sign in
+ * to the tenants: settings a command never uses get inert values when absent, so `ops status` does not
+ * demand a hub connection or a tenant secret it would never touch.
  */
 function settingsFor(command: string, env: NodeJS.ProcessEnv): Record<string, string | undefined> {
   const settings: Record<string, string | undefined> = { ...env };
-  if (!settings.EVENTHUB_CONNECTION && !settings.EVENTHUB_CONNECTION__fullyQualifiedNamespace) {
-    settings.EVENTHUB_CONNECTION__fullyQualifiedNamespace = 'not-used-by-ops.invalid';
+  // heal publishes the records it recovers; no other command publishes to Event Hubs.
+  if (command !== 'heal') {
+    if (!settings.EVENTHUB_CONNECTION && !settings.EVENTHUB_CONNECTION__fullyQualifiedNamespace) {
+      settings.EVENTHUB_CONNECTION__fullyQualifiedNamespace = 'not-used-by-ops.invalid';
+    }
     settings.EVENTHUB_NAME ||= 'not-used-by-ops';
   }
-  settings.EVENTHUB_NAME ||= 'not-used-by-ops';
-  // Without KEY_VAULT_URL a tenant's secret is read from an environment variable; only backfill needs it.
-  if (command !== 'backfill' && !settings.KEY_VAULT_URL) settings.KEY_VAULT_URL = 'https://not-used-by-ops.invalid';
+  // Without KEY_VAULT_URL a tenant's secret is read from an environment variable; only backfill and heal sign in to tenants.
+  if (command !== 'backfill' && command !== 'heal' && !settings.KEY_VAULT_URL) settings.KEY_VAULT_URL = 'https://not-used-by-ops.invalid';
   return settings;
 }
 
