@@ -201,7 +201,9 @@ export function loadConfig(env: Env): Config {
         const value = env[secretName];
         if (value === undefined || value === '') {
           problems.push(
-            `${secretName}: tenant ${tenant.name} reads its credential from this environment variable (local mode, KEY_VAULT_URL is not set), but it is empty`,
+            isPrintable(secretName)
+              ? `${secretName}: tenant ${tenant.name} reads its credential from this environment variable (local mode, KEY_VAULT_URL is not set), but it is empty`
+              : `O365_TENANTS: tenant ${tenant.name} reads its credential from the environment variable its secretName names (local mode, KEY_VAULT_URL is not set), but it is empty; that name (${show(secretName)}) looks like a value, not a name`,
           );
         } else localSecrets.set(secretName, value);
       }
@@ -210,7 +212,7 @@ export function loadConfig(env: Env): Config {
 
   const managedIdentityClientId = get('AZURE_CLIENT_ID');
   if (managedIdentityClientId !== undefined && !isGuid(managedIdentityClientId)) {
-    problems.push(`AZURE_CLIENT_ID: expected the GUID of a user-assigned managed identity, got "${managedIdentityClientId}"`);
+    problems.push(`AZURE_CLIENT_ID: expected the GUID of a user-assigned managed identity, got ${show(managedIdentityClientId)}`);
   }
 
   const storage = parseStorage(get, problems);
@@ -219,13 +221,13 @@ export function loadConfig(env: Env): Config {
   const contentQueueName = get('CONTENT_QUEUE_NAME') ?? 'o365-content';
   if (!/^[a-z0-9](?!.*--)[a-z0-9-]{1,55}[a-z0-9]$/.test(contentQueueName)) {
     problems.push(
-      `CONTENT_QUEUE_NAME: expected 3–57 lowercase letters, digits and single hyphens (the "-poison" suffix must still fit 63), got "${contentQueueName}"`,
+      `CONTENT_QUEUE_NAME: expected 3–57 lowercase letters, digits and single hyphens (the "-poison" suffix must still fit 63), got ${show(contentQueueName)}`,
     );
   }
 
   const pollQueueName = get('POLL_QUEUE_NAME') ?? 'o365-poll';
   if (!/^[a-z0-9](?!.*--)[a-z0-9-]{1,55}[a-z0-9]$/.test(pollQueueName)) {
-    problems.push(`POLL_QUEUE_NAME: expected 3–57 lowercase letters, digits and single hyphens, got "${pollQueueName}"`);
+    problems.push(`POLL_QUEUE_NAME: expected 3–57 lowercase letters, digits and single hyphens, got ${show(pollQueueName)}`);
   }
   if (pollQueueName === contentQueueName) problems.push('POLL_QUEUE_NAME: must differ from CONTENT_QUEUE_NAME');
 
@@ -241,10 +243,10 @@ export function loadConfig(env: Env): Config {
   const maxEventBytes = integerSetting(get, 'MAX_EVENT_BYTES', 61440, 1024, 1_000_000, problems);
   const partitionKeyMode = get('PARTITION_KEY_MODE') ?? 'content';
   if (partitionKeyMode !== 'content' && partitionKeyMode !== 'tenant' && partitionKeyMode !== 'none') {
-    problems.push(`PARTITION_KEY_MODE: expected one of content, tenant, none, got "${partitionKeyMode}"`);
+    problems.push(`PARTITION_KEY_MODE: expected one of content, tenant, none, got ${show(partitionKeyMode)}`);
   }
   const eventProfile = get('EVENT_PROFILE') ?? 'full';
-  if (eventProfile !== 'full' && eventProfile !== 'compact') problems.push(`EVENT_PROFILE: expected full or compact, got "${eventProfile}"`);
+  if (eventProfile !== 'full' && eventProfile !== 'compact') problems.push(`EVENT_PROFILE: expected full or compact, got ${show(eventProfile)}`);
   // Visibility timeouts of Storage queues go up to 7 days; an hour between attempts keeps retries frequent.
   const retryInitialSeconds = integerSetting(get, 'RETRY_INITIAL_SECONDS', 30, 1, 3600, problems);
   const retryMaxSeconds = integerSetting(get, 'RETRY_MAX_SECONDS', 3600, 1, 86_400, problems);
@@ -353,7 +355,9 @@ function parseTenants(raw: string | undefined, defaults: TenantDefaults, problem
   try {
     parsed = JSON.parse(raw);
   } catch (err) {
-    problems.push(`${setting}: expected a JSON array of tenants, but it is not valid JSON (${(err as Error).message})`);
+    // Node 22's message quotes the input; only the position is kept (the text may hold a pasted secret).
+    const position = /position (\d+)/.exec((err as Error).message)?.[1];
+    problems.push(`${setting}: expected a JSON array of tenants, but it is not valid JSON${position ? ` (at character ${position})` : ''}`);
     return [];
   }
   if (!Array.isArray(parsed) || parsed.length === 0) {
@@ -492,11 +496,11 @@ function toHttpsOrigin(raw: string, at: string, problems: string[]): string | un
   try {
     url = new URL(raw);
   } catch {
-    problems.push(`${at}: expected an https URL such as https://host or https://host:port, got "${raw}"`);
+    problems.push(`${at}: expected an https URL such as https://host or https://host:port, got ${show(raw)}`);
     return undefined;
   }
   if (url.protocol !== 'https:' || url.username || url.password || url.search || url.hash || (url.pathname !== '/' && url.pathname !== '')) {
-    problems.push(`${at}: expected an https origin without path, query or credentials (https://host or https://host:port), got "${raw}"`);
+    problems.push(`${at}: expected an https origin without path, query or credentials (https://host or https://host:port), got ${show(raw)}`);
     return undefined;
   }
   return url.origin;
@@ -514,7 +518,7 @@ function parseStorage(get: (n: string) => string | undefined, problems: string[]
     );
   }
   if (accountName && !/^[a-z0-9]{3,24}$/.test(accountName)) {
-    problems.push(`AzureWebJobsStorage__accountName: expected 3–24 lowercase letters and digits, got "${accountName}"`);
+    problems.push(`AzureWebJobsStorage__accountName: expected 3–24 lowercase letters and digits, got ${show(accountName)}`);
   }
   return { connectionString, accountName, blobServiceUri, queueServiceUri, tableServiceUri };
 }
@@ -533,17 +537,17 @@ function parseEventHub(get: (n: string) => string | undefined, problems: string[
     problems.push('EVENTHUB_CONNECTION: expected an Event Hubs connection string starting with Endpoint=sb://');
   }
   if (fullyQualifiedNamespace && /[/\s]/.test(fullyQualifiedNamespace)) {
-    problems.push(`EVENTHUB_CONNECTION__fullyQualifiedNamespace: expected a host name such as myns.servicebus.windows.net, got "${fullyQualifiedNamespace}"`);
+    problems.push(`EVENTHUB_CONNECTION__fullyQualifiedNamespace: expected a host name such as myns.servicebus.windows.net (no scheme, path or key), got ${show(fullyQualifiedNamespace)}`);
   }
   if (!name) problems.push('EVENTHUB_NAME: required; the event hub that receives normalized events');
-  else if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,255}$/.test(name)) problems.push(`EVENTHUB_NAME: expected letters, digits, '.', '_' and '-', got "${name}"`);
+  else if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,255}$/.test(name)) problems.push(`EVENTHUB_NAME: expected letters, digits, '.', '_' and '-', got ${show(name)}`);
   return { name: name ?? '', connectionString, fullyQualifiedNamespace };
 }
 
 function scheduleSetting(get: (n: string) => string | undefined, name: string, fallback: string, problems: string[]): string {
   const schedule = get(name) ?? fallback;
   if (schedule.split(/\s+/).length !== 6) {
-    problems.push(`${name}: expected an NCRONTAB expression with 6 fields (second minute hour day month weekday), got "${schedule}"`);
+    problems.push(`${name}: expected an NCRONTAB expression with 6 fields (second minute hour day month weekday), got ${/^(?:[0-9A-Za-z*/,-]{1,20}\s+){0,9}[0-9A-Za-z*/,-]{1,20}$/.test(schedule) ? JSON.stringify(schedule) : show(schedule)}`);
   }
   return schedule;
 }
@@ -553,16 +557,42 @@ function integerSetting(get: (n: string) => string | undefined, name: string, fa
   if (raw === undefined) return fallback;
   const value = Number(raw);
   if (!/^\d+$/.test(raw) || value < min || value > max) {
-    problems.push(`${name}: expected a whole number from ${min} to ${max}, got "${raw}"`);
+    problems.push(`${name}: expected a whole number from ${min} to ${max}, got ${show(raw)}`);
     return fallback;
   }
   return value;
 }
 
+/**
+ * How an error message refers to a setting's value. A value is echoed only when it is short and made of
+ * name-like characters (a cloud name, a number, a GUID); anything else may be a secret pasted into the
+ * wrong setting (a connection string with its key, an account key, a client secret, a URL with a
+ * password), so the message describes its shape instead and never contains it.
+ */
 function show(value: unknown): string {
   if (value === undefined) return 'nothing';
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+  if (value === null || typeof value === 'number' || typeof value === 'boolean') return JSON.stringify(value);
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  if (typeof value !== 'string') return `a JSON ${typeof value}`;
+  if (isPrintable(value)) return JSON.stringify(value);
+  return `${describeShape(value)} (not shown: it may be a secret)`;
+}
+
+/** Short, name-like values (no key material fits in 40 characters of these). */
+function isPrintable(value: string): boolean {
+  return /^[A-Za-z0-9._:-]{1,40}$/.test(value) && !/^[A-Za-z0-9+/]{32,}={0,2}$/.test(value);
+}
+
+function describeShape(value: string): string {
+  if (/(?:^|;)\s*(AccountKey|SharedAccessKey|SharedAccessSignature|Password|Pwd)\s*=/i.test(value)) return `a connection string with a key (${value.length} characters)`;
+  if (/(?:^|;)\s*[A-Za-z]+\s*=[^;]*;/.test(value)) return `a connection string (${value.length} characters)`;
+  const url = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(value);
+  if (url) {
+    if (url[1]!.includes('@')) return `a URL with a user name or password (${value.length} characters)`;
+    return `a URL with a path, query or unusual characters (${value.length} characters)`;
+  }
+  if (/^[A-Za-z0-9+/]{40,}={0,2}$/.test(value)) return `a ${value.length}-character base64 string such as an account key`;
+  return `a ${value.length}-character value`;
 }
 
 function deepFreeze<T>(value: T): T {

@@ -1,4 +1,4 @@
-import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
+import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { ManagementApiFeed } from './adapters/managementApi/activityFeed.js';
 import { ManagementApiContentSource } from './adapters/managementApi/contentSource.js';
 import { createProducer, EventHubsSink } from './adapters/eventHubs/eventHubsSink.js';
@@ -13,7 +13,8 @@ import { CredentialTokenSource } from './adapters/identity/tokenSource.js';
 import { createTenantCredential, type CredentialMaterial } from './adapters/identity/credentials.js';
 import { EnvSecretProvider, KeyVaultSecretProvider } from './adapters/keyVault/secretProviders.js';
 import type { InvocationContext } from '@azure/functions';
-import { consoleLogger, invocationLogger, logMetrics } from './adapters/functions/logging.js';
+import { consoleLogger, invocationLogger, invocationMetrics } from './adapters/functions/logging.js';
+import { enableWorkerTelemetry } from './adapters/functions/workerTelemetry.js';
 import { StorageClients, TABLES } from './adapters/storage/clients.js';
 import { StorageQueueContentQueue } from './adapters/storage/storageQueueContentQueue.js';
 import { AzureLogsIngestion } from './adapters/logsIngestion/logsIngestionClient.js';
@@ -254,12 +255,17 @@ function tenantTokens(tenant: TenantConfig, scope: string, config: Config, secre
   });
 }
 
-/** The app's own identity: the user-assigned managed identity when AZURE_CLIENT_ID is set. */
-function lazyAppCredential(config: Config): TokenCredential {
+/**
+ * The app's own identity for Storage, Event Hubs and Key Vault: the DefaultAzureCredential chain, with
+ * the user-assigned managed identity of AZURE_CLIENT_ID as its managed identity. In Azure the managed
+ * identity answers; off Azure (an operator running `ops` with the app's settings exported) no managed
+ * identity answers and the chain goes on to the operator's own sign-in (Azure CLI, Azure PowerShell, azd).
+ */
+export function lazyAppCredential(config: Config): TokenCredential {
   let credential: TokenCredential | undefined;
   return {
     getToken: (scopes, options) => {
-      credential ??= config.managedIdentityClientId ? new ManagedIdentityCredential({ clientId: config.managedIdentityClientId }) : new DefaultAzureCredential();
+      credential ??= new DefaultAzureCredential(config.managedIdentityClientId ? { managedIdentityClientId: config.managedIdentityClientId } : {});
       return credential.getToken(scopes, options);
     },
   };
@@ -268,8 +274,13 @@ function lazyAppCredential(config: Config): TokenCredential {
 /** Logger and metrics bound to one invocation (log lines correlate with it in Application Insights). */
 export function observability(context: InvocationContext): { logger: Logger; metrics: Metrics } {
   const logger = invocationLogger(context);
-  return { logger, metrics: logMetrics(logger) };
+  return { logger, metrics: invocationMetrics(logger) };
 }
+
+// In the Functions host with Application Insights, OpenTelemetry must be on before the host asks the
+// worker for its capabilities, which happens once every function module has loaded: this module is
+// imported by all of them. Elsewhere (tools, tests) this does nothing.
+void enableWorkerTelemetry(process.env, (clientId) => new DefaultAzureCredential(clientId ? { managedIdentityClientId: clientId } : {}));
 
 let processWiring: Wiring | undefined;
 

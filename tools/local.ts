@@ -11,7 +11,7 @@
  *
  *   npm run local -- [--out .local/events.ndjson] [--seconds N] [--schedule "<ncrontab>"]
  *                    [--lookback-hours 2] [--blobs-per-hour 12] [--records-per-blob 20] [--incidents-per-hour 4]
- *                    [--seed 1] [--report file]
+ *                    [--seed 1] [--report file] [--persist] [--quiet] [--help]
  */
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -33,11 +33,36 @@ import { startSimTenant, type SimTenant } from './simTenant/index.js';
 import { startAzurite } from './stack/azurite.js';
 import { nextFire } from './stack/ncrontab.js';
 import { createQueueWorker } from './stack/queueWorker.js';
+import { exitOnHelp } from './stack/cliHelp.js';
 
 const SIM_TENANT = '5f1e2d3c-4b5a-4697-8877-665544332211';
 const SIM_APP = 'a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d';
 const SIM_SECRET = 'sim-tenant-local-secret'; // a public local-test value; protects nothing
 const HUB = 'm365-audit';
+
+exitOnHelp(
+  process.argv.slice(2),
+  `npm run local -- [options]
+
+Runs the whole pipeline on this machine: Azurite, a simulated Microsoft 365 tenant (unless O365_TENANTS
+names real tenants), a local Event Hubs broker (unless EVENTHUB_CONNECTION or
+EVENTHUB_CONNECTION__fullyQualifiedNamespace names a real hub), and the real function handlers on their
+schedules. Ctrl-C stops it.
+
+  --seconds N              stop after N seconds (default: run until Ctrl-C)
+  --out FILE               append every event the local hub receives to FILE (default .local/events.ndjson)
+  --schedule "<ncrontab>"  schedule of pollContent and pollSecurity (default "*/30 * * * * *")
+  --lookback-hours N       where each stream's first poll starts (default 2)
+  --blobs-per-hour N       simulated content blobs per hour and content type (default 12)
+  --records-per-blob N     records per simulated blob (default 20)
+  --incidents-per-hour N   simulated Defender XDR incidents per hour (default 4)
+  --seed N                 seed of the simulated tenant (default 1)
+  --report FILE            write what was served and received as JSON when stopping
+  --persist                keep Azurite's data under .local/azurite (fixed ports 10000-10002) and print the
+                           settings with which npm run ops reads this run's state
+  --quiet                  no progress lines
+  --help                   this text`,
+);
 
 const { values: args } = parseArgs({
   options: {
@@ -51,6 +76,7 @@ const { values: args } = parseArgs({
     seed: { type: 'string', default: '1' },
     report: { type: 'string' },
     quiet: { type: 'boolean', default: false },
+    persist: { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -62,9 +88,18 @@ async function main(): Promise<void> {
     for (const stop of stops.reverse()) await stop().catch((err: unknown) => say(`while stopping: ${String(err)}`));
   };
 
-  const azurite = await startAzurite();
+  // --persist: Azurite keeps its data under .local/azurite, on its default ports, so the state of the run
+  // survives a restart and `npm run ops` can read it with the settings printed below.
+  const azuriteDir = resolve('.local/azurite');
+  if (args.persist) mkdirSync(azuriteDir, { recursive: true });
+  const azurite = args.persist
+    ? await startAzurite({ location: azuriteDir, ports: { blob: 10000, queue: 10001, table: 10002 } }).catch(() => {
+        say('note         Azurite\'s default ports 10000-10002 are taken; using free ones (see the settings below)');
+        return startAzurite({ location: azuriteDir });
+      })
+    : await startAzurite();
   stops.push(() => azurite.stop());
-  say(`azurite      ${azurite.connectionString.match(/BlobEndpoint=([^;]+)/)?.[1] ?? ''} (in memory)`);
+  say(`azurite      ${azurite.connectionString.match(/BlobEndpoint=([^;]+)/)?.[1] ?? ''} (${args.persist ? `data kept in ${azuriteDir}` : 'in memory'})`);
 
   const realTenants = Boolean(process.env.O365_TENANTS);
   if (process.env.AzureWebJobsStorage) say('note         AzureWebJobsStorage is set; the local run uses it instead of the embedded Azurite');
@@ -126,6 +161,12 @@ async function main(): Promise<void> {
     ...Object.fromEntries(Object.entries(process.env).filter(([, v]) => v)),
   };
   const config = loadConfig(env);
+  if (args.persist) {
+    // Azurite's development account key is public; O365_TENANTS names secrets, it holds none.
+    const tenants = sim ? ` O365_TENANTS='${env.O365_TENANTS}'` : ' (with your O365_TENANTS)';
+    say(`storage      AzureWebJobsStorage="${azurite.connectionString}"`);
+    say(`ops          AzureWebJobsStorage="${azurite.connectionString}"${tenants} npm run ops -- status`);
+  }
   const wiring = createWiring(config, { logger: quietLogger(args.quiet) });
   await wiring.ensureResources();
   stops.push(() => wiring.close());
@@ -152,7 +193,7 @@ async function main(): Promise<void> {
   };
   const runPoll = async () => {
     const timer = { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: '', lastUpdated: '' } };
-    const contextOf = (functionName: string) => new InvocationContext({ functionName, invocationId: `local-${Date.now()}`, logHandler: (level, ...a) => log(level, a.map(String).join(' ')) });
+    const contextOf = (functionName: string) => new InvocationContext({ functionName, invocationId: `local-${Date.now()}`, logHandler: (level, ...a) => log(level, a.map(logText).join(' ')) });
     // Two timer functions on one schedule, as the host runs them: side by side.
     await Promise.all([
       pollContent(timer, contextOf('pollContent'), wiring).catch((err: unknown) => say(`poll failed: ${String(err)}`)),
@@ -237,7 +278,19 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => void finish('Ctrl-C'));
   process.once('SIGTERM', () => void finish('SIGTERM'));
-  if (args.seconds) setTimeout(() => void finish(`--seconds ${args.seconds}`), Number(args.seconds) * 1000);
+  // unref: after a Ctrl-C the process must not stay alive until this deadline.
+  if (args.seconds) setTimeout(() => void finish(`--seconds ${args.seconds}`), Number(args.seconds) * 1000).unref();
+}
+
+/** A log argument as text: fields as JSON (never "[object Object]"), errors as their message. */
+function logText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value instanceof Error) return value.message;
+  try {
+    return JSON.stringify(value, (_k, v: unknown) => (v instanceof Error ? v.message : v)) ?? String(value);
+  } catch {
+    return String(value);
+  }
 }
 
 interface LocalTimer {

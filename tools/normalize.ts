@@ -11,6 +11,7 @@
  */
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
+import { exitOnHelp } from './stack/cliHelp.js';
 import { JsonArraySplitter, JsonStreamError } from '../shared/core/jsonArrayStream.js';
 import { CONTENT_TYPES, isContentType, isGuid } from '../shared/core/model.js';
 import { serializeRecord, type EventProfile, type NormalizeContext } from '../shared/core/normalize/index.js';
@@ -95,6 +96,7 @@ class Output {
 }
 
 async function main(): Promise<number> {
+  exitOnHelp(process.argv.slice(2), USAGE);
   const usage = parseUsage(process.argv.slice(2));
   if (!usage.ok) {
     if (usage.message === undefined) {

@@ -13,7 +13,8 @@
  * `verify` needs no settings: it reads events as a hub reader received them (the local hub's
  * `.local/events.ndjson`, or any NDJSON export) and checks each blob against its manifest event.
  *
- * Exit codes: 0 done, 1 failed (the message says why; `verify`: a blob is short of its manifest), 2 usage.
+ * Exit codes: 0 done, 1 failed (the message says why; `reconcile` also when any stream failed; `verify`: a
+ * blob is short of its manifest), 2 usage. `--help` prints the usage on stdout.
  */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -29,6 +30,7 @@ import { healOptionsOf, healRange } from '../shared/usecases/healGaps.js';
 import { backfill, replay, status } from '../shared/usecases/operations.js';
 import { reconcile } from '../shared/usecases/reconcile.js';
 import { createWiring } from '../shared/wiring.js';
+import { exitOnHelp } from './stack/cliHelp.js';
 
 const USAGE = `usage:
   ops status [--json] [--hours]
@@ -38,11 +40,60 @@ const USAGE = `usage:
   ops heal --tenant <id> --content-type <type> --from <ISO time> --to <ISO time> [--wait <minutes>]
   ops verify --events <file.ndjson | -> [--problems] [--json]`;
 
+const HELP = `npm run ops -- <command> [options]
+
+Operator commands over a deployment's own state (its Table storage and queues) and, for backfill, the
+Management Activity API. Configure them with the app's settings in the environment (the same names as
+the function app: O365_TENANTS, AzureWebJobsStorage or AzureWebJobsStorage__accountName, ...).
+
+  status [--json] [--hours]
+                         per stream: state, cursor and lag, counts, the completeness invariant, sweep, gaps
+                         (--hours: every recent hour's accounting)
+  backfill --tenant <id> --content-type <type> --from <ISO time> [--to <ISO time>]
+                         re-list a window (up to 7 days back) and enqueue only blobs the ledger lacks
+  replay --tenant <id> --content-type <type> [--status poisoned,failed] [--content-id <id>]...
+                         put poisoned or failed blobs back on the queue while their content has not expired
+  reconcile              run reconcile once now (re-enqueue stuck blobs, account, write health)
+  heal --tenant <id> --content-type <type> --from <ISO time> --to <ISO time> [--wait <minutes>]
+                         recover a gap's records through the Purview audit search and publish them
+
+Only heal publishes to Event Hubs, so the other commands need no EVENTHUB_* setting; only backfill and
+heal sign in to the tenants, so status, replay and reconcile need no tenant credential. Off Azure, identity-based storage is reached with your
+own sign-in (Azure CLI, Azure PowerShell, azd, environment credentials) when no managed identity answers.
+
+Exit codes: 0 done; 1 failed (the message says why; reconcile also when any stream failed); 2 usage.`;
+
 const STATUSES: readonly LedgerStatus[] = ['listed', 'done', 'expired', 'missing', 'failed', 'poisoned'];
 
 class UsageError extends Error {}
+class CommandFailed extends Error {}
+
+/**
+ * The settings a command reads. Only heal publishes to Event Hubs, and only backfill and heal sign in
+ * to the tenants: settings a command never uses get inert values when absent, so `ops status` does not
+ * demand a hub connection or a tenant secret it would never touch.
+ */
+function settingsFor(command: string, env: NodeJS.ProcessEnv): Record<string, string | undefined> {
+  const settings: Record<string, string | undefined> = { ...env };
+  // heal publishes the records it recovers; no other command publishes to Event Hubs.
+  if (command !== 'heal') {
+    if (!settings.EVENTHUB_CONNECTION && !settings.EVENTHUB_CONNECTION__fullyQualifiedNamespace) {
+      settings.EVENTHUB_CONNECTION__fullyQualifiedNamespace = 'not-used-by-ops.invalid';
+    }
+    settings.EVENTHUB_NAME ||= 'not-used-by-ops';
+  }
+  // Without KEY_VAULT_URL a tenant's secret is read from an environment variable; only backfill and heal sign in to tenants.
+  if (command !== 'backfill' && command !== 'heal' && !settings.KEY_VAULT_URL) settings.KEY_VAULT_URL = 'https://not-used-by-ops.invalid';
+  return settings;
+}
+
+function formatFields(fields: Record<string, unknown> | undefined): string {
+  if (!fields || Object.keys(fields).length === 0) return '';
+  return ` ${JSON.stringify(fields, (_key, value: unknown) => (value instanceof Error ? describeError(value) : value))}`;
+}
 
 async function main(argv: string[]): Promise<void> {
+  exitOnHelp(argv, HELP);
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -58,14 +109,21 @@ async function main(argv: string[]): Promise<void> {
       hours: { type: 'boolean', default: false },
       events: { type: 'string' },
       problems: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   });
+  if (values.help || positionals[0] === 'help') return void console.log(HELP);
   const command = positionals[0];
   if (!command || !['status', 'backfill', 'replay', 'reconcile', 'heal', 'verify'].includes(command)) throw new UsageError(command ? `unknown command ${command}` : 'a command is required');
   if (command === 'verify') return verify(values.events, { problemsOnly: values.problems, json: values.json });
 
-  const config = loadConfig(process.env);
-  const logger: Logger = { debug() {}, info() {}, warn: (m, f) => console.error(`warning: ${m} ${JSON.stringify(f ?? {})}`), error: (m, f) => console.error(`error: ${m} ${JSON.stringify(f ?? {})}`) };
+  const config = loadConfig(settingsFor(command, process.env));
+  const logger: Logger = {
+    debug() {},
+    info() {},
+    warn: (m, f) => console.error(`warning: ${m}${formatFields(f)}`),
+    error: (m, f) => console.error(`error: ${m}${formatFields(f)}`),
+  };
   const wiring = createWiring(config, { logger });
   const metrics = { count() {} };
   const deps = { ...wiring, logger, metrics };
@@ -95,8 +153,12 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     if (command === 'reconcile') {
-      const health = await reconcile([...wiring.streams, ...wiring.securityStreams], deps);
+      const streams = [...wiring.streams, ...wiring.securityStreams];
+      const health = await reconcile(streams, deps);
       for (const h of health) console.log(`${h.tenantId} ${h.contentType}: ${h.state}${h.reasons.length ? ` (${h.reasons.join('; ')})` : ''} · invariant ${describeInvariant(h.invariant)}`);
+      // reconcile logs a stream it could not finish and goes on with the others; the operator must see that in the exit code.
+      const failed = streams.length - health.length;
+      if (failed > 0) throw new CommandFailed(`reconcile: ${failed} of ${streams.length} streams failed (see the errors above)`);
       return;
     }
     const stream = streamArg(values.tenant, values['content-type'], config.tenants.map((t) => t.tenantId));
@@ -203,6 +265,6 @@ main(process.argv.slice(2)).catch((err: unknown) => {
     console.error(`${(err as Error).message}\n${USAGE}`);
     process.exit(2);
   }
-  console.error(err instanceof ConfigError ? err.message : describeError(err));
+  console.error(err instanceof ConfigError || err instanceof CommandFailed ? err.message : describeError(err));
   process.exit(1);
 });

@@ -238,7 +238,8 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
 resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   name: name
   location: location
-  tags: tags
+  // azd finds the app to deploy the service "app" of azure.yaml to by this tag.
+  tags: union(tags, { 'azd-service-name': 'app' })
   kind: 'functionapp,linux'
   identity: {
     type: 'UserAssigned'
@@ -273,7 +274,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       }
       runtime: {
         name: 'node'
-        version: '20'
+        version: '22'
       }
     }
   }

@@ -14,7 +14,9 @@ export type TransientCode =
   | 'Unauthorized'
   | 'InvalidPageToken'
   | 'SecretUnavailable'
-  | 'SinkUnavailable';
+  | 'SinkUnavailable'
+  /** A TLS peer's certificate is not trusted (a TLS-inspecting proxy, a missing corporate CA, a wrong host). */
+  | 'TlsUntrusted';
 
 /** Failures that will happen again on retry until something outside the pipeline changes. */
 export type PermanentCode =
@@ -103,5 +105,16 @@ export function isRetryable(err: unknown): boolean {
 export function describeError(err: unknown): string {
   if (err instanceof IngestError) return err.reason;
   if (err instanceof Error) return `${err.name}: ${err.message}`;
+  // A thrown plain object (some SDKs reject with one) must not print as "[object Object]".
+  if (typeof err === 'object' && err !== null) {
+    const o = err as { name?: unknown; code?: unknown; message?: unknown };
+    const text = [o.name, o.code, o.message].filter((v) => typeof v === 'string' && v).join(': ');
+    if (text) return text;
+    try {
+      return JSON.stringify(err).slice(0, 300);
+    } catch {
+      return Object.prototype.toString.call(err);
+    }
+  }
   return String(err);
 }

@@ -2,7 +2,6 @@ import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -22,9 +21,9 @@ import {
 import rhea, { type Connection, type EventContext, type Receiver, type Sender } from 'rhea';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startEventHubBroker, type EventHubBroker, type ReceivedEvent } from '../../tools/eventHubBroker/index.js';
+import { localServerTls } from '../../tools/stack/localPki.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CERTS = join(REPO_ROOT, 'test/certs');
 /** Short retries so fault tests finish fast; timeoutInMs bounds how long the SDK waits for an unsettled send. */
 const RETRY: RetryOptions = { maxRetries: 3, retryDelayInMs: 50, maxRetryDelayInMs: 200, timeoutInMs: 5_000 };
 
@@ -570,7 +569,7 @@ describe('test Event Hubs broker over AMQPS', () => {
   it('serves a TokenCredential client (CBS jwt) and a SAS client over TLS', async () => {
     const broker = await startEventHubBroker({
       hubs: [{ name: 'audit' }],
-      tls: { cert: readFileSync(join(CERTS, 'server.pem')), key: readFileSync(join(CERTS, 'server.key')) },
+      tls: localServerTls(),
       sasKey: { keyName: 'pipeline-send', key: 'dGxzLXRlc3Qta2V5' },
     });
     try {

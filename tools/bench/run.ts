@@ -21,6 +21,7 @@ import { REPO_ROOT, spawnCompiled, spawnTs, type TsChild } from './ipc.js';
 import { describeCode, describeMachine } from './machine.js';
 import { summarizeProfile } from './profile.js';
 import { formatCount, formatFixed, formatMiB, markdownTable, median, replaceBlock } from './stats.js';
+import { exitOnHelp } from '../stack/cliHelp.js';
 
 const HUB = 'm365-audit';
 const INGEST_TENANT = '0b5e7a1c-2d3f-4a5b-9c6d-7e8f9a0b1c2d';
@@ -37,6 +38,21 @@ const POLL_BUDGET_MS = 8 * MINUTE_MS;
 const RSS_BLOB_BYTES = 100 * 2 ** 20;
 const RSS_TARGET_BYTES = 256 * 2 ** 20;
 const DOC = join(REPO_ROOT, 'docs', 'benchmarks.md');
+
+exitOnHelp(
+  process.argv.slice(2),
+  `npm run bench -- [--quick] [--print-only] [--profile] [--seed 1]
+
+Measures the ingest path against its floor (parse and send alone), peak memory on a 100 MiB blob, and
+the poll path on a 7-day backlog, against local stand-ins (Azurite, the simulated tenant, the test Event
+Hubs broker). Full runs write the tables into docs/benchmarks.md.
+
+  --quick        fewer and smaller runs (a minute or two)
+  --print-only   print the tables, do not write docs/benchmarks.md
+  --profile      also record a CPU profile of the ingest worker
+  --seed N       seed of the simulated tenant (default 1)
+  --help         this text`,
+);
 
 const { values: args } = parseArgs({
   options: {

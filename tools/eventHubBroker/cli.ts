@@ -4,6 +4,7 @@
 // event to --out as one NDJSON line, and stops cleanly on SIGINT/SIGTERM.
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { exitOnHelp } from '../stack/cliHelp.js';
 import { startEventHubBroker, type ReceivedEvent } from './broker.js';
 
 const USAGE =
@@ -31,6 +32,7 @@ function integer(value: string, flag: string): number {
 }
 
 async function main(): Promise<void> {
+  exitOnHelp(process.argv.slice(2), `${USAGE}\n\nRuns the local Event Hubs test broker (AMQP 1.0) until Ctrl-C and prints its connection string.`);
   const { values } = parseArgs({
     options: {
       host: { type: 'string', default: '127.0.0.1' },

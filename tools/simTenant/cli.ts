@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startSimTenant } from './server.js';
+import { exitOnHelp } from '../stack/cliHelp.js';
 
 /** The tenant the simulator serves when none is given. */
 const DEFAULT_TENANT_ID = '5f1e2d3c-4b5a-4697-8877-665544332211';
@@ -17,6 +18,16 @@ const DEFAULT_TENANT_ID = '5f1e2d3c-4b5a-4697-8877-665544332211';
 const DEFAULT_CLIENT_ID = 'a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d';
 /** A local-test secret, public on purpose; it protects nothing. */
 const DEFAULT_CLIENT_SECRET = 'sim-tenant-local-secret';
+
+exitOnHelp(
+  process.argv.slice(2),
+  `npm run sim -- [--host 127.0.0.1] [--port 0] [--seed 1] [--tenant <guid>]... [--client-id <guid>]
+               [--client-secret <s>] [--blobs-per-hour 12] [--records-per-blob 20] [--incidents-per-hour 1] [--page-size 100]
+
+Runs a simulated Microsoft 365 tenant (the Management Activity API, Microsoft Graph security and the
+Entra ID token endpoint, over https with the local stand-ins' certificate) until Ctrl-C, and prints one
+JSON line {url, adminKey, tenants} once it listens. The client secret is never printed.`,
+);
 
 const { values } = parseArgs({
   options: {

@@ -1,11 +1,10 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { AUDIT_DEFAULTS, AuditSearchApi, type AuditOperation } from './auditSearch.js';
+import { localServerTls } from '../stack/localPki.js';
 import { Entra, type AccessTokenClaims } from './entra.js';
 import { GRAPH_PRE_FAULTS, PRE_FAULTS, REJECTING_FAULTS, Faults } from './faults.js';
 import { Feed, afError, feedRoute, listingEntry, type FeedRequest, type JsonReply } from './feed.js';
@@ -92,7 +91,7 @@ export async function startSimTenant(options: SimTenantOptions): Promise<SimTena
   );
   const adminKey = options.adminKey ?? randomBytes(16).toString('hex');
   const host = options.host ?? '127.0.0.1';
-  const tls = options.tls ?? { cert: readFileSync(certPath('server.pem')), key: readFileSync(certPath('server.key')) };
+  const tls = options.tls ?? localServerTls();
 
   const server = createServer(tls, (req, res) => {
     handle(req, res).catch((err: unknown) => {
@@ -506,6 +505,3 @@ function sameText(a: string, b: string): boolean {
   return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
 }
 
-function certPath(name: string): string {
-  return fileURLToPath(new URL(`../../test/certs/${name}`, import.meta.url));
-}

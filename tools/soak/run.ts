@@ -29,6 +29,7 @@ import { startEventHubBroker, type EventHubBroker } from '../eventHubBroker/inde
 import { startSimTenant, type FaultRule, type SimTenant } from '../simTenant/index.js';
 import { Rng } from '../simTenant/rng.js';
 import { startAzurite } from '../stack/azurite.js';
+import { exitOnHelp } from '../stack/cliHelp.js';
 
 const TENANT = '3e8a0c4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f';
 const APP_ID = '4f9b1d5a-6b7c-4d8e-9f0a-1b2c3d4e5f6a';
@@ -61,6 +62,22 @@ const SIM_FAULT_LABELS: Readonly<Record<string, string>> = { status: '429 AF429 
 const BROKER_FAULT_EVERY_MS = { min: 10_000, max: 25_000 } as const;
 const BROKER_FAULTS = ['detach links', 'drop connections', 'drop a transfer unacknowledged', 'server busy'] as const;
 type BrokerFault = (typeof BROKER_FAULTS)[number];
+
+exitOnHelp(
+  process.argv.slice(2),
+  `npm run soak -- [--seed 1] [--minutes 10] [--kills 6] [--print-only]
+
+Runs the whole pipeline for a bounded time under injected faults (throttling, 5xx, slow answers and
+resets from the simulated tenant; detached links, dropped connections and server-busy from the test
+broker; the ingest worker killed while blobs are in flight), then checks that every record served
+arrived. Writes the figures into docs/reliability.md; exits 1 on any loss or any blob not done.
+
+  --seed N        seed of the faults and the simulated tenant (default 1)
+  --minutes N     time limit (default 10)
+  --kills N       how many times the ingest worker is killed (default 6)
+  --print-only    print the figures, do not write docs/reliability.md
+  --help          this text`,
+);
 
 const { values: args } = parseArgs({
   options: {

@@ -1,16 +1,33 @@
-import { EventHubProducerClient, type EventData, type EventDataBatch, type RetryOptions } from '@azure/event-hubs';
+import { EventHubProducerClient, type EventData, type EventDataBatch, type EventHubClientOptions, type RetryOptions } from '@azure/event-hubs';
+import WebSocket from 'ws';
 import type { TokenCredential } from '@azure/identity';
 import { PermanentError, TransientError, IngestError } from '../../core/errors.js';
 import type { EventHubConfig } from '../../config.js';
 import type { EventPublication, EventSink, OutgoingEvent } from '../../ports.js';
+import { webSocketProxyAgent } from '../http/proxy.js';
 
 /** One producer per worker, reused by every invocation (normalized-event.md §3.2). */
 export function createProducer(config: EventHubConfig, credential?: TokenCredential, retry: RetryOptions = {}): EventHubProducerClient {
   // A send whose connection drops is only noticed after timeoutInMs; 30 s keeps a retry inside one invocation.
   const retryOptions = { maxRetries: 4, retryDelayInMs: 500, maxRetryDelayInMs: 10_000, timeoutInMs: 30_000, ...retry };
-  if (config.connectionString) return new EventHubProducerClient(config.connectionString, config.name, { retryOptions });
+  if (config.connectionString) {
+    const endpoint = /(?:^|;)Endpoint=sb:\/\/([^/;]+)/i.exec(config.connectionString)?.[1];
+    const emulator = /(?:^|;)UseDevelopmentEmulator=true/i.test(config.connectionString);
+    return new EventHubProducerClient(config.connectionString, config.name, { retryOptions, ...(endpoint && !emulator ? webSocketsThroughProxy(endpoint) : {}) });
+  }
   if (!config.fullyQualifiedNamespace || !credential) throw new RangeError('Event Hubs needs a connection string, or a namespace and a credential');
-  return new EventHubProducerClient(config.fullyQualifiedNamespace, config.name, credential, { retryOptions });
+  return new EventHubProducerClient(config.fullyQualifiedNamespace, config.name, credential, { retryOptions, ...webSocketsThroughProxy(config.fullyQualifiedNamespace) });
+}
+
+/**
+ * AMQP goes over TCP port 5671, which an HTTP proxy cannot carry. When HTTPS_PROXY applies to the
+ * namespace (NO_PROXY does not exempt it), the client speaks AMQP over WebSockets (port 443) through
+ * the proxy instead, the transport Event Hubs offers for networks that allow only HTTPS out.
+ */
+export function webSocketsThroughProxy(namespace: string, env: Readonly<Record<string, string | undefined>> = process.env): Pick<EventHubClientOptions, 'webSocketOptions'> {
+  const agent = webSocketProxyAgent(`wss://${namespace.replace(/:\d+$/, '')}:443/$servicebus/websocket`, env);
+  if (!agent) return {};
+  return { webSocketOptions: { webSocket: WebSocket, webSocketConstructorOptions: { agent } } };
 }
 
 /**

@@ -1,8 +1,15 @@
 import type { InvocationContext } from '@azure/functions';
 import type { Logger, Metrics } from '../../ports.js';
+import { scopeOf, workerTelemetry } from './workerTelemetry.js';
 
-/** Logger over an invocation's context, so lines correlate with the invocation in Application Insights. */
+/**
+ * Logger of one invocation. With worker telemetry on (in the Functions host with Application Insights),
+ * each line is an OpenTelemetry log record whose fields are attributes (customDimensions) and which
+ * carries the invocation's trace context. Otherwise (local runs, tests) it writes through the context.
+ */
 export function invocationLogger(context: InvocationContext): Logger {
+  const telemetry = workerTelemetry();
+  if (telemetry) return telemetry.logger(scopeOf(context));
   return {
     debug: (message, fields) => context.debug(message, fields ?? {}),
     info: (message, fields) => context.info(message, fields ?? {}),
@@ -24,9 +31,15 @@ export function consoleLogger(minimum: 'debug' | 'info' | 'warn' | 'error' = 'in
 }
 
 /**
- * Metrics as structured log events (`metric <name>`), queryable in Application Insights traces
- * (customDimensions.value). No extra SDK; a dedicated exporter can replace this adapter later.
+ * Metrics of an invocation: OpenTelemetry instruments (customMetrics in Application Insights) when
+ * worker telemetry is on, else structured log lines (`metric <name>` with `value` and dimensions) for
+ * local runs and tests.
  */
+export function invocationMetrics(logger: Logger): Metrics {
+  return workerTelemetry()?.metrics ?? logMetrics(logger);
+}
+
+/** Metrics as structured log lines (`metric <name>` with `value` and dimensions). */
 export function logMetrics(logger: Logger): Metrics {
   return { count: (name, value, dimensions) => logger.info(`metric ${name}`, { metric: name, value, ...dimensions }) };
 }

@@ -1,8 +1,9 @@
 import { IngestError, PermanentError, TransientError } from '../../core/errors.js';
 import { silentLogger, type Logger } from '../../ports.js';
 import type { AccessTokenSource } from '../identity/tokenSource.js';
+import { proxiedFetch } from './proxy.js';
 import { realSleep, type RateLimiter, type Sleep } from './rateLimiter.js';
-import { backoffDelay, networkReason, requestDeadline, type RequestDeadline, type RetryOptions } from './request.js';
+import { backoffDelay, networkReason, requestDeadline, tlsTrustFailure, type RequestDeadline, type RetryOptions } from './request.js';
 
 export interface AuthorizedRequestsOptions {
   readonly tenantId: string;
@@ -79,7 +80,7 @@ export class AuthorizedRequests {
       const deadline = requestDeadline(this.timeoutInMs, abortSignal);
       let kept = false;
       try {
-        const response = await fetch(request.url, {
+        const response = await proxiedFetch(request.url, {
           method: request.method ?? 'GET',
           headers: { ...request.headers, Authorization: `Bearer ${token}` },
           ...(request.body === undefined ? {} : { body: request.body }),
@@ -109,7 +110,7 @@ export class AuthorizedRequests {
         if (abortSignal?.aborted) throw abortSignal.reason ?? err;
         failure = deadline.timedOut()
           ? new TransientError('Timeout', `${operation} for tenant ${tenantId}: no response within ${this.timeoutInMs} ms`, { tenantId, cause: err })
-          : new TransientError('Network', `${operation} for tenant ${tenantId}: ${networkReason(err)}`, { tenantId, cause: err });
+          : new TransientError(tlsTrustFailure(err) ? 'TlsUntrusted' : 'Network', `${operation} for tenant ${tenantId}: ${networkReason(err, String(request.url))}`, { tenantId, cause: err });
       } finally {
         if (!kept) deadline.release();
       }

@@ -57,8 +57,10 @@ export function backoffDelay(attempt: number, retryAfterInMs: number | undefined
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 
-/** The most telling part of a fetch failure (`ECONNRESET`, `UND_ERR_SOCKET`, ...). */
-export function networkReason(err: unknown): string {
+/** The most telling part of a fetch failure (`ECONNRESET`, `UND_ERR_SOCKET`, ...); a TLS trust failure says so with the host. */
+export function networkReason(err: unknown, url?: string): string {
+  const tls = tlsTrustFailure(err);
+  if (tls) return tlsTrustMessage(tls, url);
   const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
   return cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
 }
@@ -70,4 +72,41 @@ export function parseRetryAfter(value: string | null, now: number): number | und
   if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
   const date = Date.parse(trimmed);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** OpenSSL/Node verification codes that mean "this peer's certificate is not trusted here". */
+const TLS_TRUST_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_UNTRUSTED', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_SIGNATURE_FAILURE',
+]);
+const TLS_TRUST_TEXT = /unable to verify the first certificate|self[- ]signed certificate|unable to get (?:local )?issuer certificate|certificate has expired|does not match certificate's altnames/i;
+
+/** The verification code of a TLS trust failure anywhere in an error's cause chain (fetch, core-rest-pipeline, MSAL), or undefined. */
+export function tlsTrustFailure(err: unknown): string | undefined {
+  const seen = new Set<unknown>();
+  for (let e: unknown = err; e && typeof e === 'object' && !seen.has(e); e = (e as { cause?: unknown }).cause) {
+    seen.add(e);
+    const { code, message } = e as { code?: unknown; message?: unknown };
+    if (typeof code === 'string' && TLS_TRUST_CODES.has(code)) return code;
+    if (typeof message === 'string') {
+      const named = [...TLS_TRUST_CODES].find((c) => message.includes(c));
+      if (named) return named;
+      if (TLS_TRUST_TEXT.test(message)) return message.match(TLS_TRUST_TEXT)![0];
+    }
+  }
+  return undefined;
+}
+
+/** "TLS: the certificate of <host> is not trusted (<code>)" with what to do about it. */
+export function tlsTrustMessage(code: string, url?: string): string {
+  let host = 'the server';
+  try {
+    if (url) host = new URL(url).host;
+  } catch {
+    /* keep the generic name */
+  }
+  return (
+    `TLS: the certificate of ${host} is not trusted (${code}). If a TLS-inspecting proxy or a corporate CA sits in between, ` +
+    'add its CA certificate to the file NODE_EXTRA_CA_CERTS names'
+  );
 }

@@ -1,5 +1,7 @@
 import type { TokenCredential } from '@azure/identity';
 import { IngestError, PermanentError, TransientError } from '../../core/errors.js';
+import { tlsTrustFailure, tlsTrustMessage } from '../http/request.js';
+import { probeTlsTrust } from '../http/tlsProbe.js';
 import { adminConsentUrl, type TenantIdentity } from './credentials.js';
 
 /** Bearer tokens for one tenant's management API. */
@@ -62,13 +64,16 @@ export class CredentialTokenSource implements AccessTokenSource {
       return token.token;
     } catch (err) {
       this.credential = undefined;
-      throw translateIdentityError(err, this.options.identity);
+      // MSAL reports an authority it could not reach without the cause; find out whether TLS trust was it.
+      const hidden = !tlsTrustFailure(err) && /endpoints_resolution_error|network_error|ECONNRESET|fetch failed/i.test(err instanceof Error ? err.message : String(err));
+      const tls = hidden ? await probeTlsTrust(this.options.identity.authorityHost) : undefined;
+      throw translateIdentityError(err, this.options.identity, tls);
     }
   }
 }
 
 /** Maps @azure/identity / MSAL failures to the taxonomy; messages carry AADSTS codes, never secrets. */
-export function translateIdentityError(err: unknown, identity: TenantIdentity): IngestError {
+export function translateIdentityError(err: unknown, identity: TenantIdentity, tlsFailure?: string): IngestError {
   if (err instanceof IngestError) return err;
   const text = err instanceof Error ? `${err.name} ${err.message}` : String(err);
   const aadsts = /AADSTS(\d+)/.exec(text)?.[0];
@@ -95,5 +100,7 @@ export function translateIdentityError(err: unknown, identity: TenantIdentity): 
   if (/invalid_client|unauthorized_client/.test(text)) {
     return new PermanentError('CredentialRejected', `${tenant}: the credential was rejected (${aadsts ?? 'invalid_client'})`, details);
   }
+  const tls = tlsFailure ?? tlsTrustFailure(err);
+  if (tls) return new TransientError('TlsUntrusted', `${tenant}: could not obtain an access token from ${identity.authorityHost}: ${tlsTrustMessage(tls, identity.authorityHost)}`, details);
   return new TransientError('Unauthorized', `${tenant}: could not obtain an access token (${aadsts ?? (err instanceof Error ? err.name : 'error')})`, details);
 }

@@ -3,6 +3,7 @@ import type { TokenCredential } from '@azure/identity';
 import { QueueClient, QueueServiceClient } from '@azure/storage-queue';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { TransientError } from '../../core/errors.js';
+import { tlsTrustFailure, tlsTrustMessage } from '../http/request.js';
 import type { StorageConfig } from '../../config.js';
 
 /** Table names of DESIGN.md §4 (the Bicep creates the same). */
@@ -53,6 +54,34 @@ export function statusOf(err: unknown): number | undefined {
 /** Storage failures are transient for the pipeline: the platform retries; nothing moves forward meanwhile. */
 export function storageError(operation: string, err: unknown): TransientError {
   const status = statusOf(err);
-  const code = (err as { code?: string })?.code;
-  return new TransientError('ServiceUnavailable', `${operation} failed${status ? ` (HTTP ${status}${code ? ` ${code}` : ''})` : ''}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`, { httpStatus: status, cause: err });
+  const { code, detail } = storageDetail(err);
+  const missing = code && /^(TableNotFound|QueueNotFound|ContainerNotFound|ResourceNotFound)$/.test(code);
+  if (missing) {
+    const what = code === 'TableNotFound' ? 'table' : code === 'QueueNotFound' ? 'queue' : code === 'ContainerNotFound' ? 'container' : 'resource';
+    return new TransientError(
+      'ServiceUnavailable',
+      `${operation} failed: the ${what} does not exist in this storage account (${code}). Check that AzureWebJobsStorage (or AzureWebJobsStorage__accountName) ` +
+        `names the deployment's account; the Bicep creates the ${what}s, and a local Azurite gets them from npm run local`,
+      { httpStatus: status, cause: err },
+    );
+  }
+  const tls = tlsTrustFailure(err);
+  if (tls) return new TransientError('TlsUntrusted', `${operation} failed: ${tlsTrustMessage(tls, (err as { request?: { url?: string } })?.request?.url)}`, { cause: err });
+  return new TransientError('ServiceUnavailable', `${operation} failed${status ? ` (HTTP ${status}${code ? ` ${code}` : ''})` : ''}: ${detail}`, { httpStatus: status, cause: err });
+}
+
+/** The error code and a one-line message of a Storage SDK error; Table storage puts OData JSON in `message`. */
+function storageDetail(err: unknown): { code?: string; detail: string } {
+  let code = (err as { code?: unknown })?.code;
+  let detail = err instanceof Error ? err.message : String(err);
+  if (detail.trimStart().startsWith('{')) {
+    try {
+      const odata = (JSON.parse(detail) as { 'odata.error'?: { code?: string; message?: { value?: string } } })['odata.error'];
+      if (odata?.code && typeof code !== 'string') code = odata.code;
+      detail = odata?.message?.value ?? odata?.code ?? detail;
+    } catch {
+      /* not JSON after all */
+    }
+  }
+  return { code: typeof code === 'string' ? code : undefined, detail: detail.split('\n')[0]! };
 }

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -8,6 +7,7 @@ import { CredentialTokenSource, type AccessTokenSource } from '../../../shared/a
 import { createTenantCredential } from '../../../shared/adapters/identity/credentials.js';
 import { PermanentError, TransientError } from '../../../shared/core/errors.js';
 import { startSimTenant, type SimTenant } from '../../../tools/simTenant/index.js';
+import { localServerTls } from '../../../tools/stack/localPki.js';
 
 const TENANT = '3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f';
 const APP = '4d5e6f7a-8b9c-4dae-9f0a-2b3c4d5e6f7a';
@@ -15,7 +15,6 @@ const NO_ROLES_APP = '5e6f7a8b-9cad-4ebf-8a1b-3c4d5e6f7a8b';
 const SECRET = 'graph-client-secret';
 const T0 = Date.UTC(2026, 10, 20, 12);
 const HOUR = 3_600_000;
-const cert = (name: string) => readFileSync(new URL(`../../certs/${name}`, import.meta.url));
 
 let sim: SimTenant;
 let feedNow = T0;
@@ -187,7 +186,7 @@ describe('GraphSecurityClient host guard (two local origins)', () => {
 
   const listen = (server: Server) => new Promise<string>((resolve) => server.listen(0, '127.0.0.1', () => resolve(`https://127.0.0.1:${(server.address() as AddressInfo).port}`)));
   beforeAll(async () => {
-    const tls = { cert: cert('server.pem'), key: cert('server.key') };
+    const tls = localServerTls();
     graph = createServer(tls, (req, res) => {
       const { status, body, headers } = answer(new URL(req.url ?? '/', graphUrl));
       res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(body === undefined ? '' : JSON.stringify(body));

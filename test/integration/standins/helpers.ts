@@ -1,11 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { localServerTls } from '../../../tools/stack/localPki.js';
 import type { ManagedIdentityStandIn } from '../../../tools/standins/managedIdentity.js';
 
-/** The committed test server certificate (CN/SAN localhost and 127.0.0.1), trusted through NODE_EXTRA_CA_CERTS. */
-export const serverTls = {
-  cert: readFileSync(new URL('../../certs/server.pem', import.meta.url)),
-  key: readFileSync(new URL('../../certs/server.key', import.meta.url)),
-};
+/** The stand-ins' server certificate (SAN localhost, 127.0.0.1), generated at test setup; the test runner trusts its CA. */
+export const serverTls = localServerTls();
 
 /**
  * Points managed identity discovery at the stand-in (the two variables App Service sets) and returns
