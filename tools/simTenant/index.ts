@@ -19,4 +19,5 @@ export type {
   SimTenant,
   SimTenantOptions,
   SimTenantSpec,
+  UnusableEntryKind,
 } from './types.js';
