@@ -6,6 +6,7 @@ import { HOUR_MS, MINUTE_MS } from '../../shared/core/windows.js';
 import { silentLogger, type Logger } from '../../shared/ports.js';
 import { DEFAULT_SECURITY_OVERLAP_MS, pollSecurity } from '../../shared/usecases/pollSecurity.js';
 import { pollStreams } from '../../shared/usecases/pollStreams.js';
+import { sweepStreams } from '../../shared/usecases/sweepStreams.js';
 import { createWiring, type Wiring } from '../../shared/wiring.js';
 import { startSimTenant, type SimTenant, type SimTenantOptions, type SimTenantSpec } from '../../tools/simTenant/index.js';
 import { ManualClock, RecordingLogger } from '../fakes/ports.js';
@@ -69,11 +70,23 @@ export async function startHarness(options: HarnessOptions) {
     poll: (w: Wiring = wiring) =>
       pollStreams(
         w.streams,
-        { feed: w.feed, ledger: w.ledger, queue: w.queue, cursors: w.cursors, clock, logger, metrics: { count() {} } },
+        { feed: w.feed, ledger: w.ledger, queue: w.queue, cursors: w.cursors, listings: w.listings, gaps: w.gaps, sink: w.sink, blobs: w.blobs, clock, logger, metrics: { count() {} } },
         {
           settleLagMs: config.poll.settleLagMinutes * MINUTE_MS,
           overlapMs: config.poll.overlapMinutes * MINUTE_MS,
           initialLookbackMs: config.poll.initialLookbackHours * HOUR_MS,
+          concurrency: 4,
+          deadline: clock.now() + 8 * MINUTE_MS,
+        },
+      ),
+    /** One retention sweep of every audit stream, as a sweep task runs it. */
+    sweep: (w: Wiring = wiring) =>
+      sweepStreams(
+        w.streams,
+        { feed: w.sweepFeed, ledger: w.ledger, queue: w.queue, listings: w.listings, sweeps: w.sweeps, sink: w.sink, blobs: w.blobs, clock, logger, metrics: { count() {} } },
+        {
+          settleLagMs: config.poll.settleLagMinutes * MINUTE_MS,
+          overlapMs: config.poll.overlapMinutes * MINUTE_MS,
           concurrency: 4,
           deadline: clock.now() + 8 * MINUTE_MS,
         },
