@@ -83,7 +83,7 @@ export async function startHarness(options: HarnessOptions) {
     sweep: (w: Wiring = wiring) =>
       sweepStreams(
         w.streams,
-        { feed: w.sweepFeed, ledger: w.ledger, queue: w.queue, listings: w.listings, sweeps: w.sweeps, sink: w.sink, blobs: w.blobs, clock, logger, metrics: { count() {} } },
+        { feed: w.sweepFeed, cursors: w.cursors, ledger: w.ledger, queue: w.queue, listings: w.listings, sweeps: w.sweeps, sink: w.sink, blobs: w.blobs, clock, logger, metrics: { count() {} } },
         {
           settleLagMs: config.poll.settleLagMinutes * MINUTE_MS,
           overlapMs: config.poll.overlapMinutes * MINUTE_MS,

@@ -316,7 +316,7 @@ serveCommands({
       const started = performance.now();
       const results = await pollStreams(
         streams,
-        { feed: wiring.feed, ledger: ports.ledger, queue: ports.queue, cursors: ports.cursors, clock: wiring.clock, logger: silentLogger, metrics: noMetrics },
+        { feed: wiring.feed, ledger: ports.ledger, queue: ports.queue, cursors: ports.cursors, listings: wiring.listings, gaps: wiring.gaps, sink: wiring.sink, blobs: wiring.blobs, clock: wiring.clock, logger: silentLogger, metrics: noMetrics },
         {
           settleLagMs: config.poll.settleLagMinutes * MINUTE_MS,
           overlapMs: config.poll.overlapMinutes * MINUTE_MS,

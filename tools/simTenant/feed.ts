@@ -360,8 +360,8 @@ export class Feed {
 }
 
 /**
- * Serves one unusable (or incomplete) entry on a page. Added entries derive from the window, so listing
- * the same window again serves the same entry; `no-uri` and `no-expiration` strip a field from the page's
+ * Serves one unusable (or incomplete) entry on a page. Added entries carry the same id on every listing
+ * of the stream, so a re-list serves the same entry; `no-uri` and `no-expiration` strip a field from the page's
  * first real entry (a client can still use it).
  */
 function applyUnusableEntry(
@@ -374,9 +374,10 @@ function applyUnusableEntry(
     if (first) delete first[kind === 'no-uri' ? 'contentUri' : 'contentExpiration'];
     return;
   }
+  // The same id on every listing of the stream (a poller's windows move), so a re-list serves the same entry.
   const created = at.start + Math.floor((at.end - at.start) / 2);
   const token = at.contentType.replace('.', '_');
-  const id = `${isoMs(created).replace(/[-T:.Z]/g, '')}0000$${token.toLowerCase()}$${token}$bad`;
+  const id = `${at.tenantId.replace(/-/g, '').slice(0, 12)}$${token.toLowerCase()}$${token}$unusable`;
   const entry: Record<string, unknown> = {
     contentType: at.contentType,
     contentId: id,

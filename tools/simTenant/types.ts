@@ -135,8 +135,8 @@ export type Fault =
   | { kind: 'truncated-page' }
   /**
    * A listing entry a client cannot use (or must repair), on a 200 listing page. `space-in-id`, `slash-in-id`,
-   * `foreign-type`, `bad-created` and `not-object` add one such entry to the page (derived from the
-   * window, so a re-list serves the same one); `no-uri` and `no-expiration` drop that field from the
+   * `foreign-type`, `bad-created` and `not-object` add one such entry to the page (with the same id on
+   * every listing of the stream, so a re-list serves the same one); `no-uri` and `no-expiration` drop that field from the
    * page's first real entry.
    */
   | { kind: 'unusable-entry'; entry: UnusableEntryKind };

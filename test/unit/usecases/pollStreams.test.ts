@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { TransientError } from '../../../shared/core/errors.js';
 import type { StreamKey } from '../../../shared/core/model.js';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../../shared/core/windows.js';
-import { pollStreams, START_COOLDOWN_MS } from '../../../shared/usecases/pollStreams.js';
-import { af, ManualClock, MemoryCursorStore, MemoryLedger, MemoryQueue, RecordingLogger, RecordingMetrics, ScriptedFeed } from '../../fakes/ports.js';
+import { pollStreams, RELIST_AFTER_START_MS, START_COOLDOWN_MS } from '../../../shared/usecases/pollStreams.js';
+import { af, ManualClock, MemoryBlobStore, MemoryCursorStore, MemoryGapStore, MemoryLedger, MemoryListingLog, MemoryQueue, MemorySink, RecordingLogger, RecordingMetrics, ScriptedFeed } from '../../fakes/ports.js';
 
 const T1 = '11111111-1111-4111-8111-111111111111';
 const T2 = '22222222-2222-4222-8222-222222222222';
@@ -18,6 +18,10 @@ function setup() {
     ledger: new MemoryLedger(),
     queue: new MemoryQueue(),
     cursors: new MemoryCursorStore(),
+    listings: new MemoryListingLog(),
+    gaps: new MemoryGapStore(),
+    sink: new MemorySink(),
+    blobs: new MemoryBlobStore(),
     clock,
     logger: new RecordingLogger(),
     metrics: new RecordingMetrics(),
@@ -67,9 +71,12 @@ describe('pollStreams', () => {
   it('a failure on page N leaves the cursor where it was; the rerun enqueues exactly the missing blobs', async () => {
     const { deps, clock, poll, enqueuedIds } = setup();
     await poll(); // establish a cursor
+    clock.advance(RELIST_AFTER_START_MS); // past the re-listing after the subscription start
+    await poll();
     const before = (await deps.cursors.read(exchange))!.state.cursor;
+    const base = clock.now();
     clock.advance(3 * HOUR_MS);
-    for (let i = 0; i < 9; i++) deps.feed.add(exchange, `p${i}`, start + i * 10 * MINUTE_MS);
+    for (let i = 0; i < 9; i++) deps.feed.add(exchange, `p${i}`, base + i * 10 * MINUTE_MS);
     deps.feed.failOnPage = { page: 3, error: new TransientError('ServiceUnavailable', 'AF50000 test', { afCode: 'AF50000' }) };
     const [failed] = await poll();
     expect(failed).toMatchObject({ outcome: 'failed', blobsEnqueued: 6 });
