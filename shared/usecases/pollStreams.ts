@@ -233,6 +233,7 @@ class StreamPoll {
       if (!this.mayStart()) {
         throw new PermanentError(code, `${(err as Error).message}; a start was requested at ${this.state.lastStartAt}, the next is allowed 15 minutes later`, { afCode: (err as IngestError).afCode, tenantId: this.stream.tenantId });
       }
+      const disabledSince = this.state.disabledSince;
       await this.startSubscription();
       if (restart) {
         // Re-list from where listing stopped for a day: content the API serves late after the restart is found.
@@ -244,7 +245,7 @@ class StreamPoll {
         return await this.listPages(window, recorder);
       } catch (retryErr) {
         if (retryErr instanceof IngestError && retryErr.code === 'SubscriptionDisabled') {
-          this.row.update({ subscription: 'disabled' });
+          this.row.update({ subscription: 'disabled', disabledSince });
           throw new PermanentError(
             'SubscriptionDisabled',
             `tenant ${this.stream.tenantId}: the ${this.stream.contentType} subscription was disabled by an administrator and starting it did not re-enable it (AF20023). ` +
