@@ -2,9 +2,9 @@
  * `npm run local`: the whole pipeline on one machine with embedded defaults. Starts Azurite (from
  * node_modules), the simulated tenant (unless O365_TENANTS names real tenants) and the test Event Hubs
  * broker (unless EVENTHUB_CONNECTION or EVENTHUB_CONNECTION__fullyQualifiedNamespace names a real hub),
- * then runs the same function handlers in-process: pollContent and pollSecurity (Defender XDR incidents and
- * alerts from the simulated Graph) on their schedule, and ingestContent and onPoison as queue workers with
- * the Functions host's semantics. Prints live progress; every event the local hub receives is appended to
+ * then runs the same function handlers in-process: pollContent, pollSecurity (Defender XDR incidents and
+ * alerts from the simulated Graph) and sweepContent on their schedules, enqueueing discovery tasks that
+ * pollStream runs, and ingestContent and onPoison, as queue workers with the Functions host's semantics. Prints live progress; every event the local hub receives is appended to
  * an NDJSON file. Ctrl-C stops cleanly.
  *
  *   npm run local -- [--out .local/events.ndjson] [--seconds N] [--schedule "<ncrontab>"]
@@ -22,6 +22,8 @@ import { ingestContent } from '../functions/ingestContent.js';
 import { onPoison } from '../functions/onPoison.js';
 import { pollContent } from '../functions/pollContent.js';
 import { pollSecurity } from '../functions/pollSecurity.js';
+import { pollStream } from '../functions/pollStream.js';
+import { sweepContent } from '../functions/sweepContent.js';
 import { loadConfig, ConfigError } from '../shared/config.js';
 import { createWiring } from '../shared/wiring.js';
 import { startEventHubBroker, type EventHubBroker } from './eventHubBroker/index.js';
@@ -113,6 +115,8 @@ async function main(): Promise<void> {
     AzureWebJobsStorage: azurite.connectionString,
     INITIAL_LOOKBACK_HOURS: args['lookback-hours'],
     POLL_SCHEDULE: args.schedule ?? '*/30 * * * * *',
+    // A retention sweep every two minutes, so a short local run shows it.
+    SWEEP_SCHEDULE: '20 */2 * * * *',
     // Settings from the environment win over the embedded defaults (empty ones are ignored).
     ...Object.fromEntries(Object.entries(process.env).filter(([, v]) => v)),
   };
@@ -128,10 +132,15 @@ async function main(): Promise<void> {
   const poison = wiring.storage.queue(`${config.contentQueueName}-poison`);
   const worker = createQueueWorker({ queue, poisonQueue: poison, functionName: 'ingestContent', handler: (m, c) => ingestContent(m, c, wiring), visibilityTimeoutInSeconds: 10, onLog: log });
   const poisonWorker = createQueueWorker({ queue: poison, poisonQueue: wiring.storage.queue(`${config.contentQueueName}-poison-dead`), functionName: 'onPoison', handler: (m, c) => onPoison(m, c, wiring), onLog: log });
+  // Discovery tasks (polls, sweeps, Defender scans) the timers enqueue, run as the pollStream queue trigger would.
+  const pollQueue = wiring.storage.queue(config.pollQueueName);
+  const taskWorker = createQueueWorker({ queue: pollQueue, poisonQueue: wiring.storage.queue(`${config.pollQueueName}-poison`), functionName: 'pollStream', handler: (m, c) => pollStream(m, c, wiring), visibilityTimeoutInSeconds: 10, onLog: log });
   worker.start();
   poisonWorker.start();
+  taskWorker.start();
   stops.push(() => poisonWorker.stop());
   stops.push(() => worker.stop());
+  stops.push(() => taskWorker.stop());
 
   let polling: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
@@ -150,11 +159,30 @@ async function main(): Promise<void> {
       pollSecurity(timer, contextOf('pollSecurity'), wiring).catch((err: unknown) => say(`security poll failed: ${String(err)}`)),
     ]);
   };
-  say(`schedule     pollContent${wiring.securityStreams.length > 0 ? ' and pollSecurity' : ''} "${config.poll.schedule}" (first run now), ingest workers running; Ctrl-C to stop`);
+  say(`schedule     pollContent${wiring.securityStreams.length > 0 ? ' and pollSecurity' : ''} "${config.poll.schedule}" (first run now), sweepContent "${config.poll.sweepSchedule}", task and ingest workers running; Ctrl-C to stop`);
   polling = runPoll().finally(schedule);
+  let sweepTimer: NodeJS.Timeout | undefined;
+  let sweeping: Promise<void> = Promise.resolve();
+  let sweepsStopped = false;
+  const scheduleSweep = () => {
+    if (sweepsStopped) return;
+    const at = nextFire(config.poll.sweepSchedule, Date.now());
+    sweepTimer = setTimeout(() => {
+      const next = new Date(nextFire(config.poll.sweepSchedule, Date.now())).toISOString();
+      const t = { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next, lastUpdated: '' } };
+      const context = new InvocationContext({ functionName: 'sweepContent', invocationId: `local-${Date.now()}`, logHandler: (level, ...a) => log(level, a.map(String).join(' ')) });
+      sweeping = sweepContent(t, context, wiring)
+        .catch((err: unknown) => void say(`sweep failed: ${String(err)}`))
+        .finally(scheduleSweep);
+    }, at - Date.now());
+  };
+  scheduleSweep();
   stops.push(async () => {
+    sweepsStopped = true;
     clearTimeout(timer);
+    clearTimeout(sweepTimer);
     await polling;
+    await sweeping;
   });
 
   let lastReceived = 0;
@@ -182,7 +210,11 @@ async function main(): Promise<void> {
     clearInterval(progress);
     // Stop polling and let the workers finish their messages before the simulator goes away.
     clearTimeout(timer);
+    sweepsStopped = true;
+    clearTimeout(sweepTimer);
     await polling;
+    await sweeping;
+    await taskWorker.stop();
     await worker.stop();
     await poisonWorker.stop();
     const stats = sim?.stats();
