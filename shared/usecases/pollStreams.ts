@@ -51,6 +51,14 @@ export const START_COOLDOWN_MS = 15 * MINUTE_MS;
  */
 export const RELIST_AFTER_START_MS = 24 * HOUR_MS;
 
+/**
+ * How far before a start the re-listing reaches: a new subscription's backlog goes back about a day
+ * (22 h observed), so content created earlier than this before the start was either listed at once (the
+ * subscription existed already) or is never listed; its ordinary late listings are the overlap's and the
+ * sweep's. A longer INITIAL_LOOKBACK_HOURS is listed in full once, not every run for a day.
+ */
+export const RELIST_BEFORE_START_MS = 26 * HOUR_MS;
+
 /** A cursor later than now by more than this is not a place listing has reached: it is an error. */
 export const CURSOR_FUTURE_TOLERANCE_MS = 5 * MINUTE_MS;
 
@@ -107,7 +115,8 @@ class StreamPoll {
       // A stream that never listed anything starts its subscription first; later losses show up while listing.
       if (cursor === undefined && this.state.subscription !== 'enabled' && this.state.enabledAt === undefined) await this.firstStart();
 
-      const intendedStart = this.state.intendedStart === undefined ? undefined : Date.parse(this.state.intendedStart);
+      let intendedStart = this.state.intendedStart === undefined ? undefined : Date.parse(this.state.intendedStart);
+      if (intendedStart !== undefined && cursor !== undefined && this.state.enabledAt !== undefined) intendedStart = Math.max(intendedStart, Date.parse(this.state.enabledAt) - RELIST_BEFORE_START_MS);
       const plan = planWindows({
         cursor,
         now,
@@ -118,7 +127,7 @@ class StreamPoll {
       });
       this.result.windowsPlanned = plan.windows.length;
 
-      for (const window of plan.windows) {
+      for (const [index, window] of plan.windows.entries()) {
         if (this.outOfTime()) return this.finish('partial', 'time budget reached; the next run continues from the cursor');
         // A window wholly before the cursor is a re-list: compare it with the ledger instead of inserting every entry.
         const relist = cursor !== undefined && window.end <= cursor;
@@ -127,8 +136,8 @@ class StreamPoll {
         if (plan.gap && this.gap === undefined) await this.recordRetentionGap(plan.gap);
         const next = Math.max(window.end, this.state.cursor === undefined ? -Infinity : Date.parse(this.state.cursor));
         this.row.update({ subscription: 'enabled', cursor: iso(next) });
-        // Persist after every window, so a catch-up survives a crash or timeout window by window.
-        await this.row.save();
+        // Persist after every window, so a catch-up survives a crash or timeout window by window (the last one is saved below).
+        if (index < plan.windows.length - 1) await this.row.save();
         this.result.windowsListed++;
       }
       this.row.succeeded({});

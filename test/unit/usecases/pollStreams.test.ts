@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { TransientError } from '../../../shared/core/errors.js';
 import type { StreamKey } from '../../../shared/core/model.js';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../../shared/core/windows.js';
-import { pollStreams, RELIST_AFTER_START_MS, START_COOLDOWN_MS } from '../../../shared/usecases/pollStreams.js';
+import { pollStreams, RELIST_AFTER_START_MS, RELIST_BEFORE_START_MS, START_COOLDOWN_MS } from '../../../shared/usecases/pollStreams.js';
 import { af, ManualClock, MemoryBlobStore, MemoryCursorStore, MemoryGapStore, MemoryLedger, MemoryListingLog, MemoryQueue, MemorySink, RecordingLogger, RecordingMetrics, ScriptedFeed } from '../../fakes/ports.js';
 
 const T1 = '11111111-1111-4111-8111-111111111111';
@@ -261,6 +261,17 @@ describe('pollStreams: onboarding, restarts, bad entries, bad cursors', () => {
     await poll(); // 25 h after the start: the re-listing is over, only the overlap is listed
     expect(enqueuedIds()).toEqual(['backlog']);
     expect((await deps.cursors.read(exchange))!.state.intendedStart).toBeUndefined();
+  });
+
+  it('a long initial lookback is listed in full once; the re-listing reaches back about a day before the start', async () => {
+    const { deps, clock } = setup();
+    const options = { settleLagMs: 10 * MINUTE_MS, overlapMs: 120 * MINUTE_MS, initialLookbackMs: 6 * DAY_MS, concurrency: 1, deadline: start + 5 * MINUTE_MS };
+    await pollStreams([exchange], deps, options);
+    expect(deps.feed.lists[0]!.window.start).toBe(start - 6 * DAY_MS);
+    clock.advance(HOUR_MS);
+    deps.feed.lists.length = 0;
+    await pollStreams([exchange], deps, { ...options, deadline: clock.now() + 5 * MINUTE_MS });
+    expect(deps.feed.lists[0]!.window.start).toBe(start - RELIST_BEFORE_START_MS);
   });
 
   it('a re-listed window is compared with its ledger rows by one ranged query, not one insert per entry', async () => {
