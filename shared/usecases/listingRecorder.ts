@@ -1,7 +1,8 @@
 import { CONTAINER_QUARANTINE } from '../core/containers.js';
 import { toContentMessage } from '../core/contentMessage.js';
 import { describeError } from '../core/errors.js';
-import { ASSUMED_RETENTION_MS, type RejectedListing } from '../core/listingEntry.js';
+import { isValidContentId } from '../core/feedUrls.js';
+import { ASSUMED_RETENTION_MS, synthesizedId, type RejectedListing } from '../core/listingEntry.js';
 import { streamId, type ContentListing, type StreamKey, type TimeWindow } from '../core/model.js';
 import { pipelineErrorEvent } from '../core/pipelineEvent.js';
 import type { BlobStore, CallOptions, Clock, ContentQueue, EventSink, FoundBy, Ledger, LedgerEntry, ListingFact, ListingLog, ListingPage, Logger, Metrics } from '../ports.js';
@@ -62,9 +63,10 @@ export class WindowRecorder {
     this.known = known;
   }
 
-  async page(page: ListingPage): Promise<PageRecord> {
+  async page(listing: ListingPage): Promise<PageRecord> {
     const { deps, stream } = this;
     const listedAt = iso(deps.clock.now());
+    const page = checked(listing);
     const rejected = page.rejected ?? [];
     let storageCalls = 0;
     const facts: ListingFact[] = [
@@ -139,6 +141,26 @@ export class WindowRecorder {
   private createdOf(entry: RejectedListing): string {
     return entry.contentCreated ?? iso(this.window.start);
   }
+}
+
+/**
+ * A second line of defence behind the feed's own checks: an item whose contentId cannot be a row key or a
+ * URL segment is moved to the rejected entries, so it can never fail the page's ledger insert.
+ */
+function checked(page: ListingPage): ListingPage {
+  const bad = page.items.filter((item) => !isValidContentId(item.contentId));
+  if (bad.length === 0) return page;
+  return {
+    ...page,
+    items: page.items.filter((item) => isValidContentId(item.contentId)),
+    rejected: [
+      ...(page.rejected ?? []),
+      ...bad.map((item) => {
+        const entry = JSON.stringify(item);
+        return { contentId: synthesizedId(typeof item.contentId === 'string' ? item.contentId : entry), reason: 'unusable listing entry: contentId cannot name a blob', entry, contentCreated: item.contentCreated, contentExpiration: item.contentExpiration };
+      }),
+    ],
+  };
 }
 
 /**

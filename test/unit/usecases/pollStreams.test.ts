@@ -382,3 +382,16 @@ describe('pollStreams: onboarding, restarts, bad entries, bad cursors', () => {
   });
 });
 
+
+describe('pollStreams: a feed that lets an unusable contentId through', () => {
+  it('records it as failed instead of failing the page', async () => {
+    const { deps, poll, enqueuedIds } = setup();
+    deps.feed.add(exchange, 'good', start - 2 * HOUR_MS);
+    deps.feed.add(exchange, 'has space', start - 2 * HOUR_MS);
+    const [result] = await poll();
+    expect(result).toMatchObject({ outcome: 'complete', entriesRejected: 1 });
+    expect(enqueuedIds()).toEqual(['good']);
+    const failed = [...deps.ledger.rows.values()].filter((r) => r.status === 'failed');
+    expect(failed.map((r) => r.contentId)).toEqual([expect.stringMatching(/^unusable-[0-9a-f]{32}$/)]);
+  });
+});
