@@ -43,6 +43,8 @@ const { values: args } = parseArgs({
     'print-only': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     seed: { type: 'string', default: '1' },
+    /** Only the discovery figures (poll path, sweep, many tenants), written to their own block. */
+    discovery: { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -167,19 +169,21 @@ async function main(): Promise<void> {
       return { records: records.length, ms: { split: pick('split'), parse: pick('parse'), normalize: pick('normalize'), stringify: pick('stringify'), encode: pick('encode') } };
     };
 
+    const sizes: SizeResult[] = [];
+    let stages: StageResult = { records: 0, ms: { split: 0, parse: 0, normalize: 0, stringify: 0, encode: 0 } };
+    const rss: RssResult[] = [];
+    if (!args.discovery) {
     say('warming up ...');
     await measure(corpus.records.slice(0, 1_000), 1);
-    const sizes: SizeResult[] = [];
     for (const size of plan.sizes) {
       say(`ingest path: ${formatCount(size.records)}-record blob, ${size.runs} run(s) ...`);
       sizes.push(await measure(corpus.records.slice(0, size.records), size.runs));
     }
     const stageSize = Math.min(10_000, largest);
     say(`CPU stages on the ${formatCount(stageSize)}-record blob ...`);
-    const stages = await stagesOf(corpus.records.slice(0, stageSize));
+    stages = await stagesOf(corpus.records.slice(0, stageSize));
     await stopChild(worker);
 
-    const rss: RssResult[] = [];
     for (const which of plan.rssBlobs) {
       const records = which === '100 MiB' ? recordsForBytes(corpus.records, RSS_BLOB_BYTES) : corpus.records.slice(0, largest);
       say(`peak RSS: ${which} blob in a fresh process ...`);
@@ -190,6 +194,7 @@ async function main(): Promise<void> {
       await broker.call('reset');
       rss.push({ label: which, bytes: Buffer.byteLength(body), ...result });
     }
+    } else await stopChild(worker);
 
     say(`poll path: ${plan.lookbackHours} h backlog, ${CONTENT_TYPES.length} content types × ${POLL_BLOBS_PER_HOUR} blobs/h ...`);
     const poll = await measurePoll(sim, startWorker);
@@ -198,7 +203,7 @@ async function main(): Promise<void> {
     const sweep = await measureSweep(sim, await startWorker());
 
     say(`discovery cycle over ${plan.tenants} simulated tenants × ${CONTENT_TYPES.length} content types (${TENANT_WORKERS} worker processes) ...`);
-    const tenants = await measureTenants(azurite.connectionString);
+    const tenants = await measureTenants();
 
     let profileText: string | undefined;
     if (args.profile) {
@@ -211,13 +216,15 @@ async function main(): Promise<void> {
 
     const wallSeconds = (performance.now() - began) / 1000;
     const load = `1-minute load average ${formatFixed(loadBefore, 2)} at the start, ${formatFixed(loadavg()[0]!, 2)} at the end`;
-    const report = renderReport({ machine, code, load, simRecordsPerSecond: corpus.simRecordsPerSecond, sizes, stages, rss, poll, wallSeconds, profileText });
-    const discovery = [`Run ${new Date().toISOString().slice(0, 16)}Z with the run above (machine, load and code as there).`, renderDiscovery(sweep, tenants)].join('\n');
+    const header = `Run ${new Date().toISOString().slice(0, 16)}Z with \`npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\` (${formatFixed(wallSeconds / 60, 1)} min in all). Machine: ${machine}; ${load}. Code: ${code}.`;
+    const report = args.discovery ? undefined : renderReport({ machine, code, load, simRecordsPerSecond: corpus.simRecordsPerSecond, sizes, stages, rss, poll, wallSeconds, profileText });
+    const discovery = [header, ...(args.discovery ? ['', '**Poll path** (the tenant the sweep below runs on):', '', renderPollTable(poll)] : []), renderDiscovery(sweep, tenants)].join('\n');
     say();
-    say(report);
+    if (report) say(report);
     say(discovery);
     if (!args.quick && !args['print-only']) {
-      writeFileSync(DOC, replaceBlock(replaceBlock(readFileSync(DOC, 'utf8'), 'bench-results', report), 'discovery-results', discovery));
+      const doc = readFileSync(DOC, 'utf8');
+      writeFileSync(DOC, replaceBlock(report ? replaceBlock(doc, 'bench-results', report) : doc, 'discovery-results', discovery));
       say(`\nwritten to ${DOC}`);
     }
   } finally {
@@ -352,7 +359,10 @@ interface TenantsResult {
 }
 
 /** Timer → tasks → every stream polled, twice (onboarding, then steady state), over many simulated tenants. */
-async function measureTenants(storage: string): Promise<TenantsResult> {
+async function measureTenants(): Promise<TenantsResult> {
+  // A Storage emulator of its own: the poll path's 50,000 ledger rows and queue messages would slow every call.
+  const azurite = await startAzurite();
+  const storage = azurite.connectionString;
   const ids = Array.from({ length: plan.tenants }, (_, i) => `${(0x10000000 + i).toString(16)}-${'aaaa'}-4${String(i % 1000).padStart(3, '0')}-8000-${String(i).padStart(12, '0')}`);
   const apps = [{ clientId: APP_ID, secret: APP_SECRET }];
   const sim = await startSimTenant({ seed: Number(args.seed), tenants: ids.map((tenantId) => ({ tenantId, apps, blobsPerHour: TENANT_BLOBS_PER_HOUR, incidentsPerHour: 0 })) });
@@ -407,7 +417,40 @@ async function measureTenants(storage: string): Promise<TenantsResult> {
   } finally {
     for (const w of workers) await stopChild(w);
     await sim.close();
+    await azurite.stop();
   }
+}
+
+function renderPollTable(p: PollResult): string {
+  const s = (ms: number) => formatFixed(ms / 1000, 2);
+  const all = [...p.runs, p.next];
+  const total = (runs: PollRun[], key: 'pagesListed' | 'blobsListed' | 'windowsListed' | 'blobsEnqueued') =>
+    runs.reduce((acc, run) => acc + run.streams.reduce((a, st) => a + st[key], 0), 0);
+  const untilComplete = total(p.runs, 'blobsEnqueued');
+  const late = total([p.next], 'blobsEnqueued');
+  const listCalls = Object.values(p.listCalls).reduce((a, b) => a + b, 0);
+  const pollTable = markdownTable(
+    ['measure', 'value'],
+    [
+      ['backlog', `${plan.lookbackHours} h (INITIAL_LOOKBACK_HOURS), ${CONTENT_TYPES.length} content types × ${POLL_BLOBS_PER_HOUR} blobs/h`],
+      ['completeness: blobs the simulator lists for the range every stream covered', `${formatCount(p.simListed)}, of which ${p.notEnqueued === 0 ? 'every one was enqueued' : `${formatCount(p.notEnqueued)} were NOT enqueued`}`],
+      ['runs until every stream completed (8-minute budget each)', `${p.runs.length}: ${p.runs.map((run) => `${s(run.ms)} s (${run.streams.map((st) => st.outcome).join(', ')})`).join('; ')}`],
+      ['wall time until complete', `${s(p.ms)} s, ${formatCount(untilComplete)} blobs enqueued (${formatCount(untilComplete / (p.ms / 1000))} a second)`],
+      ['the next run (as the timer would start it)', `${s(p.next.ms)} s, ${formatCount(total([p.next], 'pagesListed'))} pages; enqueued ${formatCount(late)} more (blobs that became listable during the first run)`],
+      ['windows listed (all runs)', formatCount(total(all, 'windowsListed'))],
+      ['list calls (/subscriptions/content), by HTTP status', `${formatCount(listCalls)} (${Object.entries(p.listCalls).map(([k, v]) => `${k}: ${formatCount(v)}`).join(', ')})`],
+      ['pages listed', formatCount(total(all, 'pagesListed'))],
+      ['other API calls', Object.entries(p.otherCalls).map(([k, v]) => `${k}: ${formatCount(v)}`).join(', ') || 'none'],
+      ['AF429 answers (simulator throttle at 2,000 requests/min)', formatCount(p.af429)],
+      ['blobs listed (incl. overlap re-lists)', formatCount(total(all, 'blobsListed'))],
+      ['ledger inserts (rows offered / inserted, calls)', `${formatCount(p.counts.ledgerRowsOffered)} / ${formatCount(p.counts.ledgerRowsInserted)} (${formatCount(p.counts.ledgerInsertCalls)} calls)`],
+      ['ledger enqueued marks', formatCount(p.counts.ledgerMarkEnqueued)],
+      ['messages enqueued (calls)', `${formatCount(p.counts.messagesEnqueued)} (${formatCount(p.counts.enqueueCalls)})`],
+      ['queue length afterwards', formatCount(p.queueMessages)],
+      ['cursor writes', formatCount(p.counts.cursorWrites)],
+    ],
+  );
+  return pollTable;
 }
 
 function renderDiscovery(sweep: SweepResult, t: TenantsResult): string {
@@ -508,34 +551,7 @@ function renderReport(r: { machine: string; code: string; load: string; simRecor
     ['blob', 'records', 'MiB', 'ingest s', 'RSS before MiB', 'peak RSS (sampled every 20 ms) MiB', 'maxRSS (whole process life) MiB', 'target'],
     r.rss.map((x) => [x.label, formatCount(x.records), formatMiB(x.bytes), s(x.ms), formatMiB(x.baseline), formatMiB(x.peak), formatMiB(x.maxRss), x.maxRss < 512 * 2 ** 20 ? '< 512 MiB: met' : '< 512 MiB: NOT met']),
   );
-  const p = r.poll;
-  const all = [...p.runs, p.next];
-  const total = (runs: PollRun[], key: 'pagesListed' | 'blobsListed' | 'windowsListed' | 'blobsEnqueued') =>
-    runs.reduce((acc, run) => acc + run.streams.reduce((a, st) => a + st[key], 0), 0);
-  const untilComplete = total(p.runs, 'blobsEnqueued');
-  const late = total([p.next], 'blobsEnqueued');
-  const listCalls = Object.values(p.listCalls).reduce((a, b) => a + b, 0);
-  const pollTable = markdownTable(
-    ['measure', 'value'],
-    [
-      ['backlog', `${plan.lookbackHours} h (INITIAL_LOOKBACK_HOURS), ${CONTENT_TYPES.length} content types × ${POLL_BLOBS_PER_HOUR} blobs/h`],
-      ['completeness: blobs the simulator lists for the range every stream covered', `${formatCount(p.simListed)}, of which ${p.notEnqueued === 0 ? 'every one was enqueued' : `${formatCount(p.notEnqueued)} were NOT enqueued`}`],
-      ['runs until every stream completed (8-minute budget each)', `${p.runs.length}: ${p.runs.map((run) => `${s(run.ms)} s (${run.streams.map((st) => st.outcome).join(', ')})`).join('; ')}`],
-      ['wall time until complete', `${s(p.ms)} s, ${formatCount(untilComplete)} blobs enqueued (${formatCount(untilComplete / (p.ms / 1000))} a second)`],
-      ['the next run (as the timer would start it)', `${s(p.next.ms)} s, ${formatCount(total([p.next], 'pagesListed'))} pages; enqueued ${formatCount(late)} more (blobs that became listable during the first run)`],
-      ['windows listed (all runs)', formatCount(total(all, 'windowsListed'))],
-      ['list calls (/subscriptions/content), by HTTP status', `${formatCount(listCalls)} (${Object.entries(p.listCalls).map(([k, v]) => `${k}: ${formatCount(v)}`).join(', ')})`],
-      ['pages listed', formatCount(total(all, 'pagesListed'))],
-      ['other API calls', Object.entries(p.otherCalls).map(([k, v]) => `${k}: ${formatCount(v)}`).join(', ') || 'none'],
-      ['AF429 answers (simulator throttle at 2,000 requests/min)', formatCount(p.af429)],
-      ['blobs listed (incl. overlap re-lists)', formatCount(total(all, 'blobsListed'))],
-      ['ledger inserts (rows offered / inserted, calls)', `${formatCount(p.counts.ledgerRowsOffered)} / ${formatCount(p.counts.ledgerRowsInserted)} (${formatCount(p.counts.ledgerInsertCalls)} calls)`],
-      ['ledger enqueued marks', formatCount(p.counts.ledgerMarkEnqueued)],
-      ['messages enqueued (calls)', `${formatCount(p.counts.messagesEnqueued)} (${formatCount(p.counts.enqueueCalls)})`],
-      ['queue length afterwards', formatCount(p.queueMessages)],
-      ['cursor writes', formatCount(p.counts.cursorWrites)],
-    ],
-  );
+  const pollTable = renderPollTable(r.poll);
   return [
     `Run ${new Date().toISOString().slice(0, 16)}Z with \`npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\` (${formatFixed(r.wallSeconds / 60, 1)} min in all).`,
     `Machine: ${r.machine}; ${r.load}. Code: ${r.code}.`,
