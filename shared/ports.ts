@@ -1,4 +1,6 @@
 import type { ContentMessage } from './core/contentMessage.js';
+import type { RejectedListing, RepairedListing } from './core/listingEntry.js';
+import type { PollTask } from './core/pollTask.js';
 import type { AnyStreamKey, ContentListing, SecurityStreamKey, StreamKey, TimeWindow } from './core/model.js';
 
 /**
@@ -37,7 +39,23 @@ export interface ActivityFeed {
   /** Starts the stream's subscription; "already enabled" (AF20024) is success. */
   startSubscription(stream: StreamKey, options?: CallOptions): Promise<{ readonly alreadyEnabled: boolean }>;
   /** Every page of the window, in order; throws an IngestError when a page cannot be listed. */
-  listContent(stream: StreamKey, window: TimeWindow, options?: CallOptions): AsyncIterable<{ readonly pageNumber: number; readonly items: readonly ContentListing[] }>;
+  listContent(stream: StreamKey, window: TimeWindow, options?: CallOptions): AsyncIterable<ListingPage>;
+}
+
+/** One page of a listing: the usable entries, and those that could not be used (never dropped silently). */
+export interface ListingPage {
+  readonly pageNumber: number;
+  readonly items: readonly ContentListing[];
+  /** Entries that cannot be used (recorded `failed` with the reason, quarantined); the rest of the page goes on. */
+  readonly rejected?: readonly RejectedListing[];
+  /** Usable entries that had a field filled in (a missing contentUri or contentExpiration), by contentId. */
+  readonly repaired?: readonly RepairedListing[];
+}
+
+/** The poll-task queue: discovery work, one task per stream, run by a queue-triggered poller. */
+export interface PollTaskQueue {
+  /** `visibilityDelayMs` holds the task back that long (sweeps are spread over the schedule's interval). */
+  enqueue(task: PollTask, options?: CallOptions & { readonly visibilityDelayMs?: number }): Promise<void>;
 }
 
 /** One page of a Defender XDR stream as Microsoft Graph served it. */
@@ -329,6 +347,11 @@ export interface CursorState {
   readonly intendedStart?: string;
   /** When the subscription was last (re)started successfully; until 24 h later listing re-covers `intendedStart`. */
   readonly enabledAt?: string;
+  /**
+   * The earliest contentCreated this stream was ever meant to cover (ISO): its first intended start. The
+   * retention sweep lists nothing before it, so `INITIAL_LOOKBACK_HOURS` keeps its meaning.
+   */
+  readonly coverageStart?: string;
   /** When listing first failed because the subscription was disabled or missing (cleared on restart). */
   readonly disabledSince?: string;
   /**

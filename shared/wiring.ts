@@ -9,6 +9,8 @@ import { GraphAuditSearch, GraphAuditSearchClient } from './adapters/graphSecuri
 import { ManagementActivityClient } from './adapters/managementApi/client.js';
 import type { RetryOptions } from './adapters/http/request.js';
 import { DEFAULT_RATE, RateLimiter, realSleep, type Sleep } from './adapters/http/rateLimiter.js';
+import { ShareLimiter, SWEEP_RATE } from './adapters/http/shareLimiter.js';
+import { StorageQueuePollTaskQueue } from './adapters/storage/storageQueuePollTaskQueue.js';
 import { CredentialTokenSource } from './adapters/identity/tokenSource.js';
 import { createTenantCredential, type CredentialMaterial } from './adapters/identity/credentials.js';
 import { EnvSecretProvider, KeyVaultSecretProvider } from './adapters/keyVault/secretProviders.js';
@@ -26,7 +28,8 @@ import { TableGapStore, TableListingLog, TableSweepStore } from './adapters/stor
 import { loadConfig, type Config, type TenantConfig } from './config.js';
 import { SECURITY_STREAMS, type SecurityStreamKey, type StreamKey } from './core/model.js';
 import type {
-  ActivityFeed, AuditSearch, BlobStore, Clock, ContentQueue, ContentSource, CursorStore, EventSink, GapStore, HealthStore, Ledger, ListingLog, Logger, Metrics, SecretProvider, SecurityFeed, SummaryStore, SweepStore,
+  ActivityFeed, AuditSearch, BlobStore, Clock, ContentQueue, ContentSource, CursorStore, EventSink, GapStore, HealthStore, Ledger, ListingLog, Logger, Metrics, PollTaskQueue, SecretProvider, SecurityFeed,
+  SummaryStore, SweepStore,
   LogsIngestion,
 } from './ports.js';
 
@@ -47,6 +50,10 @@ export interface Wiring {
   readonly sweeps: SweepStore;
   /** Per stream and hour, the completeness invariant's counts (older hours are known only from these). */
   readonly summaries: SummaryStore;
+  /** The listing for retention sweeps: its own small request budget in front of the tenant's, so live polls go first. */
+  readonly sweepFeed: ActivityFeed;
+  /** The poll-task queue (POLL_QUEUE_NAME): one poll, sweep or Defender scan of one stream per task. */
+  readonly pollTasks: PollTaskQueue;
   readonly storage: StorageClients;
   readonly secrets: SecretProvider;
   readonly source: ContentSource;
@@ -111,11 +118,33 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
     return tenant;
   };
 
+  // One token source and one request budget per tenant, shared by the live client and the sweep's.
+  const tenantParts = new Map<string, TenantParts>();
+  const partsFor = (tenantId: string): TenantParts => {
+    let parts = tenantParts.get(tenantId);
+    if (!parts) {
+      const tenant = tenantOf(tenantId);
+      parts = { tokens: tenantTokens(tenant, tenant.tokenScope, config, secrets), limiter: new RateLimiter(DEFAULT_RATE) };
+      tenantParts.set(tenantId, parts);
+    }
+    return parts;
+  };
   const clientFor = (tenantId: string): ManagementActivityClient => {
     let client = clients.get(tenantId);
     if (!client) {
-      client = createTenantClient(tenantOf(tenantId), config, secrets, logger, overrides.managementRetry);
+      const parts = partsFor(tenantId);
+      client = createTenantClient(tenantOf(tenantId), parts.tokens, parts.limiter, logger, overrides.managementRetry);
       clients.set(tenantId, client);
+    }
+    return client;
+  };
+  const sweepClients = new Map<string, ManagementActivityClient>();
+  const sweepClientFor = (tenantId: string): ManagementActivityClient => {
+    let client = sweepClients.get(tenantId);
+    if (!client) {
+      const parts = partsFor(tenantId);
+      client = createTenantClient(tenantOf(tenantId), parts.tokens, new ShareLimiter(parts.limiter, SWEEP_RATE), logger, overrides.managementRetry);
+      sweepClients.set(tenantId, client);
     }
     return client;
   };
@@ -164,6 +193,7 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
   const sweepsTable = storage.table(TABLES.sweeps);
   const summariesTable = storage.table(TABLES.summaries);
   const contentQueue = storage.queue(config.contentQueueName);
+  const pollQueue = storage.queue(config.pollQueueName);
 
   let sink: EventHubsSink | undefined;
   const lazySink: EventSink = { open: (options) => (sink ??= new EventHubsSink(createProducer(config.eventHub, azureCredential, overrides.eventHubRetry))).open(options) };
@@ -184,6 +214,8 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
     gaps: new TableGapStore(gapsTable),
     sweeps: new TableSweepStore(sweepsTable),
     summaries: new TableSummaryStore(summariesTable),
+    sweepFeed: new ManagementApiFeed(sweepClientFor),
+    pollTasks: new StorageQueuePollTaskQueue(pollQueue),
     storage,
     secrets,
     streams: config.tenants.flatMap((t) => t.contentTypes.map((contentType) => ({ tenantId: t.tenantId, contentType }))),
@@ -205,7 +237,7 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
         summariesTable.createTable(),
         contentQueue.createIfNotExists(),
         storage.queue(`${config.contentQueueName}-poison`).createIfNotExists(),
-        storage.queue(config.pollQueueName).createIfNotExists(),
+        pollQueue.createIfNotExists(),
         storage.queue(`${config.pollQueueName}-poison`).createIfNotExists(),
       ]);
     },
@@ -218,13 +250,18 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
   };
 }
 
-function createTenantClient(tenant: TenantConfig, config: Config, secrets: SecretProvider, logger: Logger, retry?: RetryOptions): ManagementActivityClient {
+interface TenantParts {
+  readonly tokens: CredentialTokenSource;
+  readonly limiter: RateLimiter;
+}
+
+function createTenantClient(tenant: TenantConfig, tokens: CredentialTokenSource, rateLimiter: RateLimiter, logger: Logger, retry?: RetryOptions): ManagementActivityClient {
   return new ManagementActivityClient({
     tenantId: tenant.tenantId,
     managementEndpoint: tenant.managementEndpoint,
     publisherIdentifier: tenant.publisherIdentifier,
-    tokens: tenantTokens(tenant, tenant.tokenScope, config, secrets),
-    rateLimiter: new RateLimiter(DEFAULT_RATE),
+    tokens,
+    rateLimiter,
     retry,
     logger,
   });

@@ -2,12 +2,13 @@
  * `npm run local`: the whole pipeline on one machine with embedded defaults. Starts Azurite (from
  * node_modules), the simulated tenant (unless O365_TENANTS names real tenants) and the test Event Hubs
  * broker (unless EVENTHUB_CONNECTION or EVENTHUB_CONNECTION__fullyQualifiedNamespace names a real hub),
- * then runs the same function handlers in-process: pollContent and pollSecurity (Defender XDR incidents and
- * alerts from the simulated Graph) on their schedule, reconcile on a short local schedule (every 30 s), and
- * ingestContent and onPoison as queue workers with the Functions host's semantics. Prints live progress
- * (with the completeness invariant's state and what sweeps found); every event the local hub receives is
- * appended to an NDJSON file, which `npm run ops -- verify --events <file>` checks against the blob
- * manifests. Ctrl-C stops cleanly; a last reconcile runs after the workers finish.
+ * then runs the same function handlers in-process: pollContent, pollSecurity (Defender XDR incidents and
+ * alerts from the simulated Graph) and sweepContent on their schedules, enqueueing discovery tasks that
+ * pollStream runs; reconcile on a short local schedule (every 30 s); and ingestContent and onPoison as queue
+ * workers with the Functions host's semantics. Prints live progress (with the completeness invariant's state
+ * and what sweeps found); every event the local hub receives is appended to an NDJSON file, which
+ * `npm run ops -- verify --events <file>` checks against the blob manifests. Ctrl-C stops cleanly; a last
+ * reconcile runs after the workers finish.
  *
  *   npm run local -- [--out .local/events.ndjson] [--seconds N] [--schedule "<ncrontab>"]
  *                    [--lookback-hours 2] [--blobs-per-hour 12] [--records-per-blob 20] [--incidents-per-hour 4]
@@ -25,6 +26,8 @@ import { onPoison } from '../functions/onPoison.js';
 import { pollContent } from '../functions/pollContent.js';
 import { pollSecurity } from '../functions/pollSecurity.js';
 import { reconcile } from '../functions/reconcile.js';
+import { pollStream } from '../functions/pollStream.js';
+import { sweepContent } from '../functions/sweepContent.js';
 import { loadConfig, ConfigError } from '../shared/config.js';
 import { DAY_MS } from '../shared/core/windows.js';
 import { createWiring } from '../shared/wiring.js';
@@ -178,10 +181,15 @@ async function main(): Promise<void> {
   const poison = wiring.storage.queue(`${config.contentQueueName}-poison`);
   const worker = createQueueWorker({ queue, poisonQueue: poison, functionName: 'ingestContent', handler: (m, c) => ingestContent(m, c, wiring), visibilityTimeoutInSeconds: 10, onLog: log });
   const poisonWorker = createQueueWorker({ queue: poison, poisonQueue: wiring.storage.queue(`${config.contentQueueName}-poison-dead`), functionName: 'onPoison', handler: (m, c) => onPoison(m, c, wiring), onLog: log });
+  // Discovery tasks (polls, sweeps, Defender scans) the timers enqueue, run as the pollStream queue trigger would.
+  const pollQueue = wiring.storage.queue(config.pollQueueName);
+  const taskWorker = createQueueWorker({ queue: pollQueue, poisonQueue: wiring.storage.queue(`${config.pollQueueName}-poison`), functionName: 'pollStream', handler: (m, c) => pollStream(m, c, wiring), visibilityTimeoutInSeconds: 10, onLog: log });
   worker.start();
   poisonWorker.start();
+  taskWorker.start();
   stops.push(() => poisonWorker.stop());
   stops.push(() => worker.stop());
+  stops.push(() => taskWorker.stop());
 
   let polling: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
@@ -200,20 +208,19 @@ async function main(): Promise<void> {
       pollSecurity(timer, contextOf('pollSecurity'), wiring).catch((err: unknown) => say(`security poll failed: ${String(err)}`)),
     ]);
   };
-  say(`schedule     pollContent${wiring.securityStreams.length > 0 ? ' and pollSecurity' : ''} "${config.poll.schedule}" (first run now), ingest workers running; Ctrl-C to stop`);
+  say(`schedule     pollContent${wiring.securityStreams.length > 0 ? ' and pollSecurity' : ''} "${config.poll.schedule}" (first run now), sweepContent "${config.poll.sweepSchedule}", task and ingest workers running; Ctrl-C to stop`);
   polling = runPoll().finally(schedule);
   stops.push(async () => {
     clearTimeout(timer);
     await polling;
   });
 
-  // Timers besides the poll, each run serialized with itself. The retention sweep joins this list as
-  // { name: 'sweep', schedule: config.poll.sweepSchedule, run: () => <the sweep handler>(timerInfo, contextOf('sweep'), wiring) }
-  // once discovery's sweep worker is in place.
+  // Timers besides the poll, each run serialized with itself.
   const timerInfo = { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: '', lastUpdated: '' } };
   const contextOf = (functionName: string) => new InvocationContext({ functionName, invocationId: `local-${Date.now()}`, logHandler: (level, ...a) => log(level, a.map(String).join(' ')) });
   const timers = startLocalTimers([
     { name: 'reconcile', schedule: config.reconcile.schedule, run: () => reconcile(timerInfo, contextOf('reconcile'), wiring) },
+    { name: 'sweep', schedule: config.poll.sweepSchedule, run: () => sweepContent(timerInfo, contextOf('sweepContent'), wiring) },
   ], (name, err) => say(`${name} failed: ${String(err)}`));
   say(`schedule     reconcile "${config.reconcile.schedule}"; delivery retries back off from ${config.retry.initialSeconds} s to ${config.retry.maxSeconds} s`);
   stops.push(() => timers.stop());
@@ -262,6 +269,7 @@ async function main(): Promise<void> {
     clearTimeout(timer);
     await polling;
     await timers.stop();
+    await taskWorker.stop();
     await worker.stop();
     await poisonWorker.stop();
     // A last reconcile over what the workers finished, so the report and the health rows show the end state.

@@ -36,7 +36,9 @@ export type PermanentCode =
   | 'MalformedContent'
   | 'InvalidMessage'
   | 'ForeignHost'
-  | 'EventTooLarge';
+  | 'EventTooLarge'
+  /** A stream's cursor row holds a cursor that does not parse or lies in the future. */
+  | 'InvalidCursor';
 
 export type ErrorCode = TransientCode | PermanentCode;
 

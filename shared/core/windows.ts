@@ -15,6 +15,12 @@ export interface WindowPlanInput {
   readonly overlapMs: number;
   readonly initialLookbackMs: number;
   /**
+   * Where the stream's listing is meant to start (epoch ms). Without a cursor, listing starts here
+   * instead of `now − initialLookback` (a first run that failed keeps its original start); with a cursor,
+   * listing starts at the earlier of this and `cursor − overlap` (the re-listing after a subscription start).
+   */
+  readonly intendedStart?: number;
+  /**
    * Distance kept from the 7-day limit. Windows are requested a little after planning, the local clock
    * may run ahead of the service's, and clients that aim at exactly 7 days meet AF20055 (reference §4.3).
    */
@@ -51,10 +57,11 @@ export function planWindows(input: WindowPlanInput): WindowPlan {
 
   const earliest = ceilSecond(input.now - LISTING_RETENTION_MS + margin);
   const to = floorSecond(input.now - input.settleLagMs);
-  const wanted = floorSecond(input.cursor === undefined ? input.now - input.initialLookbackMs : input.cursor - input.overlapMs);
+  const fromCursor = input.cursor === undefined ? (input.intendedStart ?? input.now - input.initialLookbackMs) : input.cursor - input.overlapMs;
+  const wanted = floorSecond(input.cursor !== undefined && input.intendedStart !== undefined ? Math.min(fromCursor, input.intendedStart) : fromCursor);
   const from = Math.max(wanted, earliest);
 
-  // Only time after the cursor was never listed; the overlap part before it was, so clamping it loses nothing.
+  // Only time after the cursor was never listed; the overlap (and re-listed) part before it was, so clamping it loses nothing.
   const neverListedFrom = input.cursor === undefined ? wanted : floorSecond(input.cursor);
   const gap = neverListedFrom < earliest ? { start: neverListedFrom, end: Math.min(earliest, Math.max(to, neverListedFrom)) } : undefined;
 

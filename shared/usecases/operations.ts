@@ -2,18 +2,13 @@ import { toContentMessage } from '../core/contentMessage.js';
 import { PermanentError } from '../core/errors.js';
 import type { AnyStreamKey, StreamKey, TimeWindow } from '../core/model.js';
 import { DEFAULT_MAX_WINDOW_MS, LISTING_RETENTION_MS } from '../core/windows.js';
-import type { ActivityFeed, CallOptions, Clock, ContentQueue, CursorState, CursorStore, HealthStore, Ledger, LedgerStatus, Logger, Metrics, StreamHealth } from '../ports.js';
-import { recordListing } from './pollStreams.js';
+import type { ActivityFeed, CallOptions, Clock, ContentQueue, CursorState, CursorStore, HealthStore, Ledger, LedgerStatus, Logger, StreamHealth } from '../ports.js';
+import { WindowRecorder, type ListingRecorderDependencies } from './listingRecorder.js';
 
 /** Operator actions (the `ops` CLI): backfill a window, replay failed blobs, report status. */
 
-export interface BackfillDependencies {
+export interface BackfillDependencies extends ListingRecorderDependencies {
   readonly feed: ActivityFeed;
-  readonly ledger: Ledger;
-  readonly queue: ContentQueue;
-  readonly clock: Clock;
-  readonly logger: Logger;
-  readonly metrics: Metrics;
 }
 
 /**
@@ -33,9 +28,12 @@ export async function backfill(stream: StreamKey, window: TimeWindow, deps: Back
   let windows = 0;
   for (let start = Math.floor(window.start / 1000) * 1000; start < window.end; start += DEFAULT_MAX_WINDOW_MS) {
     const part = { start, end: Math.min(window.end, start + DEFAULT_MAX_WINDOW_MS) };
+    // A backfill re-lists known time: compare with the window's ledger rows, insert only what they lack.
+    const recorder = new WindowRecorder(stream, part, 'backfill', deps, call);
+    await recorder.open();
     for await (const page of deps.feed.listContent(stream, part, call)) {
-      listed += page.items.length;
-      enqueued += await recordListing(stream, page.items, deps, call);
+      listed += page.items.length + (page.rejected?.length ?? 0);
+      enqueued += (await recorder.page(page)).found.length;
     }
     windows++;
   }

@@ -1,14 +1,14 @@
 import { mapLimit } from '../core/concurrency.js';
 import { exceedsBytes, shrinkToBudget } from '../core/eventBudget.js';
-import { describeError } from '../core/errors.js';
+import { CONTAINER_CLAIM_CHECK } from '../core/containers.js';
+import { describeError, PermanentError } from '../core/errors.js';
 import { compareGraphTimestamps, graphTimestampMinus, isGraphTimestamp, type PartitionKeyMode, type SecurityStreamKey } from '../core/model.js';
 import { lastUpdateOf, normalizeDefender, type DefenderEntityKind, type DefenderEvent } from '../core/normalize/defender.js';
 import { partitionKeyFor } from '../core/partitionKey.js';
+import { keepRevisions, parseRevisions, revisionHash } from '../core/revisions.js';
 import { MINUTE_MS } from '../core/windows.js';
 import type { BlobStore, CallOptions, Clock, CursorState, CursorStore, EventSink, Ledger, LedgerEntry, Logger, Metrics, OutgoingEvent, SecurityFeed, SecurityPage } from '../ports.js';
-import { CONTAINER_CLAIM_CHECK } from './ingestContent.js';
-import type { StreamOutcome } from './pollStreams.js';
-import { ConcurrentPollerError, StreamCursor } from './streamCursor.js';
+import { ConcurrentPollerError, StreamCursor, type StreamOutcome } from './streamCursor.js';
 
 /** The ports a Defender XDR poll works through. */
 export interface SecurityPollDependencies {
@@ -45,8 +45,10 @@ export interface SecurityPollResult {
   /** Where the scan started: `cursor − overlap`, or the initial lookback. */
   readonly since?: string;
   readonly pages: number;
-  /** Events published: one per entity served. */
+  /** Events published: one per revision not published before. */
   readonly events: number;
+  /** Revisions the overlap served again that an earlier run had already published (not sent twice). */
+  readonly skipped: number;
   readonly cursor?: string;
   /** Why the stream stopped early or failed. */
   readonly reason?: string;
@@ -54,6 +56,9 @@ export interface SecurityPollResult {
 
 /** Each scan re-reads this much before the cursor: Graph can list a revision minutes after its timestamp. */
 export const DEFAULT_SECURITY_OVERLAP_MS = 10 * MINUTE_MS;
+
+/** A lastUpdateDateTime later than now by more than this never moves the cursor (it is delivered, with a warning). */
+export const FUTURE_TOLERANCE_MS = 5 * MINUTE_MS;
 
 /** Publications (one per incident) of a page sent at once. */
 const PUBLISH_CONCURRENCY = 8;
@@ -84,7 +89,11 @@ class SecurityScan {
   private readonly id: string;
   private readonly kind: DefenderEntityKind;
   private readonly call: CallOptions;
-  private readonly counts = { pages: 0, events: 0 };
+  private readonly counts = { pages: 0, events: 0, skipped: 0 };
+  /** Revisions published before (kept on the row), and every revision seen this scan with its timestamp. */
+  private previous: ReadonlySet<string> = new Set();
+  private readonly seen = new Map<string, string>();
+  private futureWarnings = 0;
 
   constructor(
     private readonly stream: SecurityStreamKey,
@@ -109,16 +118,22 @@ class SecurityScan {
       this.row.update({ lastRunAt: iso(now) });
       // Claim the stream for this run: a poller that read the row before this write loses it here, before any work.
       await this.row.save();
+      this.previous = parseRevisions(this.state.recentRevisions);
       const since = (this.since = this.startOfScan(now));
 
       let newest: string | undefined;
       for await (const page of this.deps.feed.listUpdated(this.stream, since, this.call)) {
-        newest = later(newest, await this.deliver(page, since));
-        if (this.outOfTime()) return this.finish('partial', 'time budget reached mid-scan; the next run scans again from the cursor');
+        newest = later(newest, await this.deliver(page, since, now));
+        if (this.outOfTime()) {
+          this.row.update({ recentRevisions: keepRevisions(this.seen, undefined, this.previous) });
+          await this.row.save();
+          return this.finish('partial', 'time budget reached mid-scan; the next run scans again from the cursor');
+        }
       }
       // Never backwards: the overlap re-reads entities older than the cursor.
       const cursor = later(this.validCursor(), newest);
-      this.row.succeeded({ cursor });
+      const nextSince = cursor === undefined ? since : graphTimestampMinus(cursor, this.options.overlapMs ?? DEFAULT_SECURITY_OVERLAP_MS);
+      this.row.succeeded({ cursor, recentRevisions: keepRevisions(this.seen, nextSince, this.previous) });
       await this.row.save();
       return this.finish('complete');
     } catch (err) {
@@ -130,13 +145,23 @@ class SecurityScan {
     }
   }
 
+  /**
+   * `cursor − overlap`, or the initial lookback on a first run. A cursor that is not a timestamp, or lies
+   * beyond now + 5 minutes, is an error on the stream (scanning from it would find nothing and call the
+   * stream complete): the run stops, and the row, the log and a metric say so until someone resets it.
+   */
   private startOfScan(now: number): string {
-    const cursor = this.validCursor();
-    if (cursor !== undefined) return graphTimestampMinus(cursor, this.options.overlapMs ?? DEFAULT_SECURITY_OVERLAP_MS);
-    if (this.state.cursor !== undefined) {
-      this.deps.logger.error('the cursor row holds a value that is not a timestamp; scanning from the initial lookback', { stream: this.id });
-    }
-    return iso(now - this.options.initialLookbackMs);
+    const cursor = this.state.cursor;
+    if (cursor === undefined) return iso(now - this.options.initialLookbackMs);
+    const problem = !isGraphTimestamp(cursor) ? 'is not a timestamp' : compareGraphTimestamps(cursor, iso(now + FUTURE_TOLERANCE_MS)) > 0 ? 'lies in the future' : undefined;
+    if (problem === undefined) return graphTimestampMinus(cursor, this.options.overlapMs ?? DEFAULT_SECURITY_OVERLAP_MS);
+    this.deps.metrics.count('stream.cursor.invalid', 1, { tenantId: this.stream.tenantId, contentType: this.stream.contentType });
+    throw new PermanentError(
+      'InvalidCursor',
+      `tenant ${this.stream.tenantId}: the ${this.stream.contentType} cursor ${JSON.stringify(cursor.slice(0, 64))} ${problem}, so scanning from it would find nothing. ` +
+        'Set the cursor row\'s "cursor" to the time to scan from (Graph keeps incidents and alerts, so nothing is lost meanwhile), or remove it to scan the initial lookback.',
+      { tenantId: this.stream.tenantId },
+    );
   }
 
   private validCursor(): string | undefined {
@@ -147,15 +172,34 @@ class SecurityScan {
    * Publishes one page (a publication per partition key, each in page order) and records it in the
    * ledger once the hub has acknowledged all of it. Returns the newest `lastUpdateDateTime` on the page.
    */
-  private async deliver(page: SecurityPage, since: string): Promise<string | undefined> {
+  private async deliver(page: SecurityPage, since: string, now: number): Promise<string | undefined> {
     const { deps, stream } = this;
     const started = deps.clock.now();
     const pageId = `${since}|p${String(page.pageNumber).padStart(4, '0')}`;
     const context = { kind: this.kind, tenantId: stream.tenantId, pageId, processedTime: iso(started) };
     const groups = new Map<string | undefined, OutgoingEvent[]>();
+    const horizon = iso(now + FUTURE_TOLERANCE_MS);
     let newest: string | undefined;
     let bytes = 0;
+    let published = 0;
+    const revisions: [string, string][] = [];
     for (const item of page.items) {
+      const updated = lastUpdateOf(item);
+      const hash = updated === undefined ? undefined : revisionHash(String((item as { id?: unknown }).id), updated);
+      if (hash !== undefined) revisions.push([hash, updated!]);
+      // Published by an earlier run, served again by the overlap: not sent twice.
+      if (hash !== undefined && this.previous.has(hash)) {
+        this.counts.skipped++;
+        continue;
+      }
+      if (updated !== undefined && compareGraphTimestamps(updated, horizon) > 0) {
+        // Delivered, but it must not carry the cursor past now: later changes would never be scanned.
+        if (this.futureWarnings++ < 5) deps.logger.warn('an entity\'s lastUpdateDateTime lies in the future: delivered, but it does not move the cursor', { stream: this.id, id: String((item as { id?: unknown }).id), lastUpdateDateTime: updated });
+        deps.metrics.count('security.timestamp.future', 1, { tenantId: stream.tenantId, stream: stream.contentType });
+      } else {
+        newest = later(newest, updated);
+      }
+      published++;
       const event = normalizeDefender(item, context);
       const outgoing = await this.toOutgoing(event, pageId);
       bytes += Buffer.byteLength(outgoing.body, 'utf8');
@@ -163,17 +207,18 @@ class SecurityScan {
       const group = groups.get(key);
       if (group) group.push(outgoing);
       else groups.set(key, [outgoing]);
-      newest = later(newest, lastUpdateOf(item));
     }
     await mapLimit([...groups], PUBLISH_CONCURRENCY, async ([partitionKey, events]) => {
       const publication = deps.sink.open({ partitionKey, abortSignal: this.options.abortSignal });
       for (const event of events) await publication.add(event);
       await publication.flush();
     });
-    await this.record(page, pageId, started, bytes);
+    // Acknowledged: from now on these revisions count as published, even if a later page fails.
+    for (const [hash, updated] of revisions) this.seen.set(hash, updated);
+    if (published > 0) await this.record(page, pageId, started, bytes, published);
     this.counts.pages++;
-    this.counts.events += page.items.length;
-    deps.metrics.count('security.events.published', page.items.length, { tenantId: stream.tenantId, stream: stream.contentType });
+    this.counts.events += published;
+    deps.metrics.count('security.events.published', published, { tenantId: stream.tenantId, stream: stream.contentType });
     return newest;
   }
 
@@ -207,10 +252,10 @@ class SecurityScan {
    * The page's ledger row: `done` with its counts. The row key derives from the scan's start, so a
    * rescan of the same range (after a failure, or a quiet tenant whose cursor stays) updates the row.
    */
-  private async record(page: SecurityPage, pageId: string, started: number, bytes: number): Promise<void> {
+  private async record(page: SecurityPage, pageId: string, started: number, bytes: number, published: number): Promise<void> {
     const { deps, stream } = this;
     const now = deps.clock.now();
-    const counts = { records: page.items.length, events: page.items.length, bytes, completedAt: iso(now), durationMs: now - started };
+    const counts = { records: published, events: published, bytes, completedAt: iso(now), durationMs: now - started };
     const row: LedgerEntry = {
       tenantId: stream.tenantId,
       contentType: stream.contentType,
@@ -227,7 +272,10 @@ class SecurityScan {
     };
     const inserted = await deps.ledger.insertIfAbsent([row], this.call);
     if (inserted.length === 0) {
-      await deps.ledger.update(stream, pageId, { contentUri: page.url, contentCreated: row.contentCreated, listedAt: row.listedAt, status: 'done', ...counts }, this.call);
+      // A rescan of the same range published revisions this row did not hold yet: add them.
+      const existing = await deps.ledger.get(stream, pageId, this.call);
+      const sum = (key: 'records' | 'events' | 'bytes') => (existing?.[key] ?? 0) + counts[key];
+      await deps.ledger.update(stream, pageId, { contentUri: page.url, contentCreated: row.contentCreated, listedAt: row.listedAt, status: 'done', ...counts, records: sum('records'), events: sum('events'), bytes: sum('bytes') }, this.call);
     }
   }
 
@@ -236,6 +284,8 @@ class SecurityScan {
   }
 
   private async fail(err: unknown): Promise<SecurityPollResult> {
+    // Pages acknowledged before the failure stay published: the rescan of the same range skips them.
+    if (this.seen.size > 0) this.row.update({ recentRevisions: keepRevisions(this.seen, undefined, this.previous) });
     await this.row.recordFailure(
       err,
       this.deps,

@@ -2,6 +2,9 @@ import { describeError, IngestError } from '../core/errors.js';
 import { streamId, type AnyStreamKey } from '../core/model.js';
 import type { CallOptions, Clock, CursorState, CursorStore, Logger, Metrics } from '../ports.js';
 
+/** How one stream's run ended (polls, sweeps and Defender scans alike). */
+export type StreamOutcome = 'complete' | 'partial' | 'failed' | 'skipped';
+
 /** Another poller wrote the stream's cursor row since this one read it. */
 export class ConcurrentPollerError extends Error {}
 

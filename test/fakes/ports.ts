@@ -1,6 +1,7 @@
 import type { ContentMessage } from '../../shared/core/contentMessage.js';
 import { PermanentError, TransientError, type IngestError } from '../../shared/core/errors.js';
 import { streamId, type AnyStreamKey, type ContentListing, type SecurityStreamKey, type StreamKey, type TimeWindow } from '../../shared/core/model.js';
+import type { RejectedListing } from '../../shared/core/listingEntry.js';
 import { utcHourOf } from '../../shared/core/windows.js';
 import type {
   ActivityFeed, BlobStore, Clock, ContentQueue, ContentSource, CursorState, CursorStore, EventPublication, EventSink, GapHeal, GapRecord, GapStore, HealthStore, HourSummary, Ledger, LedgerEntry,
@@ -236,6 +237,13 @@ export class ScriptedFeed implements ActivityFeed {
   onListAfterStart: IngestError[] = [];
   private startedSinceList = false;
 
+  /** Unusable entries served on the first page of a window containing `at`. */
+  readonly rejects: Array<{ stream: string; at: number; rejected: RejectedListing }> = [];
+
+  addRejected(stream: StreamKey, at: number, rejected: RejectedListing): void {
+    this.rejects.push({ stream: streamId(stream), at, rejected });
+  }
+
   add(stream: StreamKey, contentId: string, contentCreated: number): void {
     this.blobs.push({
       stream: streamId(stream),
@@ -266,9 +274,10 @@ export class ScriptedFeed implements ActivityFeed {
     const items = this.blobs.filter((b) => b.stream === streamId(stream) && Date.parse(b.contentCreated) >= window.start && Date.parse(b.contentCreated) < window.end);
     const failOnPage = this.failOnPage;
     this.failOnPage = undefined;
+    const rejected = this.rejects.filter((r) => r.stream === streamId(stream) && r.at >= window.start && r.at < window.end).map((r) => r.rejected);
     for (let i = 0, page = 1; i < items.length || page === 1; i += this.pageSize, page++) {
       if (failOnPage?.page === page) throw failOnPage.error;
-      yield { pageNumber: page, items: items.slice(i, i + this.pageSize) };
+      yield { pageNumber: page, items: items.slice(i, i + this.pageSize), ...(page === 1 && rejected.length > 0 && { rejected }) };
       if (items.length === 0) break;
     }
   }

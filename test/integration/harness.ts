@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import functions from '@azure/functions';
+import { pollStream } from '../../functions/pollStream.js';
 import { inject } from 'vitest';
 import { loadConfig } from '../../shared/config.js';
 import type { ContentMessage } from '../../shared/core/contentMessage.js';
@@ -6,9 +8,13 @@ import { HOUR_MS, MINUTE_MS } from '../../shared/core/windows.js';
 import { silentLogger, type Logger } from '../../shared/ports.js';
 import { DEFAULT_SECURITY_OVERLAP_MS, pollSecurity } from '../../shared/usecases/pollSecurity.js';
 import { pollStreams } from '../../shared/usecases/pollStreams.js';
+import { sweepStreams } from '../../shared/usecases/sweepStreams.js';
 import { createWiring, type Wiring } from '../../shared/wiring.js';
 import { startSimTenant, type SimTenant, type SimTenantOptions, type SimTenantSpec } from '../../tools/simTenant/index.js';
 import { ManualClock, RecordingLogger } from '../fakes/ports.js';
+
+// @azure/functions is CommonJS; Node's ESM loader cannot see this export by name.
+const { InvocationContext } = functions;
 
 /** A fixed feed clock for pipeline tests: 2026-11-20T12:00:00Z. */
 export const T0 = Date.UTC(2026, 10, 20, 12);
@@ -51,6 +57,7 @@ export async function startHarness(options: HarnessOptions) {
     EVENTHUB_CONNECTION: 'Endpoint=sb://127.0.0.1:1;SharedAccessKeyName=unused;SharedAccessKey=unused;UseDevelopmentEmulator=true',
     EVENTHUB_NAME: 'unused',
     CONTENT_QUEUE_NAME: queueName,
+    POLL_QUEUE_NAME: `poll-${randomUUID().slice(0, 8)}`,
     ...options.env,
   });
   const logger = options.logger ?? new RecordingLogger();
@@ -69,11 +76,23 @@ export async function startHarness(options: HarnessOptions) {
     poll: (w: Wiring = wiring) =>
       pollStreams(
         w.streams,
-        { feed: w.feed, ledger: w.ledger, queue: w.queue, cursors: w.cursors, clock, logger, metrics: { count() {} } },
+        { feed: w.feed, ledger: w.ledger, queue: w.queue, cursors: w.cursors, listings: w.listings, gaps: w.gaps, sink: w.sink, blobs: w.blobs, clock, logger, metrics: { count() {} } },
         {
           settleLagMs: config.poll.settleLagMinutes * MINUTE_MS,
           overlapMs: config.poll.overlapMinutes * MINUTE_MS,
           initialLookbackMs: config.poll.initialLookbackHours * HOUR_MS,
+          concurrency: 4,
+          deadline: clock.now() + 8 * MINUTE_MS,
+        },
+      ),
+    /** One retention sweep of every audit stream, as a sweep task runs it. */
+    sweep: (w: Wiring = wiring) =>
+      sweepStreams(
+        w.streams,
+        { feed: w.sweepFeed, cursors: w.cursors, ledger: w.ledger, queue: w.queue, listings: w.listings, sweeps: w.sweeps, sink: w.sink, blobs: w.blobs, clock, logger, metrics: { count() {} } },
+        {
+          settleLagMs: config.poll.settleLagMinutes * MINUTE_MS,
+          overlapMs: config.poll.overlapMinutes * MINUTE_MS,
           concurrency: 4,
           deadline: clock.now() + 8 * MINUTE_MS,
         },
@@ -92,6 +111,26 @@ export async function startHarness(options: HarnessOptions) {
           deadline: clock.now() + 8 * MINUTE_MS,
         },
       ),
+    /**
+     * Runs every visible task on the poll-task queue through the `pollStream` function, as the Functions host
+     * would (tasks the timers enqueued); returns how many ran.
+     */
+    async runPollTasks(w: Wiring = wiring): Promise<number> {
+      const queue = w.storage.queue(config.pollQueueName);
+      const context = new InvocationContext({ functionName: 'pollStream', invocationId: 'harness', logHandler: () => undefined });
+      let ran = 0;
+      for (;;) {
+        const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: 32, visibilityTimeout: 600 });
+        if (receivedMessageItems.length === 0) return ran;
+        await Promise.all(
+          receivedMessageItems.map(async (item) => {
+            await pollStream(JSON.parse(Buffer.from(item.messageText, 'base64').toString('utf8')), context, w);
+            await queue.deleteMessage(item.messageId, item.popReceipt);
+            ran++;
+          }),
+        );
+      }
+    },
     /** Removes and returns every message on the content queue. */
     async drainQueue(): Promise<ContentMessage[]> {
       const queue = wiring.storage.queue(config.contentQueueName);

@@ -20,8 +20,9 @@ import { HOUR_MS, MINUTE_MS } from '../../shared/core/windows.js';
 import { noMetrics, silentLogger, type ContentQueue, type CursorStore, type EventSink, type Ledger, type OutgoingEvent } from '../../shared/ports.js';
 import { ingestContent, ledgerEntryFor, type IngestDependencies, type IngestOutcome } from '../../shared/usecases/ingestContent.js';
 import { pollStreams, type StreamPollResult } from '../../shared/usecases/pollStreams.js';
+import { sweepStreams } from '../../shared/usecases/sweepStreams.js';
 import { createWiring } from '../../shared/wiring.js';
-import { serveCommands } from './ipc.js';
+import { notify, serveCommands } from './ipc.js';
 
 /** The stage breakdown normalizes as the ingest path does, for a blob of this (fixed) identity. */
 const STAGE_CONTEXT = { source: 'O365ManagementActivity', tenantId: '00000000-0000-4000-8000-000000000000', contentType: 'Audit.General', contentId: 'bench-stages', contentCreated: '2026-01-01T00:00:00.000Z' } as const;
@@ -344,7 +345,7 @@ serveCommands({
       const started = performance.now();
       const results = await pollStreams(
         streams,
-        { feed: wiring.feed, ledger: ports.ledger, queue: ports.queue, cursors: ports.cursors, clock: wiring.clock, logger: silentLogger, metrics: noMetrics },
+        { feed: wiring.feed, ledger: ports.ledger, queue: ports.queue, cursors: ports.cursors, listings: wiring.listings, gaps: wiring.gaps, sink: wiring.sink, blobs: wiring.blobs, clock: wiring.clock, logger: silentLogger, metrics: noMetrics },
         {
           settleLagMs: config.poll.settleLagMinutes * MINUTE_MS,
           overlapMs: config.poll.overlapMinutes * MINUTE_MS,
@@ -370,9 +371,43 @@ serveCommands({
     const runs: PollRun[] = [];
     while (runs.length < maxRuns && !runs.at(-1)?.streams.every((s) => s.outcome === 'complete')) runs.push(await pollOnce());
     const ms = performance.now() - started;
+    // The orchestrator takes the simulator's listable set now: everything in it must be enqueued by the end of the next run.
+    notify({ notice: 'next-run' });
+    await new Promise((resolve) => setTimeout(resolve, 100));
     const next = await pollOnce();
     const queued = await wiring.storage.queue(config.contentQueueName).getProperties();
     return { ms, runs, next, counts: ports.counts, enqueuedIds: [...ports.enqueued], queueMessages: queued.approximateMessagesCount ?? -1 };
+  },
+
+  /**
+   * One retention sweep of each of the tenant's streams, one after the other (as their sweep tasks run),
+   * after `forget` ledger rows per stream were deleted (the blobs the sweep must find again).
+   */
+  async sweep({ tenantId, forget }: { tenantId: string; forget: number }) {
+    const streams: StreamKey[] = wiring.streams.filter((s) => s.tenantId === tenantId);
+    const forgotten: string[] = [];
+    for (const stream of streams) {
+      const ids: string[] = [];
+      for await (const row of wiring.ledger.query(stream, {})) if (ids.length < forget) ids.push(row.contentId);
+      await wiring.ledger.forget(stream, ids);
+      forgotten.push(...ids);
+    }
+    const ports = countingPorts();
+    const started = performance.now();
+    const results = await sweepStreams(
+      streams,
+      { feed: wiring.sweepFeed, cursors: wiring.cursors, ledger: ports.ledger, queue: ports.queue, listings: wiring.listings, sweeps: wiring.sweeps, sink: wiring.sink, blobs: wiring.blobs, clock: wiring.clock, logger: silentLogger, metrics: noMetrics },
+      { settleLagMs: config.poll.settleLagMinutes * MINUTE_MS, overlapMs: config.poll.overlapMinutes * MINUTE_MS, concurrency: 1, deadline: wiring.clock.now() + 60 * MINUTE_MS },
+    );
+    const ms = performance.now() - started;
+    const found = new Set(ports.enqueued);
+    return {
+      ms,
+      streams: results.map((r) => ({ contentType: r.stream.contentType, outcome: r.outcome, windows: r.windows, blobsListed: r.blobsListed, blobsFound: r.blobsFound, apiCalls: r.apiCalls, tableOps: r.tableOps, durationMs: r.durationMs, reason: r.reason })),
+      counts: ports.counts,
+      forgotten: forgotten.length,
+      refound: forgotten.filter((id) => found.has(id)).length,
+    };
   },
 
   async close() {

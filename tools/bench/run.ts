@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { startSimTenant, CONTENT_TYPES, type SimTenant } from '../simTenant/index.js';
 import { startAzurite } from '../stack/azurite.js';
 import { blobBody, buildCorpus, recordsForBytes, RECORD_BYTES } from './corpus.js';
-import { REPO_ROOT, spawnCompiled, spawnTs, type TsChild } from './ipc.js';
+import { REPO_ROOT, spawnCompiled, spawnTs, type Notice, type TsChild } from './ipc.js';
 import { describeCode, describeMachine } from './machine.js';
 import { summarizeProfile } from './profile.js';
 import { formatCount, formatFixed, formatMiB, markdownTable, median, replaceBlock } from './stats.js';
@@ -60,13 +60,15 @@ const { values: args } = parseArgs({
     'print-only': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     seed: { type: 'string', default: '1' },
+    /** Only the discovery figures (poll path, sweep, many tenants), written to their own block. */
+    discovery: { type: 'boolean', default: false },
   },
   strict: true,
 });
 
 const plan = args.quick
-  ? { sizes: [{ records: 1_000, runs: 3 }, { records: 10_000, runs: 1 }], rssBlobs: ['100 MiB', '100 MiB of ['], lookbackHours: 24 }
-  : { sizes: [{ records: 1_000, runs: 5 }, { records: 10_000, runs: 3 }, { records: 100_000, runs: 1 }], rssBlobs: ['100 MiB', '100k records', '100 MiB of ['], lookbackHours: 167 };
+  ? { sizes: [{ records: 1_000, runs: 3 }, { records: 10_000, runs: 1 }], rssBlobs: ['100 MiB', '100 MiB of ['], lookbackHours: 24, tenants: 50 }
+  : { sizes: [{ records: 1_000, runs: 5 }, { records: 10_000, runs: 3 }, { records: 100_000, runs: 1 }], rssBlobs: ['100 MiB', '100k records', '100 MiB of ['], lookbackHours: 167, tenants: 500 };
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
 
@@ -127,8 +129,8 @@ async function main(): Promise<void> {
       CONTENT_QUEUE_NAME: 'bench-content',
       INITIAL_LOOKBACK_HOURS: String(plan.lookbackHours),
     };
-    const startWorker = async () => {
-      const child = await spawnCompiled('tools/bench/ingestWorker.ts', { env, nodeArgs: ['--expose-gc'] });
+    const startWorker = async (onNotice?: (notice: Notice) => void) => {
+      const child = await spawnCompiled('tools/bench/ingestWorker.ts', { env, nodeArgs: ['--expose-gc'], onNotice });
       await child.ready;
       await child.call('setup');
       return child;
@@ -194,19 +196,21 @@ async function main(): Promise<void> {
       return results;
     };
 
+    const sizes: SizeResult[] = [];
+    let stages: StageResult[] = [];
+    const rss: RssResult[] = [];
+    if (!args.discovery) {
     say('warming up ...');
     await measure(corpus.records.slice(0, 1_000), 1);
-    const sizes: SizeResult[] = [];
     for (const size of plan.sizes) {
       say(`ingest path: ${formatCount(size.records)}-record blob, ${size.runs} run(s) ...`);
       sizes.push(await measure(corpus.records.slice(0, size.records), size.runs));
     }
     const stageSize = Math.min(10_000, largest);
     say(`CPU stages on the ${formatCount(stageSize)}-record blob ...`);
-    const stages = await stagesOf(corpus.records.slice(0, stageSize));
+    stages = await stagesOf(corpus.records.slice(0, stageSize));
     await stopChild(worker);
 
-    const rss: RssResult[] = [];
     for (const which of plan.rssBlobs) {
       const deep = which === '100 MiB of [';
       const records = deep ? [] : which === '100 MiB' ? recordsForBytes(corpus.records, RSS_BLOB_BYTES) : corpus.records.slice(0, largest);
@@ -219,9 +223,16 @@ async function main(): Promise<void> {
       await broker.call('reset');
       rss.push({ label: which, bytes: Buffer.byteLength(body), ...result });
     }
+    } else await stopChild(worker);
 
     say(`poll path: ${plan.lookbackHours} h backlog, ${CONTENT_TYPES.length} content types × ${POLL_BLOBS_PER_HOUR} blobs/h ...`);
-    const poll = await measurePoll(sim, await startWorker());
+    const poll = await measurePoll(sim, startWorker);
+
+    say(`retention sweep of the same tenant (${SWEEP_FORGET} ledger rows per stream deleted first) ...`);
+    const sweep = await measureSweep(sim, await startWorker());
+
+    say(`discovery cycle over ${plan.tenants} simulated tenants × ${CONTENT_TYPES.length} content types (${TENANT_WORKERS} worker processes) ...`);
+    const tenants = await measureTenants();
 
     let profileText: string | undefined;
     if (args.profile) {
@@ -234,11 +245,15 @@ async function main(): Promise<void> {
 
     const wallSeconds = (performance.now() - began) / 1000;
     const load = `1-minute load average ${formatFixed(loadBefore, 2)} at the start, ${formatFixed(loadavg()[0]!, 2)} at the end`;
-    const report = renderReport({ machine, code, load, simRecordsPerSecond: corpus.simRecordsPerSecond, sizes, stages, rss, poll, wallSeconds, profileText });
+    const header = `Run ${new Date().toISOString().slice(0, 16)}Z with \`npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\` (${formatFixed(wallSeconds / 60, 1)} min in all). Machine: ${machine}; ${load}. Code: ${code}.`;
+    const report = args.discovery ? undefined : renderReport({ machine, code, load, simRecordsPerSecond: corpus.simRecordsPerSecond, sizes, stages, rss, poll, wallSeconds, profileText });
+    const discovery = [header, ...(args.discovery ? ['', '**Poll path** (the tenant the sweep below runs on):', '', renderPollTable(poll)] : []), renderDiscovery(sweep, tenants)].join('\n');
     say();
-    say(report);
+    if (report) say(report);
+    say(discovery);
     if (!args.quick && !args['print-only']) {
-      writeFileSync(DOC, replaceBlock(readFileSync(DOC, 'utf8'), 'bench-results', report));
+      const doc = readFileSync(DOC, 'utf8');
+      writeFileSync(DOC, replaceBlock(report ? replaceBlock(doc, 'bench-results', report) : doc, 'discovery-results', discovery));
       say(`\nwritten to ${DOC}`);
     }
   } finally {
@@ -293,10 +308,17 @@ interface PollResult {
   otherCalls: Record<string, number>;
 }
 
-async function measurePoll(sim: SimTenant, worker: TsChild): Promise<PollResult> {
+async function measurePoll(sim: SimTenant, start: (onNotice: (notice: Notice) => void) => Promise<TsChild>): Promise<PollResult> {
+  let listableAtNextRun: string[] | undefined;
+  let range = { from: 0, to: 0 };
+  const worker = await start((notice) => {
+    if (notice.notice === 'next-run') listableAtNextRun = CONTENT_TYPES.flatMap((ct) => sim.blobs(POLL_TENANT, ct, range.from, range.to)).map((b) => b.contentId);
+  });
   try {
     sim.resetStats();
     const startedAt = Date.now();
+    // Every stream's plan covered at least [its start − lookback, the next run's start − settle lag).
+    range = { from: startedAt - plan.lookbackHours * HOUR_MS + 1_000, to: Number.MAX_SAFE_INTEGER };
     const result = await worker.call<Omit<PollResult, 'simListed' | 'notEnqueued' | 'listCalls' | 'af429' | 'otherCalls'>>('poll', { tenantId: POLL_TENANT, budgetMs: POLL_BUDGET_MS, maxRuns: 5 });
     const stats = sim.stats();
     const byOp = stats.requests[POLL_TENANT] ?? {};
@@ -304,19 +326,219 @@ async function measurePoll(sim: SimTenant, worker: TsChild): Promise<PollResult>
     for (const [op, outcomes] of Object.entries(byOp)) {
       if (op !== 'content') otherCalls[op] = Object.values(outcomes ?? {}).reduce((a, b) => a + b, 0);
     }
-    // Every stream's plan covered at least [its start − lookback, the next run's start − settle lag); the
-    // last stream to start began no later than the end of the first run (4 streams at a time).
+    // The intended start is fixed when a stream is first planned (at most the first run's length after
+    // `startedAt`), and the next run lists up to its start − settle lag: what was listable in that range when
+    // the next run began must all be enqueued by its end.
     const nextRunStartedAt = Date.now() - result.next.ms;
-    const from = startedAt + result.runs[0]!.ms - plan.lookbackHours * HOUR_MS + 1_000;
     const to = nextRunStartedAt - 10 * MINUTE_MS - 1_000;
     const enqueued = new Set(result.enqueuedIds);
-    const listed = CONTENT_TYPES.flatMap((ct) => sim.blobs(POLL_TENANT, ct, from, to));
+    // The last stream's first plan came no later than the end of the first run (4 streams at a time).
+    const from = startedAt + result.runs[0]!.ms - plan.lookbackHours * HOUR_MS + 1_000;
+    const listed = CONTENT_TYPES.flatMap((ct) => sim.blobs(POLL_TENANT, ct, from, to)).map((b) => b.contentId).filter((id) => listableAtNextRun === undefined || listableAtNextRun.includes(id));
     const simListed = listed.length;
-    const notEnqueued = listed.filter((b) => !enqueued.has(b.contentId)).length;
+    const notEnqueued = listed.filter((id) => !enqueued.has(id)).length;
     return { ...result, simListed, notEnqueued, listCalls: byOp.content ?? {}, af429: stats.af429, otherCalls };
   } finally {
     await stopChild(worker);
   }
+}
+
+/** Ledger rows deleted per stream before the sweep: the blobs it must find again. */
+const SWEEP_FORGET = 20;
+/** The sweep's share of a tenant's budget (shared/adapters/http/shareLimiter.ts). */
+const SWEEP_REQUESTS_PER_MINUTE = 200;
+/** Processes draining the poll-task queue side by side, as function instances would. */
+const TENANT_WORKERS = 2;
+/** Poll tasks each worker process runs at once (host.json batchSize + newBatchThreshold is 12). */
+const TENANT_BATCH = 16;
+const TENANT_LOOKBACK_HOURS = 2;
+const TENANT_BLOBS_PER_HOUR = 2;
+
+interface SweepResult {
+  ms: number;
+  streams: { contentType: string; outcome: string; windows: number; blobsListed: number; blobsFound: number; apiCalls: number; tableOps: number; durationMs: number; reason?: string }[];
+  counts: PollResult['counts'];
+  forgotten: number;
+  refound: number;
+  listCalls: number;
+  af429: number;
+}
+
+async function measureSweep(sim: SimTenant, worker: TsChild): Promise<SweepResult> {
+  try {
+    sim.resetStats();
+    const result = await worker.call<Omit<SweepResult, 'listCalls' | 'af429'>>('sweep', { tenantId: POLL_TENANT, forget: SWEEP_FORGET });
+    const stats = sim.stats();
+    const listCalls = Object.values(stats.requests[POLL_TENANT]?.content ?? {}).reduce((a, b) => a + b, 0);
+    return { ...result, listCalls, af429: stats.af429 };
+  } finally {
+    await stopChild(worker);
+  }
+}
+
+interface CycleResult {
+  timerMs: number;
+  ms: number;
+  processed: number;
+  failedTasks: number;
+  complete: number;
+  failing: number;
+  codes: Record<string, number>;
+  contentMessages: number;
+  /** API calls per tenant by operation (mean), and in all. */
+  callsPerTenant: Record<string, number>;
+  af429: number;
+}
+
+interface TenantsResult {
+  tenants: number;
+  streams: number;
+  cycles: CycleResult[];
+}
+
+/** Timer → tasks → every stream polled, twice (onboarding, then steady state), over many simulated tenants. */
+async function measureTenants(): Promise<TenantsResult> {
+  // A Storage emulator of its own: the poll path's 50,000 ledger rows and queue messages would slow every call.
+  const azurite = await startAzurite();
+  const storage = azurite.connectionString;
+  const ids = Array.from({ length: plan.tenants }, (_, i) => `${(0x10000000 + i).toString(16)}-${'aaaa'}-4${String(i % 1000).padStart(3, '0')}-8000-${String(i).padStart(12, '0')}`);
+  const apps = [{ clientId: APP_ID, secret: APP_SECRET }];
+  const sim = await startSimTenant({ seed: Number(args.seed), tenants: ids.map((tenantId) => ({ tenantId, apps, blobsPerHour: TENANT_BLOBS_PER_HOUR, incidentsPerHour: 0 })) });
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    O365_TENANTS: JSON.stringify(ids.map((tenantId) => ({ tenantId, clientId: APP_ID, credential: { type: 'secret', secretName: 'BENCH_APP_SECRET' } }))),
+    BENCH_APP_SECRET: APP_SECRET,
+    O365_MANAGEMENT_ENDPOINT: sim.url,
+    O365_AUTHORITY_HOST: sim.url,
+    AzureWebJobsStorage: storage,
+    EVENTHUB_CONNECTION: 'Endpoint=sb://127.0.0.1:1;SharedAccessKeyName=unused;SharedAccessKey=unused;UseDevelopmentEmulator=true',
+    EVENTHUB_NAME: 'unused',
+    CONTENT_QUEUE_NAME: 'bench-tenants-content',
+    POLL_QUEUE_NAME: 'bench-tenants-poll',
+    INITIAL_LOOKBACK_HOURS: String(TENANT_LOOKBACK_HOURS),
+  };
+  const workers = Array.from({ length: TENANT_WORKERS }, () => spawnTs('tools/bench/discoveryWorker.ts', { env }));
+  try {
+    for (const w of workers) await w.ready;
+    await workers[0]!.call('setup');
+    const cycles: CycleResult[] = [];
+    for (let cycle = 0; cycle < 2; cycle++) {
+      sim.resetStats();
+      const since = Date.now();
+      const started = performance.now();
+      const { ms: timerMs } = await workers[0]!.call<{ ms: number }>('timer');
+      const drained = await Promise.all(workers.map((w) => w.call<{ processed: number; failed: number }>('drain', { batchSize: TENANT_BATCH })));
+      const ms = performance.now() - started;
+      const verified = await workers[0]!.call<{ complete: number; failing: number; codes: Record<string, number>; contentMessages: number }>('verify', { since });
+      const stats = sim.stats();
+      const callsPerTenant: Record<string, number> = {};
+      let all = 0;
+      for (const tenantId of ids) {
+        for (const [op, outcomes] of Object.entries(stats.requests[tenantId] ?? {})) {
+          const n = Object.values(outcomes ?? {}).reduce((a, b) => a + b, 0);
+          callsPerTenant[op] = (callsPerTenant[op] ?? 0) + n / ids.length;
+          all += n;
+        }
+      }
+      callsPerTenant.all = all / ids.length;
+      cycles.push({
+        timerMs,
+        ms,
+        processed: drained.reduce((a, d) => a + d.processed, 0),
+        failedTasks: drained.reduce((a, d) => a + d.failed, 0),
+        ...verified,
+        callsPerTenant,
+        af429: stats.af429,
+      });
+    }
+    return { tenants: ids.length, streams: ids.length * CONTENT_TYPES.length, cycles };
+  } finally {
+    for (const w of workers) await stopChild(w);
+    await sim.close();
+    await azurite.stop();
+  }
+}
+
+function renderPollTable(p: PollResult): string {
+  const s = (ms: number) => formatFixed(ms / 1000, 2);
+  const all = [...p.runs, p.next];
+  const total = (runs: PollRun[], key: 'pagesListed' | 'blobsListed' | 'windowsListed' | 'blobsEnqueued') =>
+    runs.reduce((acc, run) => acc + run.streams.reduce((a, st) => a + st[key], 0), 0);
+  const untilComplete = total(p.runs, 'blobsEnqueued');
+  const late = total([p.next], 'blobsEnqueued');
+  const listCalls = Object.values(p.listCalls).reduce((a, b) => a + b, 0);
+  const pollTable = markdownTable(
+    ['measure', 'value'],
+    [
+      ['backlog', `${plan.lookbackHours} h (INITIAL_LOOKBACK_HOURS), ${CONTENT_TYPES.length} content types × ${POLL_BLOBS_PER_HOUR} blobs/h`],
+      ['completeness: blobs the simulator lists for the range every stream covered', `${formatCount(p.simListed)}, of which ${p.notEnqueued === 0 ? 'every one was enqueued' : `${formatCount(p.notEnqueued)} were NOT enqueued`}`],
+      ['runs until every stream completed (8-minute budget each)', `${p.runs.length}: ${p.runs.map((run) => `${s(run.ms)} s (${run.streams.map((st) => st.outcome).join(', ')})`).join('; ')}`],
+      ['wall time until complete', `${s(p.ms)} s, ${formatCount(untilComplete)} blobs enqueued (${formatCount(untilComplete / (p.ms / 1000))} a second)`],
+      ['the next run (as the timer would start it)', `${s(p.next.ms)} s, ${formatCount(total([p.next], 'pagesListed'))} pages; enqueued ${formatCount(late)} more (blobs that became listable during the first run)`],
+      ['windows listed (all runs)', formatCount(total(all, 'windowsListed'))],
+      ['list calls (/subscriptions/content), by HTTP status', `${formatCount(listCalls)} (${Object.entries(p.listCalls).map(([k, v]) => `${k}: ${formatCount(v)}`).join(', ')})`],
+      ['pages listed', formatCount(total(all, 'pagesListed'))],
+      ['other API calls', Object.entries(p.otherCalls).map(([k, v]) => `${k}: ${formatCount(v)}`).join(', ') || 'none'],
+      ['AF429 answers (simulator throttle at 2,000 requests/min)', formatCount(p.af429)],
+      ['blobs listed (incl. overlap re-lists)', formatCount(total(all, 'blobsListed'))],
+      ['ledger inserts (rows offered / inserted, calls)', `${formatCount(p.counts.ledgerRowsOffered)} / ${formatCount(p.counts.ledgerRowsInserted)} (${formatCount(p.counts.ledgerInsertCalls)} calls)`],
+      ['ledger enqueued marks', formatCount(p.counts.ledgerMarkEnqueued)],
+      ['messages enqueued (calls)', `${formatCount(p.counts.messagesEnqueued)} (${formatCount(p.counts.enqueueCalls)})`],
+      ['queue length afterwards', formatCount(p.queueMessages)],
+      ['cursor writes', formatCount(p.counts.cursorWrites)],
+    ],
+  );
+  return pollTable;
+}
+
+function renderDiscovery(sweep: SweepResult, t: TenantsResult): string {
+  const s = (ms: number) => formatFixed(ms / 1000, 2);
+  const sum = (key: 'blobsListed' | 'blobsFound' | 'apiCalls' | 'tableOps' | 'windows') => sweep.streams.reduce((a, st) => a + st[key], 0);
+  const pages = sum('apiCalls');
+  const sweepTable = markdownTable(
+    ['measure', 'value'],
+    [
+      ['range', `each of the ${sweep.streams.length} streams of the poll path's tenant, from its coverage start (the ${plan.lookbackHours} h lookback) to now − settle lag, one stream after another`],
+      ['outcome', sweep.streams.map((st) => `${st.contentType.replace('Audit.', '')} ${st.outcome}`).join(', ')],
+      ['windows listed', formatCount(sum('windows'))],
+      ['blobs listed', formatCount(sum('blobsListed'))],
+      ['ledger rows deleted before the sweep / found again and enqueued', `${formatCount(sweep.forgotten)} / ${formatCount(sweep.refound)} (blobs found in all: ${formatCount(sum('blobsFound'))})`],
+      ['API calls (pages; the simulator counted)', `${formatCount(pages)} (${formatCount(sweep.listCalls)}), AF429: ${formatCount(sweep.af429)}`],
+      ['table operations (counted by the sweep)', `${formatCount(sum('tableOps'))}: ${formatFixed(sum('tableOps') / Math.max(1, sum('blobsListed')), 3)} per blob listed`],
+      ['ledger inserts (rows offered / inserted)', `${formatCount(sweep.counts.ledgerRowsOffered)} / ${formatCount(sweep.counts.ledgerRowsInserted)} (${formatCount(sweep.counts.ledgerInsertCalls)} calls)`],
+      ['time (all streams)', `${s(sweep.ms)} s; the sweep's budget of ${SWEEP_REQUESTS_PER_MINUTE} requests/min alone needs ${s((pages / SWEEP_REQUESTS_PER_MINUTE) * 60_000)} s for ${formatCount(pages)} pages`],
+      ['time per stream', sweep.streams.map((st) => `${s(st.durationMs)} s`).join(', ')],
+    ],
+  );
+  const cycleRow = (label: string, c: CycleResult) => [
+    label,
+    `${s(c.ms)} s (timer ${s(c.timerMs)} s)`,
+    `${formatCount(c.processed)}${c.failedTasks ? ` (${c.failedTasks} retried)` : ''}`,
+    `${formatCount(c.complete)} / ${formatCount(t.streams)}${c.failing ? `, ${c.failing} failing (${Object.entries(c.codes).map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''}`,
+    formatFixed(c.callsPerTenant.all ?? 0, 1),
+    Object.entries(c.callsPerTenant).filter(([op]) => op !== 'all').map(([op, n]) => `${op} ${formatFixed(n, 1)}`).join(', '),
+    formatCount(c.af429),
+    formatCount(c.contentMessages),
+  ];
+  const tenantsTable = markdownTable(
+    ['cycle', 'timer → every stream polled', 'poll tasks run', 'streams complete', 'API calls per tenant', 'per tenant by operation', 'AF429', 'content messages queued'],
+    [cycleRow('1: onboarding (subscription start, lookback listed)', t.cycles[0]!), cycleRow('2: steady state (the next firing)', t.cycles[1]!)],
+  );
+  const steady = t.cycles[1]!;
+  const perSecond = t.streams / (steady.ms / 1000);
+  return [
+    '',
+    '',
+    "**Retention sweep** (the real `sweepStreams` with the real adapters, after the poll path above; the sweep's own request budget in front of the tenant's):",
+    '',
+    sweepTable,
+    '',
+    `**Discovery cycle over ${formatCount(t.tenants)} tenants** (${formatCount(t.streams)} streams, ${TENANT_BLOBS_PER_HOUR} blobs/h per stream, \`INITIAL_LOOKBACK_HOURS=${TENANT_LOOKBACK_HOURS}\`; the real pollContent timer enqueues one task per stream, ${TENANT_WORKERS} worker processes run the real pollStream handler ${TENANT_BATCH} tasks at a time each, all against one simulated tenant server and Azurite on this machine):`,
+    '',
+    tenantsTable,
+    '',
+    `Steady state: ${formatFixed(perSecond, 0)} streams polled per second with ${TENANT_WORKERS} processes on this machine, so 1,000 tenants × 5 content types (5,000 streams) take about ${formatFixed(5000 / perSecond, 0)} s per cycle here.`,
+  ].join('\n');
 }
 
 async function profileIngest(worker: TsChild, blob: object, workDir: string): Promise<string> {
@@ -388,34 +610,7 @@ function renderReport(r: { machine: string; code: string; load: string; simRecor
       x.maxRss < RSS_TARGET_BYTES ? '< 256 MiB: met' : '< 256 MiB: NOT met',
     ]),
   );
-  const p = r.poll;
-  const all = [...p.runs, p.next];
-  const total = (runs: PollRun[], key: 'pagesListed' | 'blobsListed' | 'windowsListed' | 'blobsEnqueued') =>
-    runs.reduce((acc, run) => acc + run.streams.reduce((a, st) => a + st[key], 0), 0);
-  const untilComplete = total(p.runs, 'blobsEnqueued');
-  const late = total([p.next], 'blobsEnqueued');
-  const listCalls = Object.values(p.listCalls).reduce((a, b) => a + b, 0);
-  const pollTable = markdownTable(
-    ['measure', 'value'],
-    [
-      ['backlog', `${plan.lookbackHours} h (INITIAL_LOOKBACK_HOURS), ${CONTENT_TYPES.length} content types × ${POLL_BLOBS_PER_HOUR} blobs/h`],
-      ['completeness: blobs the simulator lists for the range every stream covered', `${formatCount(p.simListed)}, of which ${p.notEnqueued === 0 ? 'every one was enqueued' : `${formatCount(p.notEnqueued)} were NOT enqueued`}`],
-      ['runs until every stream completed (8-minute budget each)', `${p.runs.length}: ${p.runs.map((run) => `${s(run.ms)} s (${run.streams.map((st) => st.outcome).join(', ')})`).join('; ')}`],
-      ['wall time until complete', `${s(p.ms)} s, ${formatCount(untilComplete)} blobs enqueued (${formatCount(untilComplete / (p.ms / 1000))} a second)`],
-      ['the next run (as the timer would start it)', `${s(p.next.ms)} s, ${formatCount(total([p.next], 'pagesListed'))} pages; enqueued ${formatCount(late)} more (blobs that became listable during the first run)`],
-      ['windows listed (all runs)', formatCount(total(all, 'windowsListed'))],
-      ['list calls (/subscriptions/content), by HTTP status', `${formatCount(listCalls)} (${Object.entries(p.listCalls).map(([k, v]) => `${k}: ${formatCount(v)}`).join(', ')})`],
-      ['pages listed', formatCount(total(all, 'pagesListed'))],
-      ['other API calls', Object.entries(p.otherCalls).map(([k, v]) => `${k}: ${formatCount(v)}`).join(', ') || 'none'],
-      ['AF429 answers (simulator throttle at 2,000 requests/min)', formatCount(p.af429)],
-      ['blobs listed (incl. overlap re-lists)', formatCount(total(all, 'blobsListed'))],
-      ['ledger inserts (rows offered / inserted, calls)', `${formatCount(p.counts.ledgerRowsOffered)} / ${formatCount(p.counts.ledgerRowsInserted)} (${formatCount(p.counts.ledgerInsertCalls)} calls)`],
-      ['ledger enqueued marks', formatCount(p.counts.ledgerMarkEnqueued)],
-      ['messages enqueued (calls)', `${formatCount(p.counts.messagesEnqueued)} (${formatCount(p.counts.enqueueCalls)})`],
-      ['queue length afterwards', formatCount(p.queueMessages)],
-      ['cursor writes', formatCount(p.counts.cursorWrites)],
-    ],
-  );
+  const pollTable = renderPollTable(r.poll);
   return [
     `Run ${new Date().toISOString().slice(0, 16)}Z with \`npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\` (${formatFixed(r.wallSeconds / 60, 1)} min in all).`,
     `Machine: ${r.machine}; ${r.load}. Code: ${r.code}.`,

@@ -1,5 +1,5 @@
 import type { Rng } from './rng.js';
-import type { Fault, FaultController, FaultRule, SimOperation } from './types.js';
+import type { Fault, FaultController, FaultRule, SimOperation, UnusableEntryKind } from './types.js';
 
 const OPERATIONS: readonly (SimOperation | 'graph' | 'any')[] = [
   'any', 'graph', 'metadata', 'token', 'start', 'stop', 'list', 'content', 'blob', 'resources', 'incidents', 'alerts', 'auditQuery', 'auditQueryStatus', 'auditRecords',
@@ -11,7 +11,9 @@ export const PRE_FAULTS: ReadonlySet<Fault['kind']> = new Set(['status', 'af429-
 /** Faults decided before a Graph request is handled (AF codes are the activity API's, not Graph's). */
 export const GRAPH_PRE_FAULTS: ReadonlySet<Fault['kind']> = new Set(['status', 'reset', 'slow', 'malformed-json', 'non-json-error']);
 /** Faults that only make sense on a `/subscriptions/content` page that is about to be served. */
-export const LISTING_FAULTS: ReadonlySet<Fault['kind']> = new Set(['wrong-host-uri', 'foreign-next-page', 'truncated-page']);
+export const LISTING_FAULTS: ReadonlySet<Fault['kind']> = new Set(['wrong-host-uri', 'foreign-next-page', 'truncated-page', 'unusable-entry']);
+/** The entries an `unusable-entry` fault can serve. */
+export const UNUSABLE_ENTRY_KINDS: readonly UnusableEntryKind[] = ['space-in-id', 'slash-in-id', 'foreign-type', 'bad-created', 'not-object', 'no-uri', 'no-expiration'];
 /** Faults that only make sense on a Graph page that is about to be served. */
 export const GRAPH_PAGE_FAULTS: ReadonlySet<Fault['kind']> = new Set(['foreign-next-page', 'truncated-page']);
 /** Faults that replace the answer instead of delaying or altering it. */
@@ -96,6 +98,8 @@ function validate(rule: FaultRule): string | undefined {
       return Number.isFinite(f.delayInMs) && f.delayInMs >= 0 ? undefined : 'delayInMs must be a number ≥ 0';
     case 'non-json-error':
       return Number.isInteger(f.status) && f.status >= 400 && f.status <= 599 ? undefined : 'status must be an HTTP error status';
+    case 'unusable-entry':
+      return UNUSABLE_ENTRY_KINDS.includes(f.entry) ? undefined : `entry must be one of ${UNUSABLE_ENTRY_KINDS.join(', ')}`;
     case 'af429-403':
     case 'reset':
     case 'malformed-json':

@@ -14,7 +14,7 @@ import type { Subscriptions } from './subscriptions.js';
 import { GUID_PATTERN, type TenantState } from './tenants.js';
 import type { Throttle } from './throttle.js';
 import { DAY, MINUTE, isoMs, parseApiTime } from './time.js';
-import { CONTENT_TYPES, type ContentListing, type ContentType, type SimOperation } from './types.js';
+import { CONTENT_TYPES, type ContentListing, type ContentType, type SimOperation, type UnusableEntryKind } from './types.js';
 
 /** A JSON answer (no body when `body` is undefined). */
 export interface JsonReply {
@@ -126,10 +126,27 @@ export class Feed {
   /** Blobs `/subscriptions/content` may list for [from, to) at feed time `now`, in listing order. */
   listable(tenantId: string, contentType: ContentType, from: number, to: number, now: number): Blob[] {
     const { catalog, subscriptions } = this.deps;
-    return catalog
-      .inRange(tenantId, contentType, from, Math.min(to, now + 1))
-      .filter((b) => b.visibleAt <= now && b.expiresAt > now && subscriptions.exposes(tenantId, contentType, b.contentCreated))
-      .sort(compareListing);
+    const listable: Blob[] = [];
+    for (const blob of catalog.inRange(tenantId, contentType, from, Math.min(to, now + 1))) {
+      const available = this.availability(blob);
+      if (available !== undefined && available.visibleAt <= now && blob.expiresAt > now && subscriptions.exposes(tenantId, contentType, blob.contentCreated)) listable.push(available);
+    }
+    return listable.sort(compareListing);
+  }
+
+  /**
+   * The blob as this subscription sees it: after a first start at S with `firstContent`, nothing is
+   * listable before S + delay, and content created before S − backfill never is (undefined). The
+   * returned blob carries the visibility that applies (the listing order and page tokens use it).
+   */
+  private availability(blob: Blob): Blob | undefined {
+    const onboarding = this.deps.tenants.get(blob.tenantId)?.firstContent;
+    if (!onboarding) return blob;
+    const startedAt = this.deps.subscriptions.get(blob.tenantId, blob.contentType).firstStartedAt;
+    if (startedAt === undefined) return blob;
+    if (blob.contentCreated < startedAt - onboarding.backfillInMs) return undefined;
+    const firstVisible = startedAt + onboarding.delayInMs;
+    return blob.visibleAt >= firstVisible ? blob : { ...blob, visibleAt: firstVisible };
   }
 
   handle(req: FeedRequest): FeedReply {
@@ -280,12 +297,13 @@ export class Feed {
     if (fault?.kind === 'foreign-next-page') {
       headers[this.settings.headerName] = `https://evil.example/api/v1/${tenantId}/activity/feed/subscriptions/content?contentType=${contentType}&nextPage=${this.pageToken(last, tenantId, contentType, start, end)}`;
     }
-    const body = page.map((blob) =>
+    const body: unknown[] = page.map((blob) =>
       fault?.kind === 'wrong-host-uri'
         ? // The shape seen in the wild: http, localhost, no /api/v1.0, a tenant that is not the real one.
           { ...listingEntry(req.origin, blob), contentUri: `http://localhost/${tenantId.split('-')[0]}broken/activity/feed/audit/${blob.contentId}` }
         : listingEntry(req.origin, blob),
     );
+    if (fault?.kind === 'unusable-entry') applyUnusableEntry(body, fault.entry, { origin: req.origin, tenantId, contentType, start, end });
     return { status: 200, body, headers };
   }
 
@@ -293,7 +311,8 @@ export class Feed {
     const id = req.contentId;
     if (id === undefined || !CONTENT_ID_PATTERN.test(id)) return afError(400, 'AF20052', `Content ID ${id ?? ''} in the URL is invalid.`);
     const now = this.settings.now();
-    const blob = this.deps.catalog.find(tenantId, id);
+    const found = this.deps.catalog.find(tenantId, id);
+    const blob = found && this.availability(found);
     if (!blob || blob.visibleAt > now) return afError(404, 'AF20050', `The specified content (${id}) does not exist.`);
     const subError = this.subscriptionError(tenantId, blob.contentType);
     if (subError) return subError;
@@ -338,4 +357,50 @@ export class Feed {
   private mac(payload: string, tenantId: string, contentType: ContentType, start: number, end: number): string {
     return createHmac('sha256', this.settings.pageKey).update(`${tenantId}|${contentType}|${start}|${end}|${payload}`).digest('base64url').slice(0, 22);
   }
+}
+
+/**
+ * Serves one unusable (or incomplete) entry on a page. Added entries carry the same id on every listing
+ * of the stream, so a re-list serves the same entry; `no-uri` and `no-expiration` strip a field from the page's
+ * first real entry (a client can still use it).
+ */
+function applyUnusableEntry(
+  body: unknown[],
+  kind: UnusableEntryKind,
+  at: { origin: string; tenantId: string; contentType: ContentType; start: number; end: number },
+): void {
+  const first = body[0] as Record<string, unknown> | undefined;
+  if (kind === 'no-uri' || kind === 'no-expiration') {
+    if (first) delete first[kind === 'no-uri' ? 'contentUri' : 'contentExpiration'];
+    return;
+  }
+  // The same id on every listing of the stream (a poller's windows move), so a re-list serves the same entry.
+  const created = at.start + Math.floor((at.end - at.start) / 2);
+  const token = at.contentType.replace('.', '_');
+  const id = `${at.tenantId.replace(/-/g, '').slice(0, 12)}$${token.toLowerCase()}$${token}$unusable`;
+  const entry: Record<string, unknown> = {
+    contentType: at.contentType,
+    contentId: id,
+    contentUri: `${at.origin}/api/v1.0/${at.tenantId}/activity/feed/audit/${id}`,
+    contentCreated: isoMs(created),
+    contentExpiration: isoMs(created + 7 * DAY),
+  };
+  switch (kind) {
+    case 'space-in-id':
+      entry.contentId = `${id} copy`;
+      break;
+    case 'slash-in-id':
+      entry.contentId = `${id}/../x`;
+      break;
+    case 'foreign-type':
+      entry.contentType = CONTENT_TYPES.find((ct) => ct !== at.contentType)!;
+      break;
+    case 'bad-created':
+      entry.contentCreated = 'not a time';
+      break;
+    case 'not-object':
+      body.push(42);
+      return;
+  }
+  body.push(entry);
 }

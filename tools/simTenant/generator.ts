@@ -23,6 +23,8 @@ export interface CatalogSettings {
   visibilityDelayInMs: { min: number; max: number };
   expiryInMs: number;
   duplicateRate: number;
+  /** A fraction of generated blobs listable only hours after their contentCreated (none when absent). */
+  lateBlobs?: { fraction: number; delayInMs: { min: number; max: number } };
 }
 
 /** How a blob's body is produced. */
@@ -169,7 +171,13 @@ export class BlobCatalog {
     const contentCreated = Math.floor((slot + r.next()) * (HOUR / stream.blobsPerHour));
     if (contentCreated < stream.historyStart) return undefined;
     const { min, max } = this.settings.visibilityDelayInMs;
-    const delay = r.chance(LONG_DELAY_RATE) ? r.int(30 * MINUTE, 120 * MINUTE) : r.int(min, max);
+    let delay = r.chance(LONG_DELAY_RATE) ? r.int(30 * MINUTE, 120 * MINUTE) : r.int(min, max);
+    const lateBlobs = this.settings.lateBlobs;
+    if (lateBlobs) {
+      // A stream of its own, so turning the knob on changes no other blob's id or delay.
+      const late = new Rng(`${this.settings.seed}|late|${tenantId}|${contentType}|${slot}`);
+      if (late.chance(lateBlobs.fraction)) delay = late.int(lateBlobs.delayInMs.min, lateBlobs.delayInMs.max);
+    }
     const token = typeToken(contentType);
     const region = r.pick(REGIONS);
     // Real ids: {aggregation start}${contentCreated}${type}${Type}${region}, AAD ids with the region twice.

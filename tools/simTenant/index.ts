@@ -20,4 +20,5 @@ export type {
   SimTenant,
   SimTenantOptions,
   SimTenantSpec,
+  UnusableEntryKind,
 } from './types.js';

@@ -294,10 +294,10 @@ export class SecurityCatalog {
       if (change[key] !== undefined) incident[key] = change[key] as never;
     }
     incident.lastUpdateDateTime = stamp;
-    state.visibleAt.set(incident, at);
+    state.visibleAt.set(incident, change.visibleAt ?? at);
     if (change.status === 'resolved') {
       for (const alert of this.alertsById(incident.tenantId, stored.alertIds)) {
-        this.reviseAlert(state, alert, { status: 'resolved', classification: change.classification, determination: change.determination }, at);
+        this.reviseAlert(state, alert, { status: 'resolved', classification: change.classification, determination: change.determination, visibleAt: change.visibleAt }, at);
       }
     }
   }
@@ -309,7 +309,7 @@ export class SecurityCatalog {
     }
     if (change.status === 'resolved') alert.resolvedDateTime = stamp;
     alert.lastUpdateDateTime = stamp;
-    state.visibleAt.set(alert, at);
+    state.visibleAt.set(alert, change.visibleAt ?? at);
   }
 
   /** A Graph timestamp at `at` that is later than `previous` (a revision never goes back in time). */

@@ -61,6 +61,7 @@ export async function startSimTenant(options: SimTenantOptions): Promise<SimTena
     visibilityDelayInMs: settings.visibilityDelayInMs,
     expiryInMs: settings.expiryInMs,
     duplicateRate: settings.duplicateRate,
+    ...(settings.lateBlobs && { lateBlobs: settings.lateBlobs }),
   });
   const subscriptions = new Subscriptions();
   const faults = new Faults(new Rng(`${seed}|faults`), now);
@@ -385,6 +386,7 @@ function resolveSettings(o: SimTenantOptions) {
     graphAudience: o.graphAudience ?? 'https://graph.microsoft.com',
     graphMaxPageSize: o.graphMaxPageSize ?? 1000,
     graphRequestsPerMinute: o.graphRequestsPerMinute ?? 150,
+    lateBlobs: o.lateBlobs,
   };
   const problems = [
     !(Number.isInteger(s.pageSize) && s.pageSize > 0) && 'pageSize must be a positive integer',
@@ -394,6 +396,9 @@ function resolveSettings(o: SimTenantOptions) {
     !(s.requestsPerMinute > 0) && 'requestsPerMinute must be positive',
     !(Number.isInteger(s.graphMaxPageSize) && s.graphMaxPageSize > 0) && 'graphMaxPageSize must be a positive integer',
     !(s.graphRequestsPerMinute > 0) && 'graphRequestsPerMinute must be positive',
+    s.lateBlobs !== undefined &&
+      !(s.lateBlobs.fraction >= 0 && s.lateBlobs.fraction <= 1 && s.lateBlobs.delayInMs.min >= 0 && s.lateBlobs.delayInMs.max >= s.lateBlobs.delayInMs.min) &&
+      'lateBlobs needs a fraction in [0, 1] and 0 ≤ delayInMs.min ≤ delayInMs.max',
   ].filter((p): p is string => typeof p === 'string');
   if (problems.length > 0) throw new Error(`Invalid simulated tenant options:\n- ${problems.join('\n- ')}`);
   return s;

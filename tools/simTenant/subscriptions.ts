@@ -16,6 +16,8 @@ export interface Subscription {
   disabledSince?: number;
   /** Closed disabled periods [from, to): content created then is never exposed (reference §3.2). */
   gaps: [number, number][];
+  /** When the subscription was first enabled (onboarding: first content delay and backfill count from here). */
+  firstStartedAt?: number;
 }
 
 /** Outcome of a `/start` call. */
@@ -69,6 +71,7 @@ export class Subscriptions {
   }
 
   private enable(sub: Subscription, now: number): void {
+    sub.firstStartedAt ??= now;
     if (sub.disabledSince !== undefined) sub.gaps.push([sub.disabledSince, now]);
     sub.disabledSince = undefined;
     sub.status = 'enabled';

@@ -25,6 +25,8 @@ export interface TenantState {
   stream: StreamSettings;
   /** Generated Defender XDR incidents per hour from `stream.historyStart`. */
   incidentsPerHour: number;
+  /** Onboarding delay and backfill after a stream's first start (none when absent). */
+  firstContent?: { delayInMs: number; backfillInMs: number };
 }
 
 /** Validates the tenant specs and builds their state; throws one error naming every problem. */
@@ -42,6 +44,10 @@ export function resolveTenants(specs: readonly SimTenantSpec[], feedNow: number)
     if (!(recordsPerBlob >= 0 && Number.isFinite(recordsPerBlob))) problems.push(`tenant ${tenantId}: recordsPerBlob must be a number ≥ 0`);
     const incidentsPerHour = spec.incidentsPerHour ?? 1;
     if (!(incidentsPerHour >= 0 && Number.isFinite(incidentsPerHour))) problems.push(`tenant ${tenantId}: incidentsPerHour must be a number ≥ 0`);
+    const fc = spec.firstContent;
+    if (fc !== undefined && !(Number.isFinite(fc.delayInMs) && fc.delayInMs >= 0 && Number.isFinite(fc.backfillInMs) && fc.backfillInMs >= 0)) {
+      problems.push(`tenant ${tenantId}: firstContent needs delayInMs ≥ 0 and backfillInMs ≥ 0`);
+    }
     for (const ct of spec.contentTypes ?? []) {
       if (!CONTENT_TYPES.includes(ct)) problems.push(`tenant ${tenantId}: unknown content type ${JSON.stringify(ct)}`);
     }
@@ -75,6 +81,7 @@ export function resolveTenants(specs: readonly SimTenantSpec[], feedNow: number)
         historyStart: spec.historyStart ?? feedNow - 8 * DAY,
       },
       incidentsPerHour,
+      ...(fc && { firstContent: { delayInMs: fc.delayInMs, backfillInMs: fc.backfillInMs } }),
     });
   }
   if (problems.length > 0) throw new Error(`Invalid simulated tenant options:\n- ${problems.join('\n- ')}`);

@@ -44,6 +44,13 @@ export interface SimTenantSpec {
   auditingEnabled?: boolean;
   /** Generated Defender XDR incidents per hour since `historyStart` (default 1; 0 = only those added with `addIncident`). */
   incidentsPerHour?: number;
+  /**
+   * Onboarding as the API documents it: after a stream's first `/start` at S, nothing is listable before
+   * S + `delayInMs` (the docs say up to 12 h), and then content created from S − `backfillInMs` (about 22 h
+   * observed) appears with it; content created earlier is never listed for this subscription.
+   * Default: none (the whole history is listable at once).
+   */
+  firstContent?: { delayInMs: number; backfillInMs: number };
 }
 
 /** Options of {@link SimTenant}'s server; everything but `tenants` has a faithful default. */
@@ -88,6 +95,12 @@ export interface SimTenantOptions {
   visibilityDelayInMs?: { min: number; max: number };
   /** contentExpiration − contentCreated (default 7 days). */
   expiryInMs?: number;
+  /**
+   * A fraction of generated blobs that become listable hours after their contentCreated, beyond any
+   * overlap a poller re-lists (default: none besides the ~2% 30–120 min tail). Drawn from a separate
+   * seeded stream, so the other blobs keep their ids and delays.
+   */
+  lateBlobs?: { fraction: number; delayInMs: { min: number; max: number } };
   /** Fraction of generated blobs that repeat a record (same Id) of an earlier blob (default 0.05). */
   duplicateRate?: number;
   /** `/start` within 15 min of the previous start: 'accept' (default; counted in stats) or 'reject' (403 AF429). */
@@ -143,7 +156,17 @@ export type Fault =
   | { kind: 'stale-next-page' }
   | { kind: 'truncated-page' }
   /** On `auditQuery`: the created query ends `failed` instead of `succeeded`. */
-  | { kind: 'query-failed' };
+  | { kind: 'query-failed' }
+  /**
+   * A listing entry a client cannot use (or must repair), on a 200 listing page. `space-in-id`, `slash-in-id`,
+   * `foreign-type`, `bad-created` and `not-object` add one such entry to the page (with the same id on
+   * every listing of the stream, so a re-list serves the same one); `no-uri` and `no-expiration` drop that field from the
+   * page's first real entry.
+   */
+  | { kind: 'unusable-entry'; entry: UnusableEntryKind };
+
+/** The kinds of unusable or incomplete listing entries the `unusable-entry` fault serves. */
+export type UnusableEntryKind = 'space-in-id' | 'slash-in-id' | 'foreign-type' | 'bad-created' | 'not-object' | 'no-uri' | 'no-expiration';
 
 /** A fault injection rule: which requests it matches, how often, and the fault. */
 export interface FaultRule {
@@ -272,6 +295,8 @@ export interface SecurityChange {
   assignedTo?: string | null;
   /** Epoch ms of the revision. */
   at?: number;
+  /** When the revision becomes visible (default `at`): a revision stamped in the future can be visible now. */
+  visibleAt?: number;
 }
 
 /**

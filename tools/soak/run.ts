@@ -188,7 +188,7 @@ async function pollUntil(wiring: Wiring, signal: AbortSignal, tally: PollTally):
   while (!signal.aborted) {
     const results = await pollStreams(
       wiring.streams,
-      { feed: wiring.feed, ledger: wiring.ledger, queue: wiring.queue, cursors: wiring.cursors, clock: wiring.clock, logger: silentLogger, metrics: noMetrics },
+      { feed: wiring.feed, ledger: wiring.ledger, queue: wiring.queue, cursors: wiring.cursors, listings: wiring.listings, gaps: wiring.gaps, sink: wiring.sink, blobs: wiring.blobs, clock: wiring.clock, logger: silentLogger, metrics: noMetrics },
       {
         settleLagMs: config.poll.settleLagMinutes * MINUTE_MS,
         overlapMs: config.poll.overlapMinutes * MINUTE_MS,

@@ -1,5 +1,6 @@
 import { PermanentError, TransientError } from '../../core/errors.js';
-import { checkFeedUrl, feedRoot, formatApiTime, isValidContentId } from '../../core/feedUrls.js';
+import { checkFeedUrl, contentUriFor, feedRoot, formatApiTime, isValidContentId } from '../../core/feedUrls.js';
+import { checkListingEntry, type RejectedListing, type RepairedListing } from '../../core/listingEntry.js';
 import type { ContentListing, ContentType, SubscriptionInfo, TimeWindow } from '../../core/model.js';
 import { silentLogger, type Logger } from '../../ports.js';
 import { AuthorizedRequests, readLimitedText } from '../http/authorizedRequests.js';
@@ -39,6 +40,10 @@ export interface StartSubscriptionResult extends SubscriptionInfo {
 export interface ContentPage {
   readonly pageNumber: number;
   readonly items: readonly ContentListing[];
+  /** Entries that cannot be used, with the reason (the rest of the page is usable). */
+  readonly rejected: readonly RejectedListing[];
+  /** Usable entries that had a field filled in. */
+  readonly repaired: readonly RepairedListing[];
 }
 
 export interface ContentDownload {
@@ -127,7 +132,7 @@ export class ManagementActivityClient {
       const next = sent.response.headers.get('NextPageUri') ?? sent.response.headers.get('NextPageUrl');
       const body = await this.readJson(sent, operation);
       if (!Array.isArray(body)) throw this.malformed(operation, 'expected a JSON array of content blobs');
-      yield { pageNumber, items: body.map((item, i) => toListing(item, i, operation, this.options.tenantId)) };
+      yield this.toPage(pageNumber, body, contentType);
 
       if (!next) return;
       const verdict = checkFeedUrl(next, this.options.managementEndpoint, this.options.tenantId);
@@ -155,6 +160,24 @@ export class ManagementActivityClient {
     const sent = (await this.send('GET', this.withPublisher(verdict.url), { ...options, operation: 'fetch content' })) as Extract<Sent, { kind: 'response' }>;
     const length = Number(sent.response.headers.get('content-length'));
     return { body: this.guardedBody(sent, options.abortSignal), contentLength: Number.isFinite(length) && length >= 0 ? length : undefined };
+  }
+
+  /** Sorts a page's entries into usable, repaired and rejected ones; one bad entry never fails the page. */
+  private toPage(pageNumber: number, body: readonly unknown[], contentType: ContentType): ContentPage {
+    const items: ContentListing[] = [];
+    const rejected: RejectedListing[] = [];
+    const repaired: RepairedListing[] = [];
+    const context = { contentType, canonicalUri: (contentId: string) => contentUriFor(this.options.managementEndpoint, this.options.tenantId, contentId) };
+    for (const value of body) {
+      const verdict = checkListingEntry(value, context);
+      if (!verdict.ok) {
+        rejected.push(verdict.rejected);
+        continue;
+      }
+      items.push(verdict.listing);
+      if (verdict.repairs.length > 0) repaired.push({ contentId: verdict.listing.contentId, repairs: verdict.repairs });
+    }
+    return { pageNumber, items, rejected, repaired };
   }
 
   private url(path: string, query: Record<string, string>): URL {
@@ -231,21 +254,3 @@ function toSubscription(value: unknown, fallbackType: string | undefined): Subsc
     status: status === 'enabled' || status === 'disabled' ? status : 'unknown',
   };
 }
-
-function toListing(value: unknown, index: number, operation: string, tenantId: string): ContentListing {
-  const v = (value ?? {}) as Record<string, unknown>;
-  const created = typeof v.contentCreated === 'string' ? Date.parse(v.contentCreated) : NaN;
-  const expires = typeof v.contentExpiration === 'string' ? Date.parse(v.contentExpiration) : NaN;
-  if (!isValidContentId(v.contentId) || typeof v.contentUri !== 'string' || Number.isNaN(created) || Number.isNaN(expires)) {
-    // Never skip an entry silently: fail the window so it is listed again and the stream shows the error.
-    throw new TransientError('ServiceUnavailable', `${operation} for tenant ${tenantId}: entry ${index} of the listing is unusable (contentId, contentUri, contentCreated or contentExpiration missing or invalid)`, { tenantId });
-  }
-  return {
-    contentType: typeof v.contentType === 'string' ? v.contentType : '',
-    contentId: v.contentId,
-    contentUri: v.contentUri,
-    contentCreated: new Date(created).toISOString(),
-    contentExpiration: new Date(expires).toISOString(),
-  };
-}
-

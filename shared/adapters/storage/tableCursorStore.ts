@@ -58,5 +58,10 @@ function fromEntity(e: Record<string, unknown>): CursorState {
     gapTotalMs: n('gapTotalMs'),
     lastGapStart: s('lastGapStart'),
     lastGapEnd: s('lastGapEnd'),
+    intendedStart: s('intendedStart'),
+    enabledAt: s('enabledAt'),
+    disabledSince: s('disabledSince'),
+    coverageStart: s('coverageStart'),
+    recentRevisions: s('recentRevisions'),
   };
 }

@@ -91,7 +91,7 @@ async function poll(w: Wiring) {
   await w.ensureResources();
   const results = await pollStreams(
     w.streams,
-    { feed: w.feed, ledger: w.ledger, queue: w.queue, cursors: w.cursors, clock, logger: capture, metrics: { count() {} } },
+    { feed: w.feed, ledger: w.ledger, queue: w.queue, cursors: w.cursors, listings: w.listings, gaps: w.gaps, sink: w.sink, blobs: w.blobs, clock, logger: capture, metrics: { count() {} } },
     { settleLagMs: 10 * MINUTE_MS, overlapMs: 120 * MINUTE_MS, initialLookbackMs: 6 * HOUR_MS, concurrency: 4, deadline: clock.now() + 8 * MINUTE_MS },
   );
   return Object.fromEntries(results.map((r) => [r.stream.tenantId, r]));

@@ -68,6 +68,8 @@ describe('Defender XDR end to end: simulated Graph → pollSecurity → Event Hu
   it('every incident and alert revision the simulator served arrives, over many pages, partitioned by incident', async () => {
     const { h, tenantId, incidents, alerts } = await defender({ incidentsPerHour: 5 }, { graphMaxPageSize: 4 });
     await pollSecurityFunction(timer, context(), h.wiring);
+    // The timer enqueues one scan task per stream; the queue-triggered poller runs them.
+    expect(await h.runPollTasks()).toBe(2);
 
     const stats = h.sim.stats();
     expect(stats.servedIncidentRevisions.length).toBeGreaterThan(20);

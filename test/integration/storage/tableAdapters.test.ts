@@ -69,4 +69,18 @@ describe('TableCursorStore on Azurite', () => {
     expect(read?.state).toMatchObject({ cursor: '2026-11-24T11:00:00.000Z', subscription: 'enabled' });
     expect(read?.state.lastError).toBeUndefined(); // replaced, not merged
   });
+
+  it('keeps the onboarding and Defender fields: intended start, enabled and disabled times, coverage start, recent revisions', async () => {
+    const cursors = new TableCursorStore(await freshTable('cursors'));
+    const full = {
+      ...state,
+      intendedStart: '2026-11-23T10:00:00.000Z',
+      enabledAt: '2026-11-24T09:00:00.000Z',
+      disabledSince: '2026-11-24T08:00:00.000Z',
+      coverageStart: '2026-11-23T10:00:00.000Z',
+      recentRevisions: 'abc,def',
+    };
+    await cursors.write(stream, full, undefined);
+    expect((await cursors.read(stream))?.state).toEqual({ ...full, lastStartAt: undefined, lastRunAt: undefined, lastSuccessAt: undefined, lastErrorCode: undefined, lastErrorAt: undefined, lastGapStart: undefined, lastGapEnd: undefined });
+  });
 });

@@ -42,6 +42,32 @@ describe('planWindows', () => {
     expect(plan.gap).toBeUndefined();
   });
 
+  it('without a cursor, starts at the intended start of a first plan that failed, not at the later now − lookback', () => {
+    const intendedStart = now - 54 * HOUR_MS; // the first run was planned 30 h ago and failed
+    const plan = planWindows({ ...base, intendedStart });
+    expect(plan.from).toBe(intendedStart);
+    expect(plan.gap).toBeUndefined();
+    assertWellFormed(plan, base);
+  });
+
+  it('an intended start older than 7 days is clamped, and the clamped part is a gap', () => {
+    const intendedStart = now - 9 * DAY_MS;
+    const plan = planWindows({ ...base, intendedStart });
+    expect(plan.from).toBe(now - LISTING_RETENTION_MS + 15 * MINUTE_MS);
+    expect(plan.gap).toEqual({ start: intendedStart, end: plan.from });
+  });
+
+  it('with a cursor, re-lists from the intended start when it is earlier than cursor − overlap (after a subscription start), without a gap', () => {
+    const cursor = now - 15 * MINUTE_MS;
+    const intendedStart = now - 20 * HOUR_MS;
+    const plan = planWindows({ ...base, cursor, intendedStart });
+    expect(plan.from).toBe(intendedStart);
+    expect(plan.gap).toBeUndefined();
+    // A later intended start changes nothing: the overlap already reaches further back.
+    expect(planWindows({ ...base, cursor, intendedStart: cursor }).from).toBe(cursor - 120 * MINUTE_MS);
+    assertWellFormed(plan, base);
+  });
+
   it('chunks a 3-day catch-up into windows under 24 h that cover everything', () => {
     const cursor = now - 3 * DAY_MS;
     const plan = planWindows({ ...base, cursor });

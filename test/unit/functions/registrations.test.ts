@@ -9,6 +9,8 @@ describe('function registrations', () => {
     await import('../../../functions/pollSecurity.js');
     await import('../../../functions/ingestContent.js');
     await import('../../../functions/onPoison.js');
+    await import('../../../functions/pollStream.js');
+    await import('../../../functions/sweepContent.js');
     const http = vi.spyOn(app, 'http').mockImplementation(() => undefined);
     await import('../../../functions/reconcile.js');
     await import('../../../functions/status.js');
@@ -20,6 +22,8 @@ describe('function registrations', () => {
     expect(timer).toHaveBeenCalledWith('pollSecurity', expect.objectContaining({ schedule: '%POLL_SCHEDULE%', runOnStartup: false }));
     expect(queue).toHaveBeenCalledWith('ingestContent', expect.objectContaining({ queueName: '%CONTENT_QUEUE_NAME%', connection: 'AzureWebJobsStorage' }));
     expect(queue).toHaveBeenCalledWith('onPoison', expect.objectContaining({ queueName: '%CONTENT_QUEUE_NAME%-poison', connection: 'AzureWebJobsStorage' }));
+    expect(queue).toHaveBeenCalledWith('pollStream', expect.objectContaining({ queueName: '%POLL_QUEUE_NAME%', connection: 'AzureWebJobsStorage' }));
+    expect(timer).toHaveBeenCalledWith('sweepContent', expect.objectContaining({ schedule: '%SWEEP_SCHEDULE%', runOnStartup: false }));
   });
 
   it('keeps host.json in line with the delivery policy: 5 attempts, a visibility timeout between them, base64 messages', async () => {

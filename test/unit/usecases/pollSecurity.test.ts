@@ -153,17 +153,19 @@ describe('pollSecurity', () => {
     clock.advance(5 * MINUTE_MS);
     const [rerun] = await poll();
     expect(rerun).toMatchObject({ outcome: 'complete', since: failed!.since, cursor: '2026-11-20T12:17:00.5555555Z' });
-    const delivered = new Set(events().map((e) => e.event.EventOriginalUid));
-    for (let i = 0; i < 8; i++) expect(delivered.has(`6${i + 1}`)).toBe(true);
+    // Everything arrives, and what the failed run had published is not sent again.
+    const delivered = events().map((e) => e.event.EventOriginalUid);
+    for (const id of ['60', '61', '62', '63', '64', '65', '66', '67', '68']) expect(delivered.filter((d) => d === id)).toHaveLength(1);
     const recovered = (await cursorOf(incidents))!;
     expect(recovered).toMatchObject({ consecutiveFailures: 0, lastSuccessAt: iso(start + 35 * MINUTE_MS) });
     expect([recovered.lastErrorCode, recovered.lastError]).toEqual([undefined, undefined]);
-    // Same scan start, same row keys: the rerun rewrote the rows of pages 1 and 2 instead of adding others.
+    // Same scan start, same row keys: pages 1 and 2 (all sent by the failed run; incident 60 by the first) are
+    // not rewritten by the rerun, page 3 is written by it; the rows count what each run published.
     const rows = pageRows().filter((r) => r.contentId.startsWith(failed!.since!));
-    expect(rows.map((r) => [r.contentId.slice(-5), r.records, r.completedAt])).toEqual([
-      ['p0001', 3, iso(start + 35 * MINUTE_MS)],
-      ['p0002', 3, iso(start + 35 * MINUTE_MS)],
-      ['p0003', 3, iso(start + 35 * MINUTE_MS)],
+    expect(rows.map((r) => [r.contentId.slice(-5), r.records, r.events, r.completedAt])).toEqual([
+      ['p0001', 2, 2, iso(start + 30 * MINUTE_MS)],
+      ['p0002', 3, 3, iso(start + 30 * MINUTE_MS)],
+      ['p0003', 3, 3, iso(start + 35 * MINUTE_MS)],
     ]);
   });
 
@@ -245,12 +247,55 @@ describe('pollSecurity', () => {
     expect(small!.event).toMatchObject({ RawTruncated: false, Raw: expect.objectContaining({ id: 'small' }) });
   });
 
-  it('a cursor row holding something that is not a timestamp is reported, and the scan falls back to the initial lookback', async () => {
+  it.each([
+    ['is not a timestamp', 'garbage'],
+    ['lies in the future', '2027-01-01T00:00:00.1234567Z'],
+  ])('a cursor that %s is reported (InvalidCursor on the row, an error, a metric) and nothing is scanned from it', async (problem, cursor) => {
     const { deps, poll } = setup();
-    await deps.cursors.write(incidents, { subscription: 'unknown', consecutiveFailures: 0, gapCount: 0, gapTotalMs: 0, cursor: 'garbage' }, undefined);
+    deps.feed.add(incidents, incident('130', '2026-11-20T11:00:00Z'));
+    await deps.cursors.write(incidents, { subscription: 'unknown', consecutiveFailures: 0, gapCount: 0, gapTotalMs: 0, cursor }, undefined);
     const [result] = await poll();
-    expect(result).toMatchObject({ outcome: 'complete', since: iso(start - DAY_MS) });
-    expect(deps.logger.lines.some((l) => l.level === 'error' && /not a timestamp/.test(l.message))).toBe(true);
+    expect(result).toMatchObject({ outcome: 'failed', events: 0 });
+    expect(deps.feed.scans).toEqual([]);
+    expect((await deps.cursors.read(incidents))?.state).toMatchObject({ cursor, lastErrorCode: 'InvalidCursor', consecutiveFailures: 1 });
+    expect(deps.logger.lines.find((l) => l.level === 'error')?.fields?.error).toMatch(new RegExp(problem));
+    expect(deps.metrics.total('stream.cursor.invalid')).toBe(1);
+  });
+
+  it('an entity stamped in the future is delivered with a warning and never carries the cursor past now + 5 min; later changes still arrive', async () => {
+    const { deps, clock, poll, events, cursorOf } = setup();
+    deps.feed.add(incidents, incident('140', '2026-11-20T11:50:00.1Z'), incident('141', '2031-01-01T00:00:00.1234567Z'));
+    await poll();
+    expect(events().map((e) => e.event.EventOriginalUid)).toEqual(['140', '141']);
+    expect(deps.logger.lines.some((l) => l.level === 'warn' && /lies in the future/.test(l.message))).toBe(true);
+    expect(deps.metrics.total('security.timestamp.future')).toBe(1);
+    expect((await cursorOf(incidents))?.cursor).toBe('2026-11-20T11:50:00.1Z');
+    clock.advance(5 * MINUTE_MS);
+    deps.feed.add(incidents, incident('142', '2026-11-20T12:03:00Z'));
+    await poll();
+    expect(events().map((e) => e.event.EventOriginalUid)).toEqual(['140', '141', '142']); // 141 is not sent again
+    expect((await cursorOf(incidents))?.cursor).toBe('2026-11-20T12:03:00Z');
+  });
+
+  it('a quiet stream sends each revision once however often the overlap re-reads it; a new revision of the same entity still goes', async () => {
+    const { deps, clock, poll, events, cursorOf } = setup();
+    deps.feed.add(incidents, incident('150', '2026-11-20T11:58:00.5Z'), incident('151', '2026-11-20T11:59:00.5Z'));
+    for (let run = 0; run < 4; run++) {
+      await poll();
+      clock.advance(5 * MINUTE_MS);
+    }
+    expect(events().map((e) => e.event.EventOriginalUid)).toEqual(['150', '151']);
+    expect(deps.feed.scans.at(-1)?.since).toBe('2026-11-20T11:49:00.5Z'); // the overlap did re-read them
+    expect((await cursorOf(incidents))?.recentRevisions?.split(',')).toHaveLength(2);
+    deps.feed.entities.set(`${TENANT}|DefenderXDR.Incidents`, [incident('150', '2026-11-20T12:20:00Z'), incident('151', '2026-11-20T11:59:00.5Z')]);
+    await poll();
+    expect(events().map((e) => `${e.event.EventOriginalUid}|${(e.event.AdditionalFields as Record<string, unknown>).LastUpdateDateTime}`)).toEqual([
+      '150|2026-11-20T11:58:00.5Z',
+      '151|2026-11-20T11:59:00.5Z',
+      '150|2026-11-20T12:20:00Z',
+    ]);
+    // Revisions older than the next scan's start are forgotten: the row stays small.
+    expect((await cursorOf(incidents))?.recentRevisions?.split(',')).toHaveLength(1);
   });
 });
 

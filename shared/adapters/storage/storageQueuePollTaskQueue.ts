@@ -1,0 +1,22 @@
+import type { QueueClient } from '@azure/storage-queue';
+import type { PollTask } from '../../core/pollTask.js';
+import type { CallOptions, PollTaskQueue } from '../../ports.js';
+import { storageError } from './clients.js';
+import { encodeQueueMessage } from './storageQueueContentQueue.js';
+
+/**
+ * The poll-task queue (POLL_QUEUE_NAME) over Azure Storage queues: base64 JSON, as the Functions queue
+ * trigger expects; a task lives an hour at most (the next timer firing enqueues a fresh one anyway).
+ */
+export class StorageQueuePollTaskQueue implements PollTaskQueue {
+  constructor(private readonly queue: QueueClient) {}
+
+  async enqueue(task: PollTask, options: CallOptions & { visibilityDelayMs?: number } = {}): Promise<void> {
+    const delaySeconds = options.visibilityDelayMs ? Math.min(3_000, Math.max(1, Math.ceil(options.visibilityDelayMs / 1000))) : undefined;
+    try {
+      await this.queue.sendMessage(encodeQueueMessage(JSON.stringify(task)), { abortSignal: options.abortSignal, messageTimeToLive: 3_600 + (delaySeconds ?? 0), visibilityTimeout: delaySeconds });
+    } catch (err) {
+      throw storageError(`enqueue poll task ${task.kind} ${task.tenantId}|${task.contentType}`, err);
+    }
+  }
+}
