@@ -77,6 +77,10 @@ var envelopeColumns = [
   { name: 'EventResultDetails', type: 'string' }
   { name: 'EventOriginalResultDetails', type: 'string' }
   { name: 'EventCount', type: 'int' }
+  { name: 'RecordCount', type: 'int' }
+  { name: 'DistinctEventIds', type: 'int' }
+  { name: 'EventIdDigest', type: 'string' }
+  { name: 'DigestAlgorithm', type: 'string' }
   { name: 'EventSeverity', type: 'string' }
   { name: 'Dvc', type: 'string' }
   { name: 'ActorUsername', type: 'string' }

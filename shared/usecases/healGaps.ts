@@ -15,7 +15,7 @@ import type { CloudName } from '../core/clouds.js';
 import { exceedsBytes, shrinkToBudget } from '../core/eventBudget.js';
 import { describeError, IngestError } from '../core/errors.js';
 import { isContentType, type PartitionKeyMode, type StreamKey, type TimeWindow } from '../core/model.js';
-import type { NormalizeContext, NormalizedEvent } from '../core/normalize/event.js';
+import type { EventProfile, NormalizeContext, NormalizedEvent } from '../core/normalize/event.js';
 import { normalizeRecord } from '../core/normalize/normalizeRecord.js';
 import { partitionKeyFor } from '../core/partitionKey.js';
 import { pipelineHealEvent, type PipelineHealEvent } from '../core/pipelineEvent.js';
@@ -58,6 +58,8 @@ export interface HealOptions {
   readonly maxRunningQueries: number;
   readonly maxEventBytes: number;
   readonly partitionKeyMode: PartitionKeyMode;
+  /** EVENT_PROFILE, as for content blobs: `full` (default) or `compact`. */
+  readonly eventProfile?: EventProfile;
   /** Epoch ms after which no further poll waits or pages start; the next run continues. */
   readonly deadline: number;
   /** First and longest wait between polls of running queries. Defaults 5 s and 60 s. */
@@ -72,7 +74,7 @@ export interface HealOptions {
 export function healOptionsOf(
   settings: {
     readonly heal: { readonly enabled: boolean; readonly lookbehindHours: number; readonly queriesPerDay: number; readonly maxRunningQueries: number };
-    readonly ingest: { readonly maxEventBytes: number; readonly partitionKeyMode: PartitionKeyMode };
+    readonly ingest: { readonly maxEventBytes: number; readonly partitionKeyMode: PartitionKeyMode; readonly eventProfile?: EventProfile };
   },
   deadline: number,
 ): HealOptions {
@@ -83,6 +85,7 @@ export function healOptionsOf(
     maxRunningQueries: settings.heal.maxRunningQueries,
     maxEventBytes: settings.ingest.maxEventBytes,
     partitionKeyMode: settings.ingest.partitionKeyMode,
+    eventProfile: settings.ingest.eventProfile,
     deadline,
   };
 }
@@ -483,9 +486,10 @@ class GapHealing {
               outOfScope++;
               continue;
             }
-            const event = normalizeRecord(healed?.record ?? item, context);
+            const record = healed?.record ?? item;
+            const event = normalizeRecord(record, context, { profile: this.options.eventProfile });
             if (healed?.warning) event.ParseWarnings = [...(event.ParseWarnings ?? []), healed.warning];
-            await publication.add(await this.outgoing(event, sourceContentId));
+            await publication.add(await this.outgoing(event, record, sourceContentId));
             found++;
           }
           await publication.flush();
@@ -523,10 +527,10 @@ class GapHealing {
     }
   }
 
-  private async outgoing(event: NormalizedEvent, sourceContentId: string): Promise<OutgoingEvent> {
+  private async outgoing(event: NormalizedEvent, record: unknown, sourceContentId: string): Promise<OutgoingEvent> {
     let body = JSON.stringify(event);
     if (exceedsBytes(body, this.options.maxEventBytes)) {
-      const ref = await this.deps.blobs.put(CONTAINER_CLAIM_CHECK, `${this.stream.tenantId}/${safeName(sourceContentId)}/${event.EventId}.json`, JSON.stringify(event.Raw), {
+      const ref = await this.deps.blobs.put(CONTAINER_CLAIM_CHECK, `${this.stream.tenantId}/${safeName(sourceContentId)}/${event.EventId}.json`, JSON.stringify(record), {
         contentType: 'application/json',
         abortSignal: this.options.abortSignal,
       });

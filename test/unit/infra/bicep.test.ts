@@ -515,10 +515,10 @@ describe('Sentinel module', () => {
       expect(RESERVED).not.toContain(c.name);
       expect(['string', 'int', 'long', 'real', 'boolean', 'dateTime', 'guid', 'dynamic']).toContain(c.type);
     }
-    expect(names).toEqual(expect.arrayContaining([...FIELD_ORDER, 'RawRef', 'EhEnqueuedTime', 'EhProperties']));
+    expect(names).toEqual(expect.arrayContaining([...FIELD_ORDER, 'RawRef', 'EhEnqueuedTime', 'EhProperties', 'RecordCount', 'DistinctEventIds', 'EventIdDigest', 'DigestAlgorithm']));
     const ofType = (type: string) => cols.filter((c) => c.type === type).map((c) => c.name).sort();
     expect(ofType('dateTime')).toEqual(['EhEnqueuedTime', 'EventEndTime', 'EventStartTime', 'ProcessedTime', 'TimeGenerated']);
-    expect(ofType('int')).toEqual(['EventCount', 'RawSizeBytes', 'RecordType', 'SrcPortNumber']);
+    expect(ofType('int')).toEqual(['DistinctEventIds', 'EventCount', 'RawSizeBytes', 'RecordCount', 'RecordType', 'SrcPortNumber']);
     expect(ofType('boolean')).toEqual(['RawTruncated']);
     expect(ofType('dynamic')).toEqual(['AdditionalFields', 'EhProperties', 'ParseWarnings', 'Raw']);
   });

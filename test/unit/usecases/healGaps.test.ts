@@ -150,4 +150,21 @@ describe('healGaps', () => {
     const [refused] = await healGaps(gcc.deps, gcc.options());
     expect(refused!.heal!.state).toBe('unavailable');
   });
+
+  it('writes healed records in the configured event profile, as content blobs are', async () => {
+    const record = exchangeRecord('e2');
+    const full = setup(new FakeSearch(() => [record]));
+    await full.gaps.record(gap(T0 - 12 * 24 * H, T0 - 11 * 24 * H));
+    await healGaps(full.deps, full.options());
+    const compact = setup(new FakeSearch(() => [record]));
+    await compact.gaps.record(gap(T0 - 12 * 24 * H, T0 - 11 * 24 * H));
+    await healGaps(compact.deps, compact.options({ eventProfile: 'compact' }));
+
+    const [fullEvent, compactEvent] = [full, compact].map((s) => JSON.parse(s.sink.published[0]!.body));
+    expect(fullEvent.Raw).toEqual(record.auditData);
+    expect(compactEvent.Raw).toBeUndefined();
+    expect(compactEvent.EventId).toBe(fullEvent.EventId);
+    expect(compactEvent.EventOriginalUid).toBe('e2');
+    expect(compact.sink.published[0]!.body.length).toBeLessThan(full.sink.published[0]!.body.length);
+  });
 });
