@@ -20,6 +20,13 @@ param cloud string = 'commercial'
 @description('Optional. Resource ID of a Log Analytics workspace with Microsoft Sentinel; empty for no Sentinel ingestion.')
 param sentinelWorkspaceResourceId string = ''
 
+@description('Optional. How events reach that workspace: eventHubDataImport (a data collection rule reads the hub; needs a dedicated cluster or a commitment tier) or logsIngestionApi (the forwarder function posts them to the Logs Ingestion API).')
+@allowed([
+  'eventHubDataImport'
+  'logsIngestionApi'
+])
+param sentinelIngestionPath string = 'eventHubDataImport'
+
 @description('Optional. Deploy the function app into a virtual network with private endpoints.')
 param enablePrivateNetworking bool = false
 
@@ -33,6 +40,7 @@ module pipeline 'main.bicep' = {
     cloud: cloud
     location: location
     sentinelWorkspaceResourceId: sentinelWorkspaceResourceId
+    sentinelIngestionPath: sentinelIngestionPath
     enablePrivateNetworking: enablePrivateNetworking
     tags: {
       'azd-env-name': environmentName
