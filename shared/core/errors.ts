@@ -38,7 +38,9 @@ export type PermanentCode =
   | 'ForeignHost'
   | 'EventTooLarge'
   /** A stream's cursor row holds a cursor that does not parse or lies in the future. */
-  | 'InvalidCursor';
+  | 'InvalidCursor'
+  /** State that no longer fits its table row (a gap's heal of a very long outage). */
+  | 'StateTooLarge';
 
 export type ErrorCode = TransientCode | PermanentCode;
 

@@ -1,5 +1,6 @@
 import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
 import { streamId, type AnyStreamKey, type StreamKey } from '../../core/model.js';
+import { PermanentError } from '../../core/errors.js';
 import { utcHourOf } from '../../core/windows.js';
 import type { CallOptions, GapHeal, GapRecord, GapStore, ListingFact, ListingLog, SweepState, SweepStore } from '../../ports.js';
 import { statusOf, storageError } from './clients.js';
@@ -104,9 +105,10 @@ export class TableGapStore implements GapStore {
   }
 
   async updateHeal(stream: AnyStreamKey, start: string, heal: GapHeal, options: CallOptions = {}): Promise<boolean> {
+    const columns = healColumns(JSON.stringify(heal));
     try {
-      // Merge touches the heal column only; a gap deleted meanwhile answers 404 instead of being recreated.
-      await this.table.updateEntity({ partitionKey: streamId(stream), rowKey: start, heal: JSON.stringify(heal) }, 'Merge', { abortSignal: options.abortSignal });
+      // Merge touches the heal columns only; a gap deleted meanwhile answers 404 instead of being recreated.
+      await this.table.updateEntity({ partitionKey: streamId(stream), rowKey: start, ...columns }, 'Merge', { abortSignal: options.abortSignal });
       return true;
     } catch (err) {
       if (statusOf(err) === 404) return false;
@@ -134,7 +136,7 @@ export class TableGapStore implements GapStore {
           cause: e.cause as GapRecord['cause'],
           recordedAt: String(e.recordedAt),
           provisional: typeof e.provisional === 'boolean' ? e.provisional : undefined,
-          heal: typeof e.heal === 'string' ? (JSON.parse(e.heal) as GapRecord['heal']) : undefined,
+          heal: healOf(e),
         });
       }
     } catch (err) {
@@ -142,6 +144,30 @@ export class TableGapStore implements GapStore {
     }
     return gaps.sort((a, b) => a.start.localeCompare(b.start));
   }
+}
+
+/**
+ * A table string property holds at most 32K UTF-16 characters, and a heal of a long outage (hundreds of
+ * queries, each with its next link) is longer: its JSON is split over `heal`, `heal1`, `heal2`, … with the
+ * number of parts in `healParts`, within the entity's 1 MiB.
+ */
+const HEAL_PART_CHARS = 30_000;
+const HEAL_MAX_PARTS = 15;
+
+function healColumns(json: string): Record<string, string | number> {
+  const parts = Math.max(1, Math.ceil(json.length / HEAL_PART_CHARS));
+  if (parts > HEAL_MAX_PARTS) throw new PermanentError('StateTooLarge', `the heal state of a gap is ${json.length} characters, more than a table row holds (${HEAL_PART_CHARS * HEAL_MAX_PARTS})`);
+  const columns: Record<string, string | number> = { healParts: parts };
+  for (let i = 0; i < parts; i++) columns[i === 0 ? 'heal' : `heal${i}`] = json.slice(i * HEAL_PART_CHARS, (i + 1) * HEAL_PART_CHARS);
+  return columns;
+}
+
+function healOf(e: Record<string, unknown>): GapRecord['heal'] {
+  if (typeof e.heal !== 'string') return undefined;
+  const parts = typeof e.healParts === 'number' ? e.healParts : 1;
+  let json = e.heal;
+  for (let i = 1; i < parts; i++) json += String(e[`heal${i}`] ?? '');
+  return JSON.parse(json) as GapRecord['heal'];
 }
 
 /** The last sweep per stream: partition = tenant, row = content type; lateness samples as JSON. */

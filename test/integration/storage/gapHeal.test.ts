@@ -25,4 +25,24 @@ describe('TableGapStore.updateHeal on Azurite', () => {
     expect(await gaps.updateHeal(stream, '2026-01-01T00:00:00.000Z', heal)).toBe(false);
     expect(await gaps.list(stream)).toHaveLength(1);
   });
+
+  it('keeps a heal state larger than one table property (hundreds of queries with their next links)', async () => {
+    const table = storage.table(`gaps${randomUUID().replaceAll('-', '').slice(0, 12)}`);
+    await table.createTable();
+    const gaps = new TableGapStore(table);
+    const gap: GapRecord = { ...stream, start: '2026-11-01T00:00:00.000Z', end: '2026-11-10T00:00:00.000Z', cause: 'retention', recordedAt: '2026-11-20T12:00:00.000Z' };
+    await gaps.record(gap);
+    const query = (i: number) => ({
+      id: randomUUID(), from: new Date(Date.parse(gap.start) + i * 1_800_000).toISOString(), to: new Date(Date.parse(gap.start) + (i + 1) * 1_800_000).toISOString(),
+      state: 'running' as const, next: `https://graph.microsoft.com/v1.0/security/auditLog/queries/${i}/records?$skiptoken=${'x'.repeat(200)}`, delivered: i,
+    });
+    const big: GapHeal = { state: 'running', updatedAt: '2026-11-20T12:05:00.000Z', recordsFound: 0, recordsDelivered: 0, splits: 0, queries: Array.from({ length: 400 }, (_, i) => query(i)) };
+    expect(JSON.stringify(big).length).toBeGreaterThan(100_000);
+    expect(await gaps.updateHeal(stream, gap.start, big)).toBe(true);
+    expect((await gaps.list(stream))[0]!.heal).toEqual(big);
+    // A smaller state written after a larger one reads back as itself, not with the old tail.
+    const small: GapHeal = { ...big, state: 'healed', queries: big.queries.slice(0, 3) };
+    expect(await gaps.updateHeal(stream, gap.start, small)).toBe(true);
+    expect((await gaps.list(stream))[0]!.heal).toEqual(small);
+  });
 });
