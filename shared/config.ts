@@ -2,7 +2,7 @@ import { CLOUDS, CLOUD_NAMES, isCloudName, type CloudName } from './core/clouds.
 import { CONTENT_TYPES, isContentType, isGuid, type ContentType, type PartitionKeyMode } from './core/model.js';
 
 /**
- * The configuration contract (DESIGN.md §7). `loadConfig(env)` is the only code that reads app
+ * The configuration contract (the README's settings table). `loadConfig(env)` is the only code that reads app
  * settings; it validates everything at once and throws one {@link ConfigError} that lists every
  * problem with the setting's name and what is expected.
  */
@@ -21,7 +21,7 @@ export interface TenantConfig {
   readonly cloud: CloudName;
   readonly credential: TenantCredential;
   readonly contentTypes: readonly ContentType[];
-  /** Sent on every call for a dedicated throttling quota; defaults to the tenant id (reference §2.2). */
+  /** Sent on every call for a dedicated throttling quota; defaults to the tenant id. */
   readonly publisherIdentifier: string;
   /** Resolved from the cloud profile, unless overridden: `https://host[:port]`, no trailing slash. */
   readonly managementEndpoint: string;

@@ -1,8 +1,8 @@
 /**
- * National cloud profiles for the Management Activity API (reference §1.2): which host serves the
+ * National cloud profiles for the Management Activity API: which host serves the
  * feed, which Entra authority issues tokens, and the token scope. GCC uses the commercial login host;
  * GCC High and DoD use login.microsoftonline.us. Each profile also names the cloud's Microsoft Graph
- * endpoint, which serves the Defender XDR incidents and alerts (reference §11.3).
+ * endpoint, which serves the Defender XDR incidents and alerts.
  */
 export const CLOUD_NAMES = ['commercial', 'gcc', 'gcchigh', 'dod'] as const;
 export type CloudName = (typeof CLOUD_NAMES)[number];

@@ -2,7 +2,7 @@ import { isValidContentId } from './feedUrls.js';
 import { isContentType, isGuid, type ContentListing, type ContentType, type StreamKey } from './model.js';
 
 /**
- * The queue message for one content blob (DESIGN.md §4): small, versioned, never the content itself.
+ * The queue message for one content blob: small, versioned, never the content itself.
  * It names the blob; it does not say where to fetch it from — the worker takes the management host
  * from its own configuration for the tenant, so a forged message cannot steer the token elsewhere.
  */

@@ -1,7 +1,7 @@
 /**
  * The error taxonomy of the pipeline, in one place. Every foreign failure (HTTP, SDK, parse) is
  * translated into an {@link IngestError} by an adapter; use cases let these through; the function
- * layer applies the policy of DESIGN.md §3: transient → rethrow (the platform retries with backoff),
+ * layer applies the error policy of docs/architecture.md ("Delivery"): transient → rethrow (the platform retries with backoff),
  * permanent → record the reason and complete.
  */
 

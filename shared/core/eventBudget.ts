@@ -1,5 +1,5 @@
 /**
- * The per-event size budget (DESIGN.md §3.7, normalized-event.md §5.1-7). Sentinel's Event Hub data
+ * The per-event size budget (docs/architecture.md, "The normalized event"). Sentinel's Event Hub data
  * connection takes messages up to 64 KB, so an event over `MAX_EVENT_BYTES` sends its `Raw` record to
  * a claim-check blob and carries `RawTruncated` and `RawRef` instead.
  */

@@ -1,6 +1,6 @@
 /**
  * Pure URL rules for the Management Activity API. A bearer token may only ever be sent to the
- * stream's management host over https, under `/api/v1.0/{tenantId}/activity/feed/` (DESIGN.md §3.2);
+ * stream's management host over https, under `/api/v1.0/{tenantId}/activity/feed/`;
  * these functions decide whether a URL that came from a response (NextPageUri, contentUri) qualifies,
  * and rebuild a content URI from its id when it does not.
  */
@@ -53,7 +53,7 @@ export function checkFeedUrl(candidate: string, managementEndpoint: string, tena
 
 /**
  * Formats an instant for `startTime`/`endTime`: `YYYY-MM-DDTHH:MM:SS`, UTC, the most precise form
- * the API documents (reference §2.5). Milliseconds are dropped, so callers plan whole-second windows.
+ * the API documents. Milliseconds are dropped, so callers plan whole-second windows.
  */
 export function formatApiTime(epochMs: number): string {
   return new Date(epochMs).toISOString().slice(0, 19);

@@ -3,7 +3,7 @@ import { describeInvariant } from './invariant.js';
 import { DAY_MS, MINUTE_MS } from './windows.js';
 
 /**
- * Pure health of a stream for reconcile (DESIGN.md §5): its state and reasons from the cursor row, the
+ * Pure health of a stream for reconcile (docs/architecture.md, "Reconcile and health"): its state and reasons from the cursor row, the
  * completeness invariant, the ledger rows of the recent range, the retention sweep and the gaps.
  */
 

@@ -1,10 +1,9 @@
 /**
  * The AuditLogRecordType enum of the Management Activity API schema: number → documented name.
  *
- * Generated from the handout's `recordtypes.tsv` (268 rows: the 257 values of the current schema doc plus
- * 11 numbers the doc no longer lists but that may still arrive). Names are exactly the doc labels, spaces
- * included (`22 Viva Engage`, `216 Viva Goals`). test/unit/core/recordTypes.test.ts fails when this table
- * drifts from the TSV; regenerate it then.
+ * 268 entries: the 257 values of Microsoft's current schema documentation plus 11 numbers it no longer
+ * lists but that may still arrive. Names are exactly the documentation's labels, spaces included
+ * (`22 Viva Engage`, `216 Viva Goals`); when the documentation adds a type, add it here.
  *
  * Legacy labels a KQL query may still use with `in~`: 22 `Yammer`, 44 `WorkplaceAnalytics`, 29
  * `Submissions`, 36 `SharepointListOperation`, 195–199 `ProjectForTheWeb…` (capital W).

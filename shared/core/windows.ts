@@ -22,7 +22,7 @@ export interface WindowPlanInput {
   readonly intendedStart?: number;
   /**
    * Distance kept from the 7-day limit. Windows are requested a little after planning, the local clock
-   * may run ahead of the service's, and clients that aim at exactly 7 days meet AF20055 (reference §4.3).
+   * may run ahead of the service's, and clients that aim at exactly 7 days meet AF20055.
    */
   readonly retentionMarginMs?: number;
   /** Longest window. The limit is 24 h; some tenants refuse exactly 24 h, so the default is 23 h. */

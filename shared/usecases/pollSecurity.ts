@@ -242,7 +242,7 @@ class SecurityScan {
         Source: event.Source,
         SourceContentType: event.SourceContentType,
         OrganizationId: event.OrganizationId,
-        // Marks AMQP-encoded headers for Kafka readers (normalized-event.md §3.3).
+        // Marks AMQP-encoded headers for Kafka readers.
         AMQPheaders: '1',
       },
     };

@@ -42,7 +42,7 @@ export interface StreamPollResult {
   readonly reason?: string;
 }
 
-/** The API asks for 15 minutes between start requests for a subscription (reference §3.1). */
+/** The API asks for 15 minutes between start requests for a subscription. */
 export const START_COOLDOWN_MS = 15 * MINUTE_MS;
 
 /**

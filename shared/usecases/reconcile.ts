@@ -48,7 +48,7 @@ export interface ReconcileOptions {
 }
 
 /**
- * Reconcile (DESIGN.md §5), per stream: redeliver stuck blobs (redelivery.ts), check the completeness
+ * Reconcile (docs/architecture.md, "Reconcile and health"), per stream: redeliver stuck blobs (redelivery.ts), check the completeness
  * invariant over the recent range, a rotating slice of older hours and the hours that changed, summarize
  * every hour it counted, summarize hours that can no longer change for the last time, delete ledger rows
  * and listing facts past retention once summarized, and write the health row. Defender XDR streams are

@@ -1,6 +1,6 @@
 /**
  * The Management Activity API under `/api/v1.0/{tenant}/activity/feed/`, validating in the order of
- * reference §10.2: bearer → tenant → throttle → content type → subscription → window → nextPage.
+ * the service's validation order: bearer → tenant → throttle → content type → subscription → window → nextPage.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';

@@ -1,5 +1,5 @@
 /**
- * The simulated tenants' Defender XDR incidents and alerts (Graph security shapes, reference §11.3).
+ * The simulated tenants' Defender XDR incidents and alerts (Graph security shapes).
  * Unlike content blobs they are mutable, so they are materialized: each tenant's history is generated
  * slot by slot (a pure function of seed, tenant and slot) as the feed clock reaches it, and then lives
  * in memory where scheduled and explicit changes make new revisions. A generated revision becomes

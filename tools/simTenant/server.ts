@@ -27,7 +27,7 @@ type Route =
   | { kind: 'graph'; op: GraphOperation }
   | { kind: 'audit'; op: AuditOperation; version: string; queryId?: string };
 
-/** Headers the activity API answers with (reference §2.3); never a Retry-After. */
+/** Headers the activity API answers with; never a Retry-After. */
 const FEED_HEADERS = {
   'Cache-Control': 'no-cache',
   Pragma: 'no-cache',

@@ -14,7 +14,7 @@ export interface Subscription {
   adminLocked: boolean;
   /** Start of the current disabled period, when disabled. */
   disabledSince?: number;
-  /** Closed disabled periods [from, to): content created then is never exposed (reference §3.2). */
+  /** Closed disabled periods [from, to): content created then is never exposed. */
   gaps: [number, number][];
   /** When the subscription was first enabled (onboarding: first content delay and backfill count from here). */
   firstStartedAt?: number;

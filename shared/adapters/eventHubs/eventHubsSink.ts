@@ -6,7 +6,7 @@ import type { EventHubConfig } from '../../config.js';
 import type { EventPublication, EventSink, OutgoingEvent } from '../../ports.js';
 import { webSocketProxyAgent } from '../http/proxy.js';
 
-/** One producer per worker, reused by every invocation (normalized-event.md §3.2). */
+/** One producer per worker, reused by every invocation. */
 export function createProducer(config: EventHubConfig, credential?: TokenCredential, retry: RetryOptions = {}): EventHubProducerClient {
   // A send whose connection drops is only noticed after timeoutInMs; 30 s keeps a retry inside one invocation.
   const retryOptions = { maxRetries: 4, retryDelayInMs: 500, maxRetryDelayInMs: 10_000, timeoutInMs: 30_000, ...retry };

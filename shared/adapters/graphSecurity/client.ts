@@ -25,7 +25,7 @@ const COLLECTIONS: Readonly<Record<SecurityCollection, CollectionSpec>> = {
 };
 
 /**
- * Graph allows 150 requests per minute per app per tenant on the security API (reference §11.3). At
+ * Graph allows 150 requests per minute per app per tenant on the security API. At
  * most `burst + requestsPerMinute` = 140 requests start in any 60 s window, leaving room for another
  * client of the same app.
  */

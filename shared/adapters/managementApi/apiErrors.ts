@@ -40,7 +40,7 @@ const PERMANENT_CODES: Readonly<Record<string, { code: PermanentCode; hint: stri
   AF20054: { code: 'BadRequest', hint: 'invalid Accept-Language header' },
 };
 
-// When unified audit logging is off the service answers with this text (reference §5.1, AF20011);
+// When unified audit logging is off the service answers with this text (AF20011);
 // users of other collectors read it as "tenant deleted". Say what it means.
 const AUDITING_OFF = /DataServiceException: Tenant .* does not exist/i;
 

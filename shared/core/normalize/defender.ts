@@ -1,6 +1,6 @@
 /**
- * Defender XDR incidents and alerts (Microsoft Graph security, reference §11.3) as normalized events:
- * the envelope conventions of event.ts with ASIM AlertEvent 0.1 fields (normalized-event.md §2.6, §6).
+ * Defender XDR incidents and alerts (Microsoft Graph security) as normalized events:
+ * the envelope conventions of event.ts with ASIM AlertEvent 0.1 fields.
  * Incidents and alerts are mutable, so every revision is its own event: `EventId` includes the
  * entity's `lastUpdateDateTime`, and consumers keep the latest with `arg_max(TimeGenerated, *) by
  * EventOriginalUid`.

@@ -1,5 +1,5 @@
 /**
- * The normalized event, envelope v1.0.0 (reference/normalized-event.md §5): flat ASIM-named fields, the
+ * The normalized event, envelope v1.0.0 (docs/architecture.md, "The normalized event"): flat ASIM-named fields, the
  * provenance of the record, and the record itself in `Raw`.
  */
 

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 
-/** What a client address field held, after cleaning (reference/normalized-event.md §5.3). */
+/** What a client address field held, after cleaning. */
 export interface ClientAddress {
   /** A valid IPv4 or lower-case IPv6 address, or null. */
   ip: string | null;

@@ -1,6 +1,6 @@
 /**
  * The lookup tables of the normalizer: service enums to names, and names to the ASIM vocabulary
- * (reference/normalized-event.md §2 and §5.3). Data only, plus the small functions that read it.
+ *. Data only, plus the small functions that read it.
  */
 import type { EventResult, EventSeverity } from './event.js';
 
