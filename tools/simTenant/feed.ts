@@ -172,6 +172,7 @@ export class Feed {
     const publisher = req.params.get('publisheridentifier');
     if (!throttle.take(publisher ? `tenant:${tenant.tenantId}` : 'shared')) {
       stats.af429();
+      stats.throttled();
       return afError(this.settings.throttleStatus, 'AF429', `Too many requests. Method=${req.op === 'blob' ? 'GetBlob' : req.method}, PublisherId=${publisher || ZERO_GUID}`);
     }
 

@@ -6,6 +6,7 @@ const empty = (): SimStats => ({
   rejectedByFaults: 0,
   faultsApplied: {},
   af429: 0,
+  throttled: 0,
   startsWithinCooldown: 0,
   servedBlobIds: [],
   servedIncidentRevisions: [],
@@ -32,6 +33,11 @@ export class StatsRecorder {
 
   af429(): void {
     this.s.af429++;
+  }
+
+  /** An AF429 answered by the request throttle (counted in {@link af429} too). */
+  throttled(): void {
+    this.s.throttled = (this.s.throttled ?? 0) + 1;
   }
 
   startWithinCooldown(): void {

@@ -223,6 +223,8 @@ export interface SimStats {
   faultsApplied: Partial<Record<Fault['kind'], number>>;
   /** AF429 answers from any cause (throttle, start cooldown, fault). */
   af429: number;
+  /** AF429 answers from the per-tenant (or shared) request throttle alone, not faults or the start cooldown. */
+  throttled?: number;
   /** `/start` calls made within 15 min of the previous accepted one. */
   startsWithinCooldown: number;
   /** Content ids of blobs served completely and intact, in order, repeats included. */
