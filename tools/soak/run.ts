@@ -173,9 +173,8 @@ const say = (line = '') => process.stdout.write(`${line}\n`);
 
 /**
  * Runs the ingest worker children, restarts each after its kill, and aims kills at blobs in flight: once a
- * kill is due, the next blob that starts (on any worker) is given a seeded 100–600 ms to get going, and
- * the worker it started on is killed then if anything is still in flight there. Since blobs start on
- * every worker, kills land on all of them.
+ * kill is due, the next blob that starts on the worker whose turn it is (kill k: worker k mod N) is given
+ * a seeded 100–600 ms to get going, and that worker is killed then if anything is still in flight there.
  */
 class WorkerSupervisor {
   readonly delivered = new Set<string>();
@@ -238,7 +237,8 @@ class WorkerSupervisor {
     const contentId = String(notice.contentId);
     if (notice.notice === 'start') {
       this.inFlightBy[i]!.add(contentId);
-      if (this.due && !this.aiming) {
+      // Kill k goes to worker k mod N, so kills are spread over every worker.
+      if (this.due && !this.aiming && i === this.kills.length % this.count) {
         this.aiming = true;
         sleep(this.rng.int(100, 600))
           .then(() => this.kill(i))
@@ -558,7 +558,7 @@ async function main(): Promise<number> {
       const unlisted = [...expected.keys()].filter((id) => !rows.has(id)).length;
       // Kills are spread over the run: kill k is due once k/(kills+1) of the blobs are delivered.
       if (!workers.killPending && workers.kills.length < plannedKills && progress >= (workers.kills.length + 1) / (plannedKills + 1)) workers.killSoon();
-      const line = `  ${formatFixed((Date.now() - began) / 1000, 0)} s: ${rows.size} listed, ${rows.size - open} final, ${workers.inFlight} in flight, ${workers.kills.length} kills, ${workers.failedAttempts} failed attempts, ${formatCount(arrivedCounter.dataEvents)} events`;
+      const line = `  ${formatFixed((Date.now() - began) / 1000, 0)} s: ${rows.size} listed, ${rows.size - open} final, ${workers.inFlight} in flight, ${workers.kills.length} kills, ${workers.failedAttempts} failed attempts${ledgerReadErrors > 0 ? `, ${ledgerReadErrors} ledger reads failed` : ''}, ${formatCount(arrivedCounter.dataEvents)} events`;
       if (line.replace(/^\s*\d+ s/, '').replace(/, [\d,]+ events$/, '') !== lastLine.replace(/^\s*\d+ s/, '').replace(/, [\d,]+ events$/, '')) say(line);
       lastLine = line;
       if (unlisted === 0 && open === 0 && rows.size > 0) break;
