@@ -3,7 +3,7 @@ import { ingestContent as ingest } from '../shared/usecases/ingestContent.js';
 import { getWiring, observability, type Wiring } from '../shared/wiring.js';
 
 /**
- * Queue trigger: delivers one content blob to Event Hubs (DESIGN.md §3). Permanent problems are
+ * Queue trigger: delivers one content blob to Event Hubs (docs/architecture.md, "Delivery"). Permanent problems are
  * recorded and the message completes; transient ones throw, so the queue redelivers after the
  * visibility timeout and, after maxDequeueCount attempts, moves the message to the poison queue.
  */

@@ -46,7 +46,7 @@ export const CONTAINER_QUARANTINE = 'quarantine';
 export const CONTAINER_CLAIM_CHECK = 'claim-check';
 
 /**
- * Delivery (DESIGN.md §3) of one content blob named by a queue message: guard, idempotency check,
+ * Delivery (docs/architecture.md, "Delivery") of one content blob named by a queue message: guard, idempotency check,
  * expiry check, streaming download and parse, normalize, size budget, publish in order, and the ledger
  * row's final status. Permanent problems end with a ledger status and a reason (and an in-band
  * pipeline event); transient ones are rethrown for the queue to redeliver, and the retry resumes after
@@ -330,7 +330,7 @@ function propertiesOf(event: NormalizedEvent): Record<string, string> {
     Workload: event.Workload ?? '',
     RecordTypeName: event.RecordTypeName,
     OrganizationId: event.OrganizationId,
-    // Marks AMQP-encoded headers for Kafka readers (normalized-event.md §3.3).
+    // Marks AMQP-encoded headers for Kafka readers (docs/architecture.md, "The normalized event").
     AMQPheaders: '1',
   };
 }

@@ -242,7 +242,7 @@ class SecurityScan {
         Source: event.Source,
         SourceContentType: event.SourceContentType,
         OrganizationId: event.OrganizationId,
-        // Marks AMQP-encoded headers for Kafka readers.
+        // Marks AMQP-encoded headers for Kafka readers (docs/architecture.md, "The normalized event").
         AMQPheaders: '1',
       },
     };
