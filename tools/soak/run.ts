@@ -60,6 +60,17 @@ interface Profile {
   readonly brokerFaultEveryMs: { min: number; max: number };
 }
 
+/** The listing and download faults, each with its probability per request. */
+function apiFaults(p: { af429: number; af429As403: number; af50000: number; slow: number; reset: number }): Profile['simFaults'] {
+  return [
+    { probability: p.af429, fault: { kind: 'status', status: 429, code: 'AF429' } },
+    { probability: p.af429As403, fault: { kind: 'af429-403' } },
+    { probability: p.af50000, fault: { kind: 'status', status: 500, code: 'AF50000' } },
+    { probability: p.slow, fault: { kind: 'slow', delayInMs: 1500 } },
+    { probability: p.reset, fault: { kind: 'reset' } },
+  ];
+}
+
 const DEFAULT_PROFILE: Profile = {
   name: 'default',
   // 5 content types × 3 blobs/h × ~8 h ≈ 118 blobs of ~1,200 records (±50%): comfortably over 100k records.
@@ -68,13 +79,7 @@ const DEFAULT_PROFILE: Profile = {
   recordsPerBlob: 1200,
   minRecords: 100_000,
   minutes: 10,
-  simFaults: [
-    { probability: 0.03, fault: { kind: 'status', status: 429, code: 'AF429' } },
-    { probability: 0.02, fault: { kind: 'af429-403' } },
-    { probability: 0.03, fault: { kind: 'status', status: 500, code: 'AF50000' } },
-    { probability: 0.03, fault: { kind: 'slow', delayInMs: 1500 } },
-    { probability: 0.03, fault: { kind: 'reset' } },
-  ],
+  simFaults: apiFaults({ af429: 0.03, af429As403: 0.02, af50000: 0.03, slow: 0.03, reset: 0.03 }),
   tokenFaults: [],
   minFaultedShare: 0,
   brokerFaultEveryMs: { min: 10_000, max: 25_000 },
@@ -88,13 +93,7 @@ const FULL_PROFILE: Profile = {
   recordsPerBlob: 4400,
   minRecords: 1_000_000,
   minutes: 30,
-  simFaults: [
-    { probability: 0.035, fault: { kind: 'status', status: 429, code: 'AF429' } },
-    { probability: 0.025, fault: { kind: 'af429-403' } },
-    { probability: 0.035, fault: { kind: 'status', status: 500, code: 'AF50000' } },
-    { probability: 0.025, fault: { kind: 'slow', delayInMs: 1500 } },
-    { probability: 0.03, fault: { kind: 'reset' } },
-  ],
+  simFaults: apiFaults({ af429: 0.035, af429As403: 0.025, af50000: 0.035, slow: 0.025, reset: 0.03 }),
   tokenFaults: [
     { probability: 0.1, fault: { kind: 'status', status: 503 } },
     { probability: 0.05, fault: { kind: 'reset' } },
@@ -359,14 +358,15 @@ class ArrivalCounter {
   pipelineEvents = 0;
   unreadable = 0;
   onEvent(body: Buffer): void {
-    let parsed: { EventSchema?: string; SourceContentId?: string; EventOriginalUid?: string | null };
+    let parsed: { EnvelopeSchema?: string; SourceContentId?: string; EventOriginalUid?: string | null };
     try {
       parsed = JSON.parse(body.toString('utf8')) as typeof parsed;
     } catch {
       this.unreadable++;
       return;
     }
-    if (parsed.EventSchema === 'PipelineError') {
+    // Pipeline events (errors, manifests, heal reports) are not records of the tenant.
+    if (parsed.EnvelopeSchema === 'm365.audit.pipeline') {
       this.pipelineEvents++;
       return;
     }
@@ -574,8 +574,8 @@ async function main(): Promise<number> {
 
     rows = await ledgerRows(wiring);
     const served = servedRecords(sim, rows.keys());
-    const compared = compareKeys(served.keys, arrivedCounter.keys.sorted());
     const arrivedKeys = arrivedCounter.keys.sorted();
+    const compared = compareKeys(served.keys, arrivedKeys);
     const missingExamples = compared.missing > 0 ? findMissing(sim, rows.keys(), arrivedKeys, 10) : [];
     const notDone = [...rows.values()].filter((r) => r.status !== 'done');
     const unlisted = [...expected.keys()].filter((id) => !rows.has(id));
