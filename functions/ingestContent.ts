@@ -3,17 +3,15 @@ import { ingestContent as ingest } from '../shared/usecases/ingestContent.js';
 import { getWiring, observability, type Wiring } from '../shared/wiring.js';
 
 /**
- * Queue trigger: delivers one content blob to Event Hubs (docs/architecture.md, "Delivery"). Permanent problems are
- * recorded and the message completes; transient ones throw, so the queue redelivers after the
- * visibility timeout and, after maxDequeueCount attempts, moves the message to the poison queue.
+ * Queue trigger: delivers one content blob to Event Hubs (docs/architecture.md, "Delivery"). Every outcome the
+ * use case can record completes the message: permanent problems end with a reason, transient ones re-enqueue
+ * the blob with a backoff. It throws only when even that could not be recorded (storage unreachable); the
+ * queue then redelivers, and after maxDequeueCount attempts the message goes to the poison queue.
  */
 export async function ingestContent(message: unknown, context: InvocationContext, wiring: Wiring = getWiring()): Promise<void> {
   const { logger, metrics } = observability(context);
-  const outcome = await ingest(
-    message,
-    { tenants: wiring.tenants, ledger: wiring.ledger, source: wiring.source, sink: wiring.sink, blobs: wiring.blobs, clock: wiring.clock, logger, metrics },
-    { maxEventBytes: wiring.config.ingest.maxEventBytes, partitionKeyMode: wiring.config.ingest.partitionKeyMode, eventProfile: wiring.config.ingest.eventProfile },
-  );
+  const { deps, options } = wiring.delivery(logger, metrics);
+  const outcome = await ingest(message, deps, options);
   logger.debug('ingest outcome', { status: outcome.status, contentId: outcome.contentId, dequeueCount: context.triggerMetadata?.dequeueCount });
 }
 

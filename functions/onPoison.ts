@@ -2,14 +2,11 @@ import { app, type InvocationContext } from '@azure/functions';
 import { onPoison as recordPoisoned } from '../shared/usecases/onPoison.js';
 import { getWiring, observability, type Wiring } from '../shared/wiring.js';
 
-/** Poison-queue trigger: a blob whose retries are exhausted is recorded as poisoned and reported in-band. */
+/** Poison-queue trigger: a blob whose message the queue gave up on is recorded `poisoned`; reconcile retries it with backoff. */
 export async function onPoison(message: unknown, context: InvocationContext, wiring: Wiring = getWiring()): Promise<void> {
   const { logger, metrics } = observability(context);
-  await recordPoisoned(
-    message,
-    { tenants: wiring.tenants, ledger: wiring.ledger, source: wiring.source, sink: wiring.sink, blobs: wiring.blobs, clock: wiring.clock, logger, metrics },
-    Number(context.triggerMetadata?.dequeueCount ?? 0),
-  );
+  const { deps, options } = wiring.delivery(logger, metrics);
+  await recordPoisoned(message, deps, Number(context.triggerMetadata?.dequeueCount ?? 0), options);
 }
 
 app.storageQueue('onPoison', {

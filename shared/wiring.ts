@@ -1,4 +1,6 @@
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { ManagementApiFeed } from './adapters/managementApi/activityFeed.js';
 import { ManagementApiContentSource } from './adapters/managementApi/contentSource.js';
 import { createProducer, EventHubsSink } from './adapters/eventHubs/eventHubsSink.js';
@@ -27,6 +29,7 @@ import { TableSummaryStore } from './adapters/storage/tableSummaryStore.js';
 import { TableGapStore, TableListingLog, TableSweepStore } from './adapters/storage/tableStreamStores.js';
 import { loadConfig, type Config, type TenantConfig } from './config.js';
 import { SECURITY_STREAMS, type SecurityStreamKey, type StreamKey } from './core/model.js';
+import type { IngestDependencies, IngestOptions } from './usecases/ingestContent.js';
 import type {
   ActivityFeed, AuditSearch, BlobStore, Clock, ContentQueue, ContentSource, CursorStore, EventSink, GapStore, HealthStore, Ledger, ListingLog, Logger, Metrics, PollTaskQueue, SecretProvider, SecurityFeed,
   SummaryStore, SweepStore,
@@ -72,6 +75,8 @@ export interface Wiring {
   readonly auditSearch: AuditSearch;
   /** Waits (polling audit log queries with backoff). */
   readonly sleep: Sleep;
+  /** What the delivery functions (ingest, poison) need, bound to one invocation's logger and metrics. */
+  delivery(logger: Logger, metrics: Metrics): { readonly deps: IngestDependencies; readonly options: IngestOptions };
   clientFor(tenantId: string): ManagementActivityClient;
   graphClientFor(tenantId: string): GraphSecurityClient;
   auditSearchClientFor(tenantId: string): GraphAuditSearchClient;
@@ -198,17 +203,31 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
   let sink: EventHubsSink | undefined;
   const lazySink: EventSink = { open: (options) => (sink ??= new EventHubsSink(createProducer(config.eventHub, azureCredential, overrides.eventHubRetry))).open(options) };
 
+  const clock = overrides.clock ?? systemClock;
+  const source = new ManagementApiContentSource(clientFor);
+  const blobs = new AzureBlobStore(storage.blobService());
+  const ledger = new TableLedger(ledgerTable);
+  const queue = new StorageQueueContentQueue(contentQueue);
+  // Names this process on the delivery leases it takes: host, process and a random suffix (a restarted process is another worker).
+  const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const deliveryOptions: IngestOptions = {
+    maxEventBytes: config.ingest.maxEventBytes,
+    partitionKeyMode: config.ingest.partitionKeyMode,
+    eventProfile: config.ingest.eventProfile,
+    retry: { initialMs: config.retry.initialSeconds * 1000, maxMs: config.retry.maxSeconds * 1000 },
+  };
+
   return {
     config,
-    clock: overrides.clock ?? systemClock,
-    source: new ManagementApiContentSource(clientFor),
+    clock,
+    source,
     sink: lazySink,
-    blobs: new AzureBlobStore(storage.blobService()),
+    blobs,
     tenants,
     feed: new ManagementApiFeed(clientFor),
-    ledger: new TableLedger(ledgerTable),
+    ledger,
     cursors: new TableCursorStore(cursorTable),
-    queue: new StorageQueueContentQueue(contentQueue),
+    queue,
     health: new TableHealthStore(healthTable),
     listings: new TableListingLog(listingsTable),
     gaps: new TableGapStore(gapsTable),
@@ -223,6 +242,10 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
     securityStreams: config.tenants.filter((t) => t.defenderXdr).flatMap((t) => SECURITY_STREAMS.map((contentType) => ({ tenantId: t.tenantId, contentType }))),
     auditSearch: new GraphAuditSearch(auditSearchClientFor),
     sleep: overrides.sleep ?? realSleep,
+    delivery: (log, metrics) => ({
+      deps: { tenants, ledger, source, sink: lazySink, blobs, queue, clock, logger: log, metrics, workerId, random: Math.random },
+      options: deliveryOptions,
+    }),
     clientFor,
     graphClientFor,
     auditSearchClientFor,

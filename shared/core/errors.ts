@@ -1,8 +1,9 @@
 /**
  * The error taxonomy of the pipeline, in one place. Every foreign failure (HTTP, SDK, parse) is
  * translated into an {@link IngestError} by an adapter; use cases let these through; the function
- * layer applies the error policy of docs/architecture.md ("Delivery"): transient → rethrow (the platform retries with backoff),
- * permanent → record the reason and complete.
+ * use cases apply the error policy of docs/architecture.md ("Delivery"): transient → try again later with
+ * backoff (delivery re-enqueues the blob with a visibility delay until its content expires), permanent →
+ * record the reason and complete.
  */
 
 /** Failures that a later attempt may not repeat. */

@@ -1,15 +1,17 @@
 import { createHash } from 'node:crypto';
 import { parseContentMessage, type ContentMessage } from '../core/contentMessage.js';
 import { exceedsBytes, shrinkToBudget } from '../core/eventBudget.js';
-import { describeError, IngestError } from '../core/errors.js';
+import { nextRetry, type RetryPolicy } from '../core/deliveryRetry.js';
+import { describeError, IngestError, PermanentError } from '../core/errors.js';
 import { checkFeedUrl, contentUriFor } from '../core/feedUrls.js';
 import { JsonStreamError, splitJsonArray } from '../core/jsonArrayStream.js';
 import type { PartitionKeyMode, StreamKey } from '../core/model.js';
 import type { EventProfile, NormalizeContext, NormalizedEvent } from '../core/normalize/event.js';
 import { serializeElement } from '../core/normalize/serialize.js';
+import { blobManifestEvent, EventIdDigest, type BlobManifestEvent } from '../core/manifest.js';
 import { partitionKeyFor } from '../core/partitionKey.js';
 import { pipelineErrorEvent, type PipelineErrorEvent } from '../core/pipelineEvent.js';
-import type { BlobStore, Clock, ContentSource, EventSink, Ledger, LedgerEntry, LedgerStatus, Logger, Metrics, OutgoingEvent } from '../ports.js';
+import type { BlobStore, Clock, ContentQueue, ContentSource, EventSink, Ledger, LedgerEntry, LedgerPatch, LedgerStatus, Logger, Metrics, OutgoingEvent } from '../ports.js';
 
 export interface IngestDependencies {
   /** The configured tenants: the management endpoint a tenant's content may be fetched from. */
@@ -18,39 +20,56 @@ export interface IngestDependencies {
   readonly source: ContentSource;
   readonly sink: EventSink;
   readonly blobs: BlobStore;
+  /** Where a blob goes back, with a visibility delay, after a transient failure (and a copy during another's lease). */
+  readonly queue: ContentQueue;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** Names this worker on the lease it takes (host and process, say). */
+  readonly workerId?: string;
+  /** Uniform in [0, 1): the backoff's jitter. Without it there is none (tests). */
+  readonly random?: () => number;
 }
 
 export interface IngestOptions {
   readonly maxEventBytes: number;
   readonly partitionKeyMode: PartitionKeyMode;
   readonly abortSignal?: AbortSignal;
-  /** How often (at most) progress is written to the ledger while a blob streams. Default 2 s. */
-  readonly checkpointIntervalInMs?: number;
   /** EVENT_PROFILE: `full` (default, the record in Raw) or `compact`. */
   readonly eventProfile?: EventProfile;
+  /** RETRY_INITIAL_SECONDS / RETRY_MAX_SECONDS; default 30 s and 1 h. */
+  readonly retry?: RetryPolicy;
+  /** How long a claim on a blob holds without being renewed. Default 5 minutes; renewed at every checkpoint. */
+  readonly leaseInMs?: number;
 }
 
-export type IngestStatus = 'done' | 'duplicate' | 'final' | 'expired' | 'missing' | 'failed' | 'quarantined';
+export type IngestStatus = 'done' | 'duplicate' | 'final' | 'expired' | 'missing' | 'failed' | 'quarantined' | 'retrying' | 'leased' | 'leaseLost';
 
 export interface IngestOutcome {
   readonly status: IngestStatus;
   readonly contentId?: string;
   readonly records?: number;
   readonly reason?: string;
+  /** `retrying`, `leased`: how long the blob's next message stays invisible. */
+  readonly delayMs?: number;
 }
 
 export const CONTAINER_QUARANTINE = 'quarantine';
 export const CONTAINER_CLAIM_CHECK = 'claim-check';
 
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { initialMs: 30_000, maxMs: 3_600_000 };
+export const DEFAULT_LEASE_MS = 5 * 60_000;
+/** A body that is not a JSON array is downloaded this many times before it counts as permanently malformed. */
+export const MALFORMED_ATTEMPTS = 3;
+
 /**
- * Delivery (docs/architecture.md, "Delivery") of one content blob named by a queue message: guard, idempotency check,
- * expiry check, streaming download and parse, normalize, size budget, publish in order, and the ledger
- * row's final status. Permanent problems end with a ledger status and a reason (and an in-band
- * pipeline event); transient ones are rethrown for the queue to redeliver, and the retry resumes after
- * the last batch the hub acknowledged.
+ * Delivery (docs/architecture.md, "Delivery") of one content blob named by a queue message: guard, claim of the
+ * ledger row (an ETag lease), expiry check, streaming download and parse, normalize, size budget, publish in
+ * order with a checkpoint after every acknowledged batch, the blob's manifest, and the row's final status.
+ * Permanent problems end with a ledger status and a reason (and an in-band pipeline event). Transient ones
+ * never reach the queue host: the blob is re-enqueued with an exponential visibility delay and the message
+ * completes, until the content's expiry is near; a retry resumes after the last batch the hub acknowledged.
+ * The handler throws only when it cannot even record that (ledger or queue unreachable).
  */
 export async function ingestContent(input: unknown, deps: IngestDependencies, options: IngestOptions): Promise<IngestOutcome> {
   const parsed = parseContentMessage(input);
@@ -59,33 +78,78 @@ export async function ingestContent(input: unknown, deps: IngestDependencies, op
   const tenant = deps.tenants.get(message.tenantId);
   if (!tenant) return quarantineMessage(input, `tenant ${message.tenantId} is not configured`, deps);
 
-  const stream: StreamKey = { tenantId: message.tenantId, contentType: message.contentType };
   const fields = { tenantId: message.tenantId, contentType: message.contentType, contentId: message.contentId };
   const contentUri = guardedContentUri(message, tenant.managementEndpoint, deps, fields);
+  const claim = await claimRow(message, deps, options);
+  if ('status' in claim) return claim;
+  return new BlobDelivery(message, contentUri, claim.row, claim.etag, deps, options).run();
+}
 
-  let row = await deps.ledger.get(stream, message.contentId, options);
-  if (row?.status === 'done') {
-    deps.logger.info('content already delivered; acknowledging the redelivered message', fields);
-    return { status: 'duplicate', contentId: message.contentId };
-  }
-  if (row && row.status !== 'listed') {
-    deps.logger.info('content already ended; acknowledging the message', { ...fields, status: row.status });
-    return { status: 'final', contentId: message.contentId, reason: row.lastError };
-  }
-  if (!row) {
-    // A message without a ledger row (a replay, or a row lost by hand): create it so the outcome is recorded.
-    row = ledgerEntryFor(message, 'listed');
-    await deps.ledger.insertIfAbsent([row], options);
-    deps.logger.warn('content message had no ledger row; created one', fields);
-  }
+type Claim = { readonly row: LedgerEntry; readonly etag: string } | IngestOutcome;
 
-  const now = deps.clock.now();
-  if (Date.parse(message.contentExpiration) <= now) {
-    return endWith('expired', `contentExpiration ${message.contentExpiration} passed before the download`, message, row, deps, options);
+/**
+ * Takes the row's lease (status `delivering`, this worker, until now + lease) with a conditional replace, so two
+ * copies of a message never publish together. A copy that finds a live lease goes back on the queue until the
+ * lease ends; an expired lease (a worker that crashed) is taken over, and delivery resumes at its checkpoint.
+ */
+async function claimRow(message: ContentMessage, deps: IngestDependencies, options: IngestOptions): Promise<Claim> {
+  const stream: StreamKey = { tenantId: message.tenantId, contentType: message.contentType };
+  const fields = { tenantId: message.tenantId, contentType: message.contentType, contentId: message.contentId };
+  const me = deps.workerId ?? 'worker';
+  const leaseMs = options.leaseInMs ?? DEFAULT_LEASE_MS;
+  for (let race = 0; race < 3; race++) {
+    let current = await deps.ledger.read(stream, message.contentId, options);
+    if (!current) {
+      // A message without a ledger row (a replay, or a row lost by hand): create it so the outcome is recorded.
+      await deps.ledger.insertIfAbsent([{ ...ledgerEntryFor(message, 'listed'), foundBy: 'message' }], options);
+      deps.logger.warn('content message had no ledger row; created one', fields);
+      current = await deps.ledger.read(stream, message.contentId, options);
+      if (!current) continue;
+    }
+    const row = current.entry;
+    if (row.status === 'done') {
+      deps.logger.info('content already delivered; acknowledging the redelivered message', fields);
+      return { status: 'duplicate', contentId: message.contentId };
+    }
+    if (row.status === 'expired' || row.status === 'missing' || row.status === 'failed') {
+      deps.logger.info('content already ended; acknowledging the message', { ...fields, status: row.status });
+      return { status: 'final', contentId: message.contentId, reason: row.lastError };
+    }
+    const now = deps.clock.now();
+    const leaseEnds = row.status === 'delivering' && row.leaseUntil ? Date.parse(row.leaseUntil) : Number.NaN;
+    if (leaseEnds > now && row.leaseOwner !== me) return backOffDuringLease(message, leaseEnds - now, deps, options);
+    if (Date.parse(message.contentExpiration) <= now) {
+      return endWith('expired', `contentExpiration ${message.contentExpiration} passed before the download`, message, row, deps, options);
+    }
+    if (row.status === 'delivering') deps.logger.warn('taking over an expired delivery lease; resuming at its checkpoint', { ...fields, previousOwner: row.leaseOwner, leaseUntil: row.leaseUntil, resumeOffset: row.resumeOffset ?? 0 });
+    const claimed: LedgerEntry = { ...row, status: 'delivering', leaseOwner: me, leaseUntil: new Date(now + leaseMs).toISOString(), attempts: (row.attempts ?? 0) + 1 };
+    const etag = await deps.ledger.replaceIf(claimed, current.etag, options);
+    if (etag) return { row: claimed, etag };
   }
-  const attempts = (row.attempts ?? 0) + 1;
-  await deps.ledger.update(stream, message.contentId, { attempts }, options);
-  return new BlobDelivery(message, contentUri, { ...row, attempts }, deps, options).run();
+  // Three lost races in a row: someone else is busy with this row; come back when a lease would have ended.
+  return backOffDuringLease(message, leaseMs, deps, options);
+}
+
+/** A copy of a message whose blob another worker holds: re-enqueued to arrive just after that lease, never published. */
+async function backOffDuringLease(message: ContentMessage, remainingMs: number, deps: IngestDependencies, options: IngestOptions): Promise<IngestOutcome> {
+  const delayMs = Math.ceil(remainingMs) + 1000 + Math.round((deps.random?.() ?? 0) * 5000);
+  await deps.queue.enqueue([message], { visibilityDelayMs: delayMs, abortSignal: options.abortSignal });
+  deps.logger.info('content is being delivered by another worker; this copy comes back after the lease', { tenantId: message.tenantId, contentId: message.contentId, delayMs });
+  deps.metrics.count('blobs.leased', 1, { tenantId: message.tenantId, contentType: message.contentType });
+  return { status: 'leased', contentId: message.contentId, delayMs };
+}
+
+/** The lease was taken over while this worker still ran (it stalled past its lease): it stops at once. */
+class LeaseLost extends Error {
+  override readonly name = 'LeaseLost';
+}
+
+/** Marks errors thrown by the hub, so a failure there is not followed by another flush. */
+class FromSink extends Error {
+  override readonly name = 'FromSink';
+  constructor(readonly inner: unknown) {
+    super(describeError(inner));
+  }
 }
 
 /** Streams one blob to the hub. */
@@ -93,24 +157,28 @@ class BlobDelivery {
   private readonly stream: StreamKey;
   private readonly resumeFrom: number;
   private readonly started: number;
+  private readonly leaseMs: number;
   private index = 0;
   private bytes = 0;
-  private lastCheckpoint: number;
   private checkpointed: number;
+  private leaseRenewedAt: number;
+  private readonly digest = new EventIdDigest();
   /** Per blob, not per record: one ProcessedTime for the records processed together. */
   private readonly context: NormalizeContext;
 
   constructor(
     private readonly message: ContentMessage,
     private readonly contentUri: string,
-    private readonly row: LedgerEntry,
+    private row: LedgerEntry,
+    private etag: string,
     private readonly deps: IngestDependencies,
     private readonly options: IngestOptions,
   ) {
     this.stream = { tenantId: message.tenantId, contentType: message.contentType };
     this.resumeFrom = row.resumeOffset ?? 0;
     this.started = deps.clock.now();
-    this.lastCheckpoint = this.started;
+    this.leaseRenewedAt = this.started;
+    this.leaseMs = options.leaseInMs ?? DEFAULT_LEASE_MS;
     this.checkpointed = this.resumeFrom;
     this.context = {
       source: 'O365ManagementActivity',
@@ -128,37 +196,67 @@ class BlobDelivery {
       partitionKey: partitionKeyFor(this.options.partitionKeyMode, message.tenantId, message.contentId),
       abortSignal: this.options.abortSignal,
     });
+    const toHub = async (step: () => Promise<void>) => {
+      try {
+        await step();
+      } catch (err) {
+        throw new FromSink(err);
+      }
+    };
     try {
       const download = await deps.source.download(message.tenantId, this.contentUri, this.options);
       for await (const text of splitJsonArray(this.countBytes(download.body))) {
         if (this.index < this.resumeFrom) {
+          // Published by an earlier attempt: not sent again, but counted in the manifest's digest.
+          this.digest.add(serializeElement(text, this.context, { profile: this.options.eventProfile, index: this.index }).event.EventId);
           this.index++;
           continue;
         }
-        await publication.add(await this.toOutgoing(text));
+        const outgoing = await this.toOutgoing(text);
+        this.digest.add(outgoing.messageId);
+        await toHub(() => publication.add(outgoing));
         this.index++;
         await this.checkpoint(publication.acknowledged);
       }
-      await publication.flush();
+      if (this.index < this.resumeFrom) throw new PermanentError('MalformedContent', `the blob has ${this.index} records, fewer than the ${this.resumeFrom} already published`);
+      const manifest = blobManifestEvent({ ...message, records: this.index, events: this.index, digest: this.digest, now: deps.clock.now() });
+      await toHub(() => publication.add(pipelineOutgoing(manifest)));
+      await toHub(() => publication.flush());
     } catch (err) {
-      return this.failed(err, publication.acknowledged);
+      if (err instanceof LeaseLost) return this.leaseLost();
+      if (!(err instanceof FromSink)) {
+        // Salvage: what was read before the failure goes out before the failure is recorded.
+        await publication.flush().catch((flushErr: unknown) => deps.logger.warn('could not flush the records read before the failure', { contentId: message.contentId, error: describeError(flushErr) }));
+      }
+      return this.failed(err instanceof FromSink ? err.inner : err, publication.acknowledged);
     }
     const completedAt = deps.clock.now();
-    await deps.ledger.update(this.stream, message.contentId, {
+    const saved = await this.save({
       status: 'done',
       records: this.index,
-      events: this.index,
+      // Acknowledged by the hub: by earlier attempts, and now (the manifest not counted).
+      events: this.resumeFrom + publication.acknowledged - 1,
+      recordsQuarantined: 0,
       bytes: this.bytes,
       resumeOffset: this.index,
       completedAt: new Date(completedAt).toISOString(),
       durationMs: completedAt - this.started,
-    }, this.options);
+      leaseOwner: undefined,
+      leaseUntil: undefined,
+      nextAttemptAt: undefined,
+      lastError: undefined,
+      brokeAtRecord: undefined,
+      brokeAtByte: undefined,
+    }).catch((err: unknown) => {
+      if (err instanceof LeaseLost) return false;
+      throw err;
+    });
+    if (saved === false) return this.leaseLost();
     const dims = { tenantId: message.tenantId, contentType: message.contentType };
     deps.metrics.count('records.published', this.index - this.resumeFrom, dims);
     deps.metrics.count('blobs.done', 1, dims);
     deps.logger.info('content delivered', {
-      tenantId: message.tenantId,
-      contentType: message.contentType,
+      ...dims,
       contentId: message.contentId,
       records: this.index,
       resumedAt: this.resumeFrom || undefined,
@@ -182,17 +280,37 @@ class BlobDelivery {
       body = shrinkToBudget(event, ref, this.options.maxEventBytes);
       deps.metrics.count('events.claimCheck', 1, { tenantId: message.tenantId, contentType: message.contentType });
     }
-    return { body, messageId: event.EventId, correlationId: message.contentId, properties: propertiesOf(event) };
+    return { body, messageId: event.EventId, correlationId: message.contentId, properties: eventProperties(event) };
   }
 
-  /** Records progress now and then, so a retry after a failure resumes after what the hub acknowledged. */
+  /**
+   * After every batch the hub acknowledged, the row records how far it got (a retry or a worker taking over
+   * resumes there, so a crash replays at most one batch); the same write renews the lease. A long stretch
+   * without an acknowledgement renews the lease when half of it is gone.
+   */
   private async checkpoint(acknowledged: number): Promise<void> {
     const offset = this.resumeFrom + acknowledged;
     const now = this.deps.clock.now();
-    if (offset === this.checkpointed || now - this.lastCheckpoint < (this.options.checkpointIntervalInMs ?? 2000)) return;
-    await this.deps.ledger.update(this.stream, this.message.contentId, { resumeOffset: offset }, this.options);
+    if (offset === this.checkpointed && now - this.leaseRenewedAt < this.leaseMs / 2) return;
+    await this.save({ resumeOffset: offset, leaseUntil: new Date(now + this.leaseMs).toISOString() });
     this.checkpointed = offset;
-    this.lastCheckpoint = now;
+    this.leaseRenewedAt = now;
+  }
+
+  /** Replaces the row under the lease; a lost ETag race means the lease is gone. */
+  private async save(patch: LedgerPatch): Promise<void> {
+    const next = { ...this.row, ...patch } as LedgerEntry;
+    const etag = await this.deps.ledger.replaceIf(next, this.etag, this.options);
+    if (!etag) throw new LeaseLost(`the lease on ${this.message.contentId} was taken over`);
+    this.row = next;
+    this.etag = etag;
+  }
+
+  private leaseLost(): IngestOutcome {
+    const { message, deps } = this;
+    deps.logger.warn('delivery lease lost to another worker; stopping without recording an outcome', { tenantId: message.tenantId, contentId: message.contentId, recordsRead: this.index });
+    deps.metrics.count('blobs.leaseLost', 1, { tenantId: message.tenantId, contentType: message.contentType });
+    return { status: 'leaseLost', contentId: message.contentId };
   }
 
   private async *countBytes(body: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
@@ -205,30 +323,54 @@ class BlobDelivery {
   private async failed(err: unknown, acknowledged: number): Promise<IngestOutcome> {
     const { deps, message } = this;
     const resumeOffset = this.resumeFrom + acknowledged;
-    const published = resumeOffset > 0 ? resumeOffset : undefined;
-    if (err instanceof JsonStreamError) {
-      const reason = `content is not a JSON array (${err.message} at byte ${err.offset}); ${resumeOffset} records were published before it`;
-      await this.quarantineContent(reason);
-      return endWith('failed', reason, message, { ...this.row, resumeOffset }, deps, this.options, published);
+    const progress: LedgerPatch = { resumeOffset, records: Math.max(this.index, this.row.records ?? 0), events: resumeOffset };
+    try {
+      if (err instanceof JsonStreamError) {
+        const broke: LedgerPatch = { ...progress, brokeAtRecord: this.index, brokeAtByte: err.offset };
+        const what = `content is not a JSON array after record ${this.index} (${err.message}); ${resumeOffset} records were published before it`;
+        if ((this.row.attempts ?? 1) < MALFORMED_ATTEMPTS) return await this.retryLater(what, broke);
+        const reason = `${what}; permanently malformed after ${this.row.attempts} downloads`;
+        await this.quarantineContent(reason);
+        return await this.end('failed', reason, broke);
+      }
+      if (err instanceof IngestError && !err.retryable) {
+        const status: FinalStatus = err.code === 'ContentExpired' ? 'expired' : err.code === 'ContentMissing' ? 'missing' : 'failed';
+        return await this.end(status, err.reason, progress);
+      }
+      return await this.retryLater(describeError(err), progress, err);
+    } catch (saveErr) {
+      if (saveErr instanceof LeaseLost) return this.leaseLost();
+      throw saveErr;
     }
-    if (err instanceof IngestError && !err.retryable) {
-      const status: Exclude<LedgerStatus, 'listed' | 'delivering' | 'done'> = err.code === 'ContentExpired' ? 'expired' : err.code === 'ContentMissing' ? 'missing' : 'failed';
-      return endWith(status, err.reason, message, { ...this.row, resumeOffset }, deps, this.options, published);
-    }
-    // Transient: remember how far the hub got, then let the queue redeliver with backoff.
-    await deps.ledger
-      .update(this.stream, message.contentId, { lastError: describeError(err), resumeOffset }, this.options)
-      .catch((updateErr: unknown) => deps.logger.warn('could not record the failed attempt on the ledger row', { contentId: message.contentId, error: describeError(updateErr) }));
-    deps.logger.warn('content delivery failed; the queue will retry', {
-      tenantId: message.tenantId,
-      contentType: message.contentType,
-      contentId: message.contentId,
-      attempt: this.row.attempts,
-      resumeOffset,
-      error: describeError(err),
+  }
+
+  /** Transient: release the lease, remember how far the hub got, and put the blob back on the queue after the backoff. */
+  private async retryLater(lastError: string, patch: LedgerPatch, err?: unknown): Promise<IngestOutcome> {
+    const { deps, message } = this;
+    const now = deps.clock.now();
+    const attempts = this.row.attempts ?? 1;
+    const decision = nextRetry(attempts, message.contentExpiration, now, this.options.retry ?? DEFAULT_RETRY_POLICY, deps.random?.() ?? 0);
+    if (!decision.retry) return this.end('failed', `${decision.reason}; last error: ${lastError}`, patch);
+    await this.save({
+      ...patch,
+      status: 'listed',
+      lastError,
+      leaseOwner: undefined,
+      leaseUntil: undefined,
+      enqueuedAt: new Date(now).toISOString(),
+      nextAttemptAt: new Date(decision.nextAttemptAt).toISOString(),
     });
-    deps.metrics.count('blobs.retry', 1, { tenantId: message.tenantId, contentType: message.contentType, code: err instanceof IngestError ? err.code : 'Unexpected' });
-    throw err;
+    await deps.queue.enqueue([message], { visibilityDelayMs: decision.delayMs, abortSignal: this.options.abortSignal });
+    const dims = { tenantId: message.tenantId, contentType: message.contentType };
+    deps.logger.warn('content delivery failed; retrying after a backoff', { ...dims, contentId: message.contentId, attempt: attempts, resumeOffset: patch.resumeOffset, delayMs: decision.delayMs, error: lastError });
+    deps.metrics.count('blobs.retry', 1, { ...dims, code: err instanceof IngestError ? err.code : err === undefined ? 'Malformed' : 'Unexpected' });
+    return { status: 'retrying', contentId: message.contentId, reason: lastError, delayMs: decision.delayMs };
+  }
+
+  private end(status: FinalStatus, reason: string, patch: LedgerPatch): Promise<IngestOutcome> {
+    const row = { ...this.row, ...patch } as LedgerEntry;
+    const published = (patch.resumeOffset ?? 0) > 0 ? patch.resumeOffset : undefined;
+    return endWith(status, reason, this.message, row, this.deps, this.options, published, (p) => this.save({ ...patch, ...p, leaseOwner: undefined, leaseUntil: undefined, nextAttemptAt: undefined }));
   }
 
   /** Keeps the malformed blob for inspection: downloaded again, straight into the quarantine container. */
@@ -245,19 +387,27 @@ class BlobDelivery {
   }
 }
 
-/** Ends a blob without (full) delivery: ledger status and reason, error log, metric, in-band pipeline event. */
+type FinalStatus = Exclude<LedgerStatus, 'listed' | 'delivering' | 'done'>;
+
+/**
+ * Ends a blob without (full) delivery: ledger status and reason, error log, metric, in-band pipeline event.
+ * `write` records the outcome on the row (by default a merge; delivery passes its leased replace).
+ */
 export async function endWith(
-  status: Exclude<LedgerStatus, 'listed' | 'delivering' | 'done'>,
+  status: FinalStatus,
   reason: string,
   message: ContentMessage,
   row: LedgerEntry,
   deps: Pick<IngestDependencies, 'ledger' | 'sink' | 'clock' | 'logger' | 'metrics'>,
   options: { abortSignal?: AbortSignal },
   recordsPublished?: number,
+  write?: (patch: LedgerPatch) => Promise<void>,
+  extra: LedgerPatch = {},
 ): Promise<IngestOutcome> {
   const stream: StreamKey = { tenantId: message.tenantId, contentType: message.contentType };
   const now = deps.clock.now();
-  await deps.ledger.update(stream, message.contentId, { status, lastError: reason, completedAt: new Date(now).toISOString(), resumeOffset: row.resumeOffset }, options);
+  const patch: LedgerPatch = { status, lastError: reason, completedAt: new Date(now).toISOString(), resumeOffset: row.resumeOffset, ...extra };
+  await (write ? write(patch) : deps.ledger.update(stream, message.contentId, patch, options));
   deps.logger.error(`content ${status}`, { tenantId: message.tenantId, contentType: message.contentType, contentId: message.contentId, reason });
   deps.metrics.count(`blobs.${status}`, 1, { tenantId: message.tenantId, contentType: message.contentType });
   await publishPipelineEvent(
@@ -271,16 +421,21 @@ export async function endWith(
 export async function publishPipelineEvent(event: PipelineErrorEvent, deps: Pick<IngestDependencies, 'sink' | 'logger'>): Promise<void> {
   try {
     const publication = deps.sink.open({ partitionKey: event.SourceContentId.length <= 128 ? event.SourceContentId : undefined });
-    await publication.add({
-      body: JSON.stringify(event),
-      messageId: event.EventId,
-      correlationId: event.SourceContentId,
-      properties: { EnvelopeVersion: event.EnvelopeVersion, EventSchema: event.EventSchema, Source: event.Source, OrganizationId: event.OrganizationId, AMQPheaders: '1' },
-    });
+    await publication.add(pipelineOutgoing(event));
     await publication.flush();
   } catch (err) {
     deps.logger.warn('could not publish the pipeline event; the ledger row still records the outcome', { contentId: event.SourceContentId, error: describeError(err) });
   }
+}
+
+/** A pipeline event (an error report or a blob manifest) as it goes on the hub. */
+function pipelineOutgoing(event: PipelineErrorEvent | BlobManifestEvent): OutgoingEvent {
+  return {
+    body: JSON.stringify(event),
+    messageId: event.EventId,
+    correlationId: event.SourceContentId,
+    properties: { EnvelopeVersion: event.EnvelopeVersion, EventSchema: event.EventSchema, Source: event.Source, OrganizationId: event.OrganizationId, AMQPheaders: '1' },
+  };
 }
 
 /**
@@ -297,8 +452,12 @@ function guardedContentUri(message: ContentMessage, managementEndpoint: string, 
   return canonical;
 }
 
-export async function quarantineMessage(input: unknown, reason: string, deps: IngestDependencies): Promise<IngestOutcome> {
-  const text = typeof input === 'string' ? input : input instanceof Uint8Array ? Buffer.from(input).toString('utf8') : (JSON.stringify(input) ?? String(input));
+/**
+ * Keeps an unusable queue message for inspection, with the reason. Never throws on the message itself (a
+ * message nested too deep to serialize is described instead), so bad input always ends here.
+ */
+export async function quarantineMessage(input: unknown, reason: string, deps: Pick<IngestDependencies, 'blobs' | 'clock' | 'logger' | 'metrics'>): Promise<IngestOutcome> {
+  const text = messageText(input);
   const digest = createHash('sha256').update(text).digest('hex').slice(0, 16);
   const at = new Date(deps.clock.now()).toISOString();
   const name = `messages/${at.slice(0, 10)}/${at.replace(/[:.]/g, '')}-${digest}.json`;
@@ -306,6 +465,17 @@ export async function quarantineMessage(input: unknown, reason: string, deps: In
   deps.logger.error('queue message quarantined', { reason, blob: `${CONTAINER_QUARANTINE}/${name}` });
   deps.metrics.count('messages.quarantined', 1);
   return { status: 'quarantined', reason };
+}
+
+/** The message as text, bounded; whatever it is. */
+function messageText(input: unknown): string {
+  if (typeof input === 'string') return input.slice(0, 1_048_576);
+  if (input instanceof Uint8Array) return Buffer.from(input.subarray(0, 1_048_576)).toString('utf8');
+  try {
+    return (JSON.stringify(input) ?? String(input)).slice(0, 1_048_576);
+  } catch (err) {
+    return `(a ${Array.isArray(input) ? 'array' : typeof input} that cannot be serialized: ${err instanceof Error ? err.name : 'error'})`;
+  }
 }
 
 export function ledgerEntryFor(message: ContentMessage, status: LedgerStatus): LedgerEntry {
@@ -322,7 +492,7 @@ export function ledgerEntryFor(message: ContentMessage, status: LedgerStatus): L
   };
 }
 
-function propertiesOf(event: NormalizedEvent): Record<string, string> {
+function eventProperties(event: NormalizedEvent): Record<string, string> {
   return {
     EnvelopeVersion: event.EnvelopeVersion,
     EventSchema: event.EventSchema,

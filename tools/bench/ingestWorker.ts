@@ -42,6 +42,7 @@ const depsWith = (sink: EventSink): IngestDependencies => ({
   source: wiring.source,
   sink,
   blobs: wiring.blobs,
+  queue: wiring.queue,
   clock: wiring.clock,
   logger: silentLogger,
   metrics: noMetrics,

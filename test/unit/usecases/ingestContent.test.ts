@@ -3,7 +3,7 @@ import { serializeContentMessage, type ContentMessage } from '../../../shared/co
 import { PermanentError } from '../../../shared/core/errors.js';
 import { ingestContent } from '../../../shared/usecases/ingestContent.js';
 import { onPoison } from '../../../shared/usecases/onPoison.js';
-import { ManualClock, MemoryBlobStore, MemoryContentSource, MemoryLedger, MemorySink, RecordingLogger, RecordingMetrics } from '../../fakes/ports.js';
+import { ManualClock, MemoryBlobStore, MemoryContentSource, MemoryLedger, MemoryQueue, MemorySink, RecordingLogger, RecordingMetrics } from '../../fakes/ports.js';
 
 const tenantId = '44444444-4444-4444-8444-444444444444';
 const endpoint = 'https://manage.office.com';
@@ -46,6 +46,7 @@ function setup(count = 10) {
     source: new MemoryContentSource(),
     sink: new MemorySink(),
     blobs: new MemoryBlobStore(),
+    queue: new MemoryQueue(),
     clock,
     logger: new RecordingLogger(),
     metrics: new RecordingMetrics(),
@@ -53,11 +54,14 @@ function setup(count = 10) {
   const records = Array.from({ length: count }, (_, i) => record(i));
   deps.source.bodies.set(contentUri, JSON.stringify(records));
   const stream = { tenantId, contentType: 'Audit.SharePoint' as const };
-  const options = { maxEventBytes: 61440, partitionKeyMode: 'content' as const, checkpointIntervalInMs: 0 };
+  const options = { maxEventBytes: 61440, partitionKeyMode: 'content' as const };
   const run = (input: unknown = serializeContentMessage(message)) => ingestContent(input, deps, options);
   const listed = () => deps.ledger.insertIfAbsent([{ ...message, status: 'listed', attempts: 0 }]);
-  const recordIds = () => deps.sink.published.map((e) => JSON.parse(e.body).EventOriginalUid as string);
-  return { message, contentUri, deps, records, stream, run, listed, recordIds, clock, options };
+  /** The normalized events on the hub (the pipeline's own events, manifests and error reports, left out). */
+  const normalized = () => deps.sink.published.map((e) => JSON.parse(e.body)).filter((e) => e.EnvelopeSchema === 'm365.audit.normalized');
+  const recordIds = () => normalized().map((e) => e.EventOriginalUid as string);
+  const manifests = () => deps.sink.published.map((e) => JSON.parse(e.body)).filter((e) => e.EventSchema === 'BlobManifest');
+  return { message, contentUri, deps, records, stream, run, listed, recordIds, normalized, manifests, clock, options };
 }
 
 describe('ingestContent', () => {
@@ -102,10 +106,14 @@ describe('ingestContent', () => {
     const { deps, run, listed, records, recordIds, stream, message } = setup(10);
     await listed();
     deps.sink.failOnSend = 2; // batches of 4: the first lands, the second fails
-    await expect(run()).rejects.toMatchObject({ code: 'SinkUnavailable', retryable: true });
+    expect(await run()).toMatchObject({ status: 'retrying', delayMs: 30_000 });
     const afterFailure = await deps.ledger.get(stream, message.contentId);
-    expect(afterFailure).toMatchObject({ status: 'listed', resumeOffset: 4, attempts: 1 });
+    expect(afterFailure).toMatchObject({ status: 'listed', resumeOffset: 4, attempts: 1, nextAttemptAt: new Date(now + 30_000).toISOString() });
     expect(afterFailure?.lastError).toMatch(/SinkUnavailable/);
+    expect(afterFailure?.leaseOwner).toBeUndefined();
+    // The blob went back on the queue, invisible for the backoff.
+    expect(deps.queue.messages).toEqual([message]);
+    expect(deps.queue.delays).toEqual([30_000]);
     expect(await run()).toMatchObject({ status: 'done', records: 10 });
     // Every record arrived exactly once: the first batch was not sent again.
     expect(recordIds()).toEqual(records.map((r) => r.Id));
@@ -116,8 +124,8 @@ describe('ingestContent', () => {
     const { deps, run, listed, records, recordIds, contentUri } = setup(10);
     await listed();
     deps.source.breakAfter = { uri: contentUri, bytes: 900 };
-    await expect(run()).rejects.toMatchObject({ code: 'Network' });
-    await run();
+    expect(await run()).toMatchObject({ status: 'retrying' });
+    expect(await run()).toMatchObject({ status: 'done' });
     expect(new Set(recordIds())).toEqual(new Set(records.map((r) => r.Id)));
   });
 
@@ -155,6 +163,9 @@ describe('ingestContent', () => {
     await listed();
     const body = '[{"Id":"a","RecordType":6},{"Id":"b"';
     deps.source.bodies.set(contentUri, body);
+    // Downloaded again twice (a cut may be the network's), then it counts as permanently malformed.
+    expect(await run()).toMatchObject({ status: 'retrying' });
+    expect(await run()).toMatchObject({ status: 'retrying' });
     expect(await run()).toMatchObject({ status: 'failed' });
     const row = await deps.ledger.get(stream, message.contentId);
     expect(row?.lastError).toMatch(/not a JSON array/);
@@ -221,7 +232,7 @@ describe('ingestContent', () => {
     deps.source.bodies.set(contentUri, '[{"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":2}},"Id":"h"}, 42, null, "text", [1,2]]');
     expect(await run()).toMatchObject({ status: 'done', records: 5 });
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    expect(deps.sink.published).toHaveLength(5);
+    expect(deps.sink.published).toHaveLength(6); // five events and the blob's manifest
   });
 });
 
@@ -232,8 +243,10 @@ describe('onPoison', () => {
     await deps.ledger.update(stream, message.contentId, { attempts: 5, lastError: 'TransientError: SinkUnavailable' });
     await onPoison(serializeContentMessage(message), deps, 5);
     const row = await deps.ledger.get(stream, message.contentId);
-    expect(row).toMatchObject({ status: 'poisoned' });
-    expect(row?.lastError).toMatch(/retries exhausted after 5 attempts; last error: TransientError: SinkUnavailable/);
+    expect(row).toMatchObject({ status: 'poisoned', attempts: 5 });
+    expect(row?.lastError).toBe('the queue gave up on its message; last error: TransientError: SinkUnavailable');
+    // Not an end: reconcile retries it after the backoff of its fifth attempt (30 s × 2^4).
+    expect(row?.nextAttemptAt).toBe(new Date(now + 480_000).toISOString());
     const event = JSON.parse(deps.sink.published[0]!.body);
     expect(event).toMatchObject({ EventSchema: 'PipelineError', LedgerStatus: 'poisoned', Attempts: 5 });
   });
