@@ -3,7 +3,7 @@ import { reconcile as reconcileStreams } from '../shared/usecases/reconcile.js';
 import { getWiring, observability, type Wiring } from '../shared/wiring.js';
 
 /**
- * Timer (RECONCILE_SCHEDULE, every 15 minutes by default): re-enqueue stuck blobs, check the completeness
+ * Timer (RECONCILE_SCHEDULE, every 15 minutes by default): re-enqueue stuck and poisoned blobs, check the completeness
  * invariant, summarize hours and apply the ledger retention, write each stream's health row (Defender XDR
  * streams included).
  */
@@ -13,7 +13,10 @@ export async function reconcile(_timer: Timer, context: InvocationContext, wirin
   const health = await reconcileStreams(
     [...wiring.streams, ...wiring.securityStreams],
     { ledger, cursors, queue, health: healthStore, listings, summaries, sweeps, gaps, clock, logger, metrics },
-    { ledgerRetentionDays: wiring.config.reconcile.ledgerRetentionDays },
+    {
+      ledgerRetentionDays: wiring.config.reconcile.ledgerRetentionDays,
+      retry: { initialMs: wiring.config.retry.initialSeconds * 1000, maxMs: wiring.config.retry.maxSeconds * 1000 },
+    },
   );
   for (const h of health) {
     const fields = { tenantId: h.tenantId, contentType: h.contentType, state: h.state, reasons: h.reasons.join('; '), invariant: h.invariant.holds ? 'holds' : 'violated', listingLagMinutes: h.listingLagMinutes, deliveryLagMinutes: h.deliveryLagMinutes };

@@ -321,7 +321,6 @@ class BlobDelivery {
   }
 
   private async failed(err: unknown, acknowledged: number): Promise<IngestOutcome> {
-    const { deps, message } = this;
     const resumeOffset = this.resumeFrom + acknowledged;
     const progress: LedgerPatch = { resumeOffset, records: Math.max(this.index, this.row.records ?? 0), events: resumeOffset };
     try {

@@ -4,6 +4,7 @@ import { streamHealth } from '../core/health.js';
 import {
   checkHours, DEFAULT_HORIZON_GRACE_MS, DEFAULT_INSERT_GRACE_MS, describeInvariant, hourOf, hoursBetween, hourStart, invariantState, nextHour, type HourCheck, type InvariantOptions,
 } from '../core/invariant.js';
+import type { RetryPolicy } from '../core/deliveryRetry.js';
 import { isSecurityStream, streamId, type AnyStreamKey, type StreamKey } from '../core/model.js';
 import { DAY_MS, HOUR_MS, utcHourOf } from '../core/windows.js';
 import type {
@@ -38,8 +39,12 @@ export interface ReconcileOptions {
   readonly finalizeHoursPerRun?: number;
   /** Ledger rows (and listing facts) are deleted this many days after contentCreated, once summarized. Default 30. */
   readonly ledgerRetentionDays?: number;
-  /** A `listed` row older than this is stuck: enqueued but never delivered, or never enqueued. */
+  /** A pending row whose last enqueue, retry time and lease lapsed this long ago is stuck (its message presumed lost). Default 1 h. */
   readonly stuckAfterMs?: number;
+  /** Stuck rows re-enqueued at most per stream and run. Default 100. */
+  readonly redeliverPerRun?: number;
+  /** The delivery backoff (RETRY_INITIAL_SECONDS, RETRY_MAX_SECONDS), for poisoned rows. */
+  readonly retry?: RetryPolicy;
   readonly insertGraceMs?: number;
   readonly horizonGraceMs?: number;
   /** Streams reconciled at once. Default 4. */
@@ -55,10 +60,15 @@ export interface ReconcileOptions {
  * accounted from their page rows (written `done`, never queued, never expiring).
  */
 export async function reconcile(streams: readonly AnyStreamKey[], deps: ReconcileDependencies, options: ReconcileOptions = {}): Promise<StreamHealth[]> {
+  // Once per run: whether the queue still holds a backlog (then queued messages are not presumed lost).
+  const queueDepth = await deps.queue.approximateDepth({ abortSignal: options.abortSignal }).catch((err: unknown) => {
+    deps.logger.warn('could not read the content queue depth; redelivery assumes no backlog', { error: describeError(err) });
+    return undefined;
+  });
   // Streams are independent; a few at once keep a partner's hundreds of streams within the schedule.
   const results = await mapLimit(streams, options.concurrency ?? 4, async (stream) => {
     try {
-      return await reconcileStream(stream, deps, options);
+      return await reconcileStream(stream, deps, options, queueDepth);
     } catch (err) {
       deps.logger.error('reconcile failed for a stream', { stream: streamId(stream), error: describeError(err) });
       return undefined;
@@ -71,7 +81,7 @@ const NOT_DONE = ['listed', 'delivering', 'failed', 'poisoned'] as const;
 /** Summaries are kept this long past ledger retention, so the invariant still covers the purged hours. */
 const SUMMARIES_SHOWN_PAST_RETENTION_MS = 7 * DAY_MS;
 
-async function reconcileStream(stream: AnyStreamKey, deps: ReconcileDependencies, options: ReconcileOptions): Promise<StreamHealth> {
+async function reconcileStream(stream: AnyStreamKey, deps: ReconcileDependencies, options: ReconcileOptions, queueDepth: number | undefined): Promise<StreamHealth> {
   const now = deps.clock.now();
   const call: CallOptions = { abortSignal: options.abortSignal };
   const id = streamId(stream);
@@ -83,7 +93,7 @@ async function reconcileStream(stream: AnyStreamKey, deps: ReconcileDependencies
     listingFacts: !security,
   };
   const retentionDays = options.ledgerRetentionDays ?? 30;
-  const { stuck } = security ? { stuck: 0 } : await redeliverStream(stream, deps, options);
+  const { stuck } = security ? { stuck: 0 } : await redeliverStream(stream, deps, { ...options, queueDepth });
 
   const hotFrom = hourOf(now - (options.windowHours ?? 48) * HOUR_MS);
   const finalLimit = hourOf(now - FINAL_AFTER_MS);
