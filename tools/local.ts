@@ -63,6 +63,8 @@ schedules. Ctrl-C stops it.
   --report FILE            write what was served and received as JSON when stopping
   --persist                keep Azurite's data under .local/azurite (fixed ports 10000-10002) and print the
                            settings with which npm run ops reads this run's state
+  --download-outage N      the simulated tenant answers every blob download with 503 for the first N seconds
+                           (delivery backs off and retries; every record still arrives)
   --quiet                  no progress lines
   --help                   this text`,
 );
@@ -80,6 +82,7 @@ const { values: args } = parseArgs({
     report: { type: 'string' },
     quiet: { type: 'boolean', default: false },
     persist: { type: 'boolean', default: false },
+    'download-outage': { type: 'string' },
   },
   strict: true,
 });
@@ -122,6 +125,11 @@ async function main(): Promise<void> {
     });
     stops.push(() => sim!.close());
     say(`tenant       simulated ${SIM_TENANT} at ${sim.url}`);
+    if (args['download-outage']) {
+      const seconds = Number(args['download-outage']);
+      sim.faults.inject({ op: 'blob', activeUntil: Date.now() + seconds * 1000, fault: { kind: 'status', status: 503 } });
+      say(`fault        every blob download fails (HTTP 503) for the first ${seconds} s`);
+    }
   } else say('tenant       real tenants from O365_TENANTS');
 
   const realHub = Boolean(process.env.EVENTHUB_CONNECTION || process.env.EVENTHUB_CONNECTION__fullyQualifiedNamespace);
@@ -179,7 +187,18 @@ async function main(): Promise<void> {
   };
   const queue = wiring.storage.queue(config.contentQueueName);
   const poison = wiring.storage.queue(`${config.contentQueueName}-poison`);
-  const worker = createQueueWorker({ queue, poisonQueue: poison, functionName: 'ingestContent', handler: (m, c) => ingestContent(m, c, wiring), visibilityTimeoutInSeconds: 10, onLog: log });
+  // Delivery retries are the use case's own (the blob goes back on the queue with a delay): counted from its outcomes.
+  let retries = 0;
+  const worker = createQueueWorker({
+    queue,
+    poisonQueue: poison,
+    functionName: 'ingestContent',
+    handler: async (m, c) => {
+      if ((await ingestContent(m, c, wiring)).status === 'retrying') retries++;
+    },
+    visibilityTimeoutInSeconds: 10,
+    onLog: log,
+  });
   const poisonWorker = createQueueWorker({ queue: poison, poisonQueue: wiring.storage.queue(`${config.contentQueueName}-poison-dead`), functionName: 'onPoison', handler: (m, c) => onPoison(m, c, wiring), onLog: log });
   // Discovery tasks (polls, sweeps, Defender scans) the timers enqueue, run as the pollStream queue trigger would.
   const pollQueue = wiring.storage.queue(config.pollQueueName);
@@ -255,7 +274,7 @@ async function main(): Promise<void> {
       lags.push(`${stream.contentType.replace('Audit.', '')}:${lagMin === undefined ? '-' : `${lagMin}m`}${state?.lastErrorCode ? `!${state.lastErrorCode}` : ''}`);
     }
     const proof = await proofLine();
-    if (!args.quiet) say(`progress     blobs done ${worker.stats.processed} (retries ${worker.stats.failed}, poisoned ${worker.stats.poisoned}) · events ${received} (${rate.toFixed(0)}/s) · cursor lag ${lags.join(' ')} · ${proof.text}`);
+    if (!args.quiet) say(`progress     messages ${worker.stats.processed} (delivery retries ${retries}, crashed ${worker.stats.failed}, poisoned ${worker.stats.poisoned}) · events ${received} (${rate.toFixed(0)}/s) · cursor lag ${lags.join(' ')} · ${proof.text}`);
   }, 5000);
   stops.push(async () => clearInterval(progress));
 

@@ -15,7 +15,8 @@ export interface QueueWorkerOptions {
   readonly queue: QueueClient;
   readonly poisonQueue: QueueClient;
   readonly functionName: string;
-  readonly handler: (message: unknown, context: Context) => Promise<void>;
+  /** What it resolves to is ignored, as the host ignores it without an output binding. */
+  readonly handler: (message: unknown, context: Context) => Promise<unknown>;
   /** host.json extensions.queues.maxDequeueCount (5). */
   readonly maxDequeueCount?: number;
   /** host.json visibilityTimeout between attempts; tests shorten it. */
