@@ -4,6 +4,7 @@ import { silentLogger, type CallOptions, type Logger } from '../../ports.js';
 import { AuthorizedRequests } from '../http/authorizedRequests.js';
 import { RateLimiter, type Sleep } from '../http/rateLimiter.js';
 import { parseRetryAfter, type RetryOptions } from '../http/request.js';
+import { describeLimit, MAX_ERROR_BODY_BYTES, MAX_PAGE_BYTES, readLimitedText, readTextWithin } from '../http/responseBody.js';
 import type { AccessTokenSource } from '../identity/tokenSource.js';
 import { classifyGraphFailure, parseGraphErrorBody } from './graphErrors.js';
 
@@ -130,10 +131,9 @@ export class GraphSecurityClient {
       headers: { Accept: 'application/json', Prefer: 'include-unknown-enum-members' },
       abortSignal: options.abortSignal,
       read: async (response) => {
-        const text = await response.text();
-        if (response.ok) return { result: this.parse(text, options.operation, response.status) };
+        if (response.ok) return { result: this.parse(await readTextWithin(response, MAX_PAGE_BYTES), options.operation, response.status) };
         const failure = classifyGraphFailure(
-          { httpStatus: response.status, ...parseGraphErrorBody(text.slice(0, 64 * 1024)), retryAfterInMs: parseRetryAfter(response.headers.get('retry-after'), this.http.now()) },
+          { httpStatus: response.status, ...parseGraphErrorBody(await readLimitedText(response, MAX_ERROR_BODY_BYTES)), retryAfterInMs: parseRetryAfter(response.headers.get('retry-after'), this.http.now()) },
           context,
         );
         return { failure, tokenRefused: response.status === 401 };
@@ -143,7 +143,12 @@ export class GraphSecurityClient {
     });
   }
 
-  private parse(text: string, operation: string, httpStatus: number): unknown {
+  private parse(text: string | undefined, operation: string, httpStatus: number): unknown {
+    if (text === undefined) {
+      // Retryable: no real page is this large, so it is a service or proxy fault of the moment; thrown
+      // from the read, it is not retried in-process, and the next run asks again. The body was cancelled.
+      throw new TransientError('ServiceUnavailable', `${operation} for tenant ${this.options.tenantId}: the response body is over ${describeLimit(MAX_PAGE_BYTES)}; it was not read further`, { tenantId: this.options.tenantId, httpStatus });
+    }
     try {
       const body: unknown = JSON.parse(text);
       if (typeof body === 'object' && body !== null && !Array.isArray(body)) return body;

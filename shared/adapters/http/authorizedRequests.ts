@@ -123,18 +123,3 @@ export class AuthorizedRequests {
     }
   }
 }
-
-/** The first `limit` characters of a body (error bodies only: a proxy page can be large). */
-export async function readLimitedText(response: Response, limit: number): Promise<string> {
-  if (!response.body) return '';
-  const decoder = new TextDecoder();
-  let text = '';
-  for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
-    text += decoder.decode(chunk, { stream: true });
-    if (text.length >= limit) {
-      await response.body.cancel().catch(() => undefined);
-      break;
-    }
-  }
-  return text;
-}

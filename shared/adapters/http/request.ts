@@ -47,12 +47,15 @@ export interface RetryOptions {
 export type BackoffOptions = Required<Pick<RetryOptions, 'baseDelayInMs' | 'maxDelayInMs' | 'maxRetryAfterInMs'>>;
 
 /**
- * How long to wait before attempt `attempt + 1`: the service's Retry-After when given, else full-jitter
+ * How long to wait before attempt `attempt + 1`: the service's Retry-After when given (and positive), else full-jitter
  * exponential backoff (half fixed, half random). Undefined when the service asks for longer than is
  * sensible to wait in-process: the caller then hands the error to the platform's retry.
  */
 export function backoffDelay(attempt: number, retryAfterInMs: number | undefined, options: BackoffOptions, random: () => number): number | undefined {
-  if (retryAfterInMs !== undefined) return retryAfterInMs <= options.maxRetryAfterInMs ? retryAfterInMs : undefined;
+  // A hint of no wait (or no number) is no hint: retrying at once is what a throttled service least wants.
+  if (retryAfterInMs !== undefined && retryAfterInMs > 0 && Number.isFinite(retryAfterInMs)) {
+    return retryAfterInMs <= options.maxRetryAfterInMs ? retryAfterInMs : undefined;
+  }
   const ceiling = Math.min(options.maxDelayInMs, options.baseDelayInMs * 2 ** (attempt - 1));
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
@@ -65,13 +68,28 @@ export function networkReason(err: unknown, url?: string): string {
   return cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
 }
 
-/** `Retry-After` as delta-seconds or an HTTP date, in ms from `now`; undefined when absent or unreadable. */
+/** The longest wait a Retry-After is taken for; a service asking for more gets this (a day). */
+export const MAX_RETRY_AFTER_MS = 24 * 3_600_000;
+
+/** The three HTTP-date forms (IMF-fixdate, RFC 850, asctime) all start with the day of the week. */
+const HTTP_DATE = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,? [A-Za-z0-9 :,-]+$/;
+
+/**
+ * `Retry-After` as delta-seconds or an HTTP date, in ms from `now` (at most {@link MAX_RETRY_AFTER_MS}).
+ * Undefined, meaning no hint (the caller's jittered backoff applies), when absent, unreadable, or when it
+ * asks for no wait at all: zero, a negative number or a date not after `now`. Such a value would
+ * otherwise turn a throttled retry loop into a tight one.
+ */
 export function parseRetryAfter(value: string | null, now: number): number | undefined {
   if (!value) return undefined;
   const trimmed = value.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
-  const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+  let waitInMs: number;
+  if (/^\d+(\.\d+)?$/.test(trimmed)) waitInMs = Math.round(Number(trimmed) * 1000);
+  // asctime carries no zone but means GMT; Date.parse would read it as local time.
+  else if (HTTP_DATE.test(trimmed)) waitInMs = Date.parse(/GMT$/i.test(trimmed) ? trimmed : `${trimmed} GMT`) - now;
+  else return undefined;
+  if (Number.isNaN(waitInMs) || waitInMs <= 0) return undefined;
+  return Math.min(waitInMs, MAX_RETRY_AFTER_MS);
 }
 
 /** OpenSSL/Node verification codes that mean "this peer's certificate is not trusted here". */

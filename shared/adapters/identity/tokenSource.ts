@@ -1,6 +1,7 @@
 import type { TokenCredential } from '@azure/identity';
 import { IngestError, PermanentError, TransientError } from '../../core/errors.js';
 import { tlsTrustFailure, tlsTrustMessage } from '../http/request.js';
+import { ResponseTooLargeError } from '../http/sdkResponseBody.js';
 import { probeTlsTrust } from '../http/tlsProbe.js';
 import { adminConsentUrl, type TenantIdentity } from './credentials.js';
 
@@ -74,10 +75,11 @@ export class CredentialTokenSource implements AccessTokenSource {
 
 /** Maps @azure/identity / MSAL failures to the taxonomy; messages carry AADSTS codes, never secrets. */
 export function translateIdentityError(err: unknown, identity: TenantIdentity, tlsFailure?: string): IngestError {
+  const tenant = `tenant ${identity.tenantId}`;
+  if (err instanceof ResponseTooLargeError) return new TransientError('Unauthorized', `${tenant}: could not obtain an access token: ${err.message}`, { tenantId: identity.tenantId, cause: err });
   if (err instanceof IngestError) return err;
   const text = err instanceof Error ? `${err.name} ${err.message}` : String(err);
   const aadsts = /AADSTS(\d+)/.exec(text)?.[0];
-  const tenant = `tenant ${identity.tenantId}`;
   const details = { tenantId: identity.tenantId, cause: err };
   if (aadsts === 'AADSTS700016') {
     return new PermanentError(

@@ -2,6 +2,8 @@ import type { TokenCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { PermanentError, TransientError } from '../../core/errors.js';
 import type { CallOptions, SecretProvider } from '../../ports.js';
+import { MAX_TOKEN_RESPONSE_BYTES } from '../http/responseBody.js';
+import { boundedHttpClient, ResponseTooLargeError } from '../http/sdkResponseBody.js';
 
 /** Local mode: secrets captured from the environment by loadConfig (no Key Vault). */
 export class EnvSecretProvider implements SecretProvider {
@@ -40,6 +42,8 @@ export class KeyVaultSecretProvider implements SecretProvider {
       // The challenge check compares the vault host with the resource; only real vault hosts pass it.
       disableChallengeResourceVerification: !/\.vault\.(azure\.net|usgovcloudapi\.net|azure\.cn)$/.test(host),
       retryOptions: { maxRetries: 2 },
+      // A secret is a few KiB at most, like a token response.
+      httpClient: boundedHttpClient(MAX_TOKEN_RESPONSE_BYTES),
     });
     this.ttlInMs = options.ttlInMs ?? 15 * 60_000;
     this.now = options.now ?? Date.now;
@@ -64,6 +68,8 @@ export class KeyVaultSecretProvider implements SecretProvider {
       return secret.value;
     } catch (err) {
       if (err instanceof PermanentError) throw err;
+      const refused = tooLarge(err);
+      if (refused) throw new TransientError('SecretUnavailable', `Key Vault ${this.client.vaultUrl}: ${refused.message}`, { cause: err });
       const status = (err as { statusCode?: number }).statusCode;
       const code = innerCode(err);
       if (code === 'SecretDisabled') throw new PermanentError('CredentialRejected', `Key Vault secret ${name} is disabled in ${this.client.vaultUrl}; enable it or point the tenant at another secret`, { httpStatus: status, cause: err });
@@ -73,6 +79,16 @@ export class KeyVaultSecretProvider implements SecretProvider {
       throw new TransientError('SecretUnavailable', `Key Vault ${this.client.vaultUrl} is unreachable or failing (${status ? `HTTP ${status}` : (err as Error).name})`, { httpStatus: status, cause: err });
     }
   }
+}
+
+/** The {@link ResponseTooLargeError} in an SDK error's cause chain, if a too-large answer is what failed. */
+function tooLarge(err: unknown): ResponseTooLargeError | undefined {
+  const seen = new Set<unknown>();
+  for (let e: unknown = err; e && typeof e === 'object' && !seen.has(e); e = (e as { cause?: unknown }).cause) {
+    if (e instanceof ResponseTooLargeError) return e;
+    seen.add(e);
+  }
+  return undefined;
 }
 
 /** The most specific error code Key Vault gave (`SecretDisabled`, `ForbiddenByRbac`, ...). */

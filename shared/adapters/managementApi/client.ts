@@ -3,9 +3,10 @@ import { checkFeedUrl, contentUriFor, feedRoot, formatApiTime, isValidContentId 
 import { checkListingEntry, type RejectedListing, type RepairedListing } from '../../core/listingEntry.js';
 import type { ContentListing, ContentType, SubscriptionInfo, TimeWindow } from '../../core/model.js';
 import { silentLogger, type Logger } from '../../ports.js';
-import { AuthorizedRequests, readLimitedText } from '../http/authorizedRequests.js';
+import { AuthorizedRequests } from '../http/authorizedRequests.js';
 import { DEFAULT_RATE, RateLimiter, type Sleep } from '../http/rateLimiter.js';
 import { networkReason, parseRetryAfter, type RetryOptions } from '../http/request.js';
+import { describeLimit, MAX_ERROR_BODY_BYTES, MAX_PAGE_BYTES, readLimitedText, readTextWithin } from '../http/responseBody.js';
 import { classifyFailure, parseErrorBody } from './apiErrors.js';
 import type { AccessTokenSource } from '../identity/tokenSource.js';
 
@@ -202,7 +203,7 @@ export class ManagementActivityClient {
       abortSignal: options.abortSignal,
       read: async (response, deadline) => {
         if (response.ok) return { result: { kind: 'response', response, release: deadline.release, touch: deadline.touch }, keepsDeadline: true };
-        const parsed = parseErrorBody(await readLimitedText(response, 64 * 1024));
+        const parsed = parseErrorBody(await readLimitedText(response, MAX_ERROR_BODY_BYTES));
         if (parsed.afCode && options.successCodes?.includes(parsed.afCode)) return { result: { kind: 'success-code', afCode: parsed.afCode } };
         const failure = classifyFailure(
           { httpStatus: response.status, ...parsed, retryAfterInMs: parseRetryAfter(response.headers.get('retry-after'), this.http.now()) },
@@ -215,13 +216,26 @@ export class ManagementActivityClient {
   }
 
   private async readJson(sent: Extract<Sent, { kind: 'response' }>, operation: string): Promise<unknown> {
+    const details = { tenantId: this.options.tenantId, httpStatus: sent.response.status };
+    let text: string | undefined;
     try {
-      return JSON.parse(await sent.response.text());
+      text = await readTextWithin(sent.response, MAX_PAGE_BYTES);
     } catch (err) {
-      // A truncated or garbled listing: the next attempt (next poll) lists the window again.
-      throw new TransientError('ServiceUnavailable', `${operation} for tenant ${this.options.tenantId}: the response was not valid JSON`, { tenantId: this.options.tenantId, httpStatus: sent.response.status, cause: err });
+      throw new TransientError('Network', `${operation} for tenant ${this.options.tenantId}: the response broke off (${networkReason(err)})`, { ...details, cause: err });
     } finally {
       sent.release();
+    }
+    if (text === undefined) {
+      // Retryable: no real page is this large, so it is a service or proxy fault of the moment (like a
+      // garbled page), and the window is listed again on the next poll; a permanent error would give the
+      // window up. The body was cancelled, so a retry costs at most this much again.
+      throw new TransientError('ServiceUnavailable', `${operation} for tenant ${this.options.tenantId}: the response body is over ${describeLimit(MAX_PAGE_BYTES)}; it was not read further, and the window is listed again`, details);
+    }
+    try {
+      return JSON.parse(text);
+    } catch (err) {
+      // A truncated or garbled listing: the next attempt (next poll) lists the window again.
+      throw new TransientError('ServiceUnavailable', `${operation} for tenant ${this.options.tenantId}: the response was not valid JSON`, { ...details, cause: err });
     }
   }
 

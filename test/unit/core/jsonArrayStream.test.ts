@@ -225,6 +225,34 @@ describe('JsonArraySplitter on deep nesting', () => {
     expect(failure(encoder.encode(`[[${deep}]]`)).offset).toBe(MAX_NESTING + 1);
   });
 
+  it('refuses a 10 MB run of `[` pushed as one chunk at the limit, without memory in proportion to it', () => {
+    const body = open(10 * 1000 * 1000);
+    const before = process.memoryUsage().heapUsed;
+    const splitter = new JsonArraySplitter();
+    // The push that meets the fault returns what was complete before it (nothing); the next call throws.
+    expect(splitter.push(body)).toEqual([]);
+    let error: unknown;
+    try {
+      splitter.end();
+    } catch (caught) {
+      error = caught;
+    }
+    // One JS number per bracket (the splitter before the bit set) would be 80 MB of heap for this input.
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(48 * 2 ** 20);
+    expect(error).toBeInstanceOf(JsonStreamError);
+    expect((error as JsonStreamError).message).toBe(`an element nests deeper than ${MAX_NESTING} levels at byte ${MAX_NESTING + 1}`);
+  });
+
+  it('hands out the exact text of an element nested 500 deep, objects and arrays mixed, cut anywhere', () => {
+    let deep = '"bottom"';
+    for (let level = 0; level < 500; level++) deep = level % 2 === 0 ? `[ ${deep} , 1 ]` : `{ "k${level}" : ${deep} }`;
+    const bytes = encoder.encode(`[ ${deep} ,\n{"after":"é"} ]`);
+    const cuts = Array.from({ length: 40 }, (_, i) => Math.floor(((i + 1) * bytes.length) / 41));
+    expect(split(bytes)).toEqual([deep, '{"after":"é"}']);
+    expect(split(bytes, cuts)).toEqual([deep, '{"after":"é"}']);
+    expect(JSON.parse(split(bytes)[0]!)).toBeTruthy();
+  });
+
   it('takes a lower limit, counting objects and arrays alike, and still matches brackets by kind', () => {
     const splitter = (): JsonArraySplitter => new JsonArraySplitter({ maxNesting: 3 });
     expect(splitter().push(encoder.encode('[{"a":[{"b":1}]}]'))).toEqual(['{"a":[{"b":1}]}']);

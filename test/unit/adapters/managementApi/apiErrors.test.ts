@@ -123,7 +123,8 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter('5', now)).toBe(5000);
     expect(parseRetryAfter('0.5', now)).toBe(500);
     expect(parseRetryAfter('Tue, 24 Nov 2026 10:00:30 GMT', now)).toBe(30_000);
-    expect(parseRetryAfter('Tue, 24 Nov 2026 09:00:00 GMT', now)).toBe(0);
+    // A date in the past asks for no wait: no hint, so the client's own backoff applies.
+    expect(parseRetryAfter('Tue, 24 Nov 2026 09:00:00 GMT', now)).toBeUndefined();
   });
   it('ignores absent or unreadable values', () => {
     expect(parseRetryAfter(null, now)).toBeUndefined();
