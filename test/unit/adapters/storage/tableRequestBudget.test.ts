@@ -16,7 +16,8 @@ describe('TableRequestBudget (block accounting on the SDK-facing table calls)', 
     expect(grants.slice(0, 36)).toEqual(Array(36).fill(25));
     expect(grants.slice(36)).toEqual([0, 0, 0, 0]);
     expect(rows.partition(TENANT)).toEqual([expect.objectContaining({ rowKey: '2026-11-24T10:00:00.000Z', used: 900 })]);
-    expect(await budget.claim(TENANT, 25)).toEqual({ granted: 0, windowStart: Date.UTC(2026, 10, 24, 10, 0, 0), windowEnd: Date.UTC(2026, 10, 24, 10, 0, 30) });
+    const windowEnd = Date.UTC(2026, 10, 24, 10, 0, 30);
+    expect(await budget.claim(TENANT, 25)).toEqual({ granted: 0, windowStart: Date.UTC(2026, 10, 24, 10, 0, 0), windowEnd, retryAt: windowEnd });
   });
 
   it('grants what is left when a block does not fit, and never more than asked', async () => {
@@ -37,7 +38,7 @@ describe('TableRequestBudget (block accounting on the SDK-facing table calls)', 
         let total = 0;
         for (;;) {
           const claim = await budget.claim(TENANT, 25);
-          if (claim.granted === 0) return total;
+          if (claim.granted === 0 && claim.retryAt >= claim.windowEnd) return total; // spent (not just a lost race)
           total += claim.granted;
         }
       }),
