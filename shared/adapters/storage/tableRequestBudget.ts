@@ -12,12 +12,13 @@ export interface BudgetTable {
   listEntities(options: { queryOptions: { filter: string }; abortSignal?: AbortSignal }): AsyncIterable<{ rowKey?: string }>;
 }
 
-interface BudgetRow {
+/** A window's row (a type, not an interface, so it is a plain record for the Tables SDK and stand-ins). */
+type BudgetRow = {
   readonly partitionKey: string;
   readonly rowKey: string;
   readonly used: number;
   readonly capacity: number;
-}
+};
 
 export interface TableRequestBudgetOptions {
   /** Length of a window; windows start at multiples of it (epoch time). */

@@ -86,7 +86,7 @@ describe('Shared request budget on Azurite', () => {
 
   it('falls back to the local limit with one warning when the table does not exist', async () => {
     const warnings: string[] = [];
-    const logger: Logger = { debug() {}, info() {}, warn: (m) => void warnings.push(m), error() {} };
+    const logger: Logger = { debug() {}, info() {}, warn: (m, fields) => void warnings.push(`${m} ${String(fields?.error)}`), error() {} };
     const limiter = new SharedBudgetLimiter({
       ...UNBOUNDED,
       tenantId: TENANT,
