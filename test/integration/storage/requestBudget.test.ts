@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, inject, it } from 'vitest';
 import { SharedBudgetLimiter } from '../../../shared/adapters/http/sharedBudgetLimiter.js';
-import { StorageClients } from '../../../shared/adapters/storage/clients.js';
+import { StorageClients, TABLES } from '../../../shared/adapters/storage/clients.js';
 import { TableRequestBudget } from '../../../shared/adapters/storage/tableRequestBudget.js';
 import type { Logger } from '../../../shared/ports.js';
+import { newTenantId, startHarness } from '../harness.js';
 
 const connectionString = inject('azuriteConnectionString');
 const TENANT = '55555555-5555-4555-8555-555555555555';
@@ -98,5 +99,41 @@ describe('Shared request budget on Azurite', () => {
     expect(Date.now() - started).toBeLessThan(5000);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/does not exist/);
+  });
+});
+
+describe('The wiring on Azurite and the simulated tenant', () => {
+  const MANAGEMENT_OPS = new Set(['start', 'stop', 'list', 'content', 'blob', 'resources']);
+  async function usedBy(tenantId: string): Promise<number> {
+    let used = 0;
+    for await (const row of tableFor(TABLES.budgets).listEntities<{ used: number }>({ queryOptions: { filter: `PartitionKey eq '${tenantId}'` } })) used += row.used;
+    return used;
+  }
+
+  it('draws the live poll\'s and the sweep\'s Management API calls from the tenant\'s shared budget', async () => {
+    const tenantId = newTenantId();
+    const h = await startHarness({ tenants: [{ tenantId, blobsPerHour: 2 }], env: { O365_CONTENT_TYPES: 'Audit.Exchange', INITIAL_LOOKBACK_HOURS: '2' } });
+    try {
+      await h.poll();
+      await h.sweep();
+      const calls = h.sim.requestLog().filter((r) => MANAGEMENT_OPS.has(r.op)).length;
+      expect(calls).toBeGreaterThan(0);
+      // Every call took a token of a claimed block (blocks of 25; the rest of a block is lost at its window's end).
+      expect(await usedBy(tenantId)).toBeGreaterThanOrEqual(calls);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('leaves the table alone with SHARED_REQUEST_BUDGET=false', async () => {
+    const tenantId = newTenantId();
+    const h = await startHarness({ tenants: [{ tenantId, blobsPerHour: 2 }], env: { O365_CONTENT_TYPES: 'Audit.Exchange', INITIAL_LOOKBACK_HOURS: '2', SHARED_REQUEST_BUDGET: 'false' } });
+    try {
+      await h.poll();
+      expect(h.sim.requestLog().filter((r) => MANAGEMENT_OPS.has(r.op)).length).toBeGreaterThan(0);
+      expect(await usedBy(tenantId)).toBe(0);
+    } finally {
+      await h.close();
+    }
   });
 });
