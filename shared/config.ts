@@ -91,6 +91,8 @@ export interface Config {
   };
   /** The forwarder to the Logs Ingestion API (`LOGS_INGESTION_*`); absent when `LOGS_INGESTION_ENDPOINT` is unset. */
   readonly logsIngestion?: LogsIngestionConfig;
+  /** `SHARED_REQUEST_BUDGET`: every instance draws a tenant's Management API requests from one budget in table `budgets`. */
+  readonly sharedRequestBudget: boolean;
   /** Healing gaps from Purview audit search (Microsoft Graph audit log queries). */
   readonly heal: {
     /** `HEAL_GAPS`: heal recorded gaps automatically (an operator's `ops heal` works either way). */
@@ -167,6 +169,12 @@ export const SETTINGS: readonly SettingSpec[] = [
   { name: 'HEAL_QUERIES_PER_DAY', required: false, default: '200', description: "Audit log queries submitted per tenant in any 24 hours (Graph's documented baseline)" },
   { name: 'HEAL_MAX_RUNNING_QUERIES', required: false, default: '50', description: "Audit log queries queued or running per tenant at once (Graph's documented baseline)" },
   { name: 'HEAL_GRAPH_VERSION', required: false, default: 'v1.0', description: 'Microsoft Graph version of the audit log query API: v1.0 or beta' },
+  {
+    name: 'SHARED_REQUEST_BUDGET',
+    required: false,
+    default: 'true',
+    description: "Share each tenant's Management API request budget (900 per 30 s) across all instances through the budgets table: true or false (false: each instance keeps only its own 1,800 a minute)",
+  },
 ];
 
 /** Thrown once at startup with every configuration problem; never caught by the pipeline. */
@@ -256,6 +264,8 @@ export function loadConfig(env: Env): Config {
   const healGaps = (get('HEAL_GAPS') ?? 'true').toLowerCase();
   if (healGaps !== 'true' && healGaps !== 'false') problems.push(`HEAL_GAPS: expected true or false, got "${get('HEAL_GAPS')}"`);
   const healSchedule = scheduleSetting(get, 'HEAL_SCHEDULE', '0 */10 * * * *', problems);
+  const sharedRequestBudget = (get('SHARED_REQUEST_BUDGET') ?? 'true').toLowerCase();
+  if (sharedRequestBudget !== 'true' && sharedRequestBudget !== 'false') problems.push(`SHARED_REQUEST_BUDGET: expected true or false, got "${get('SHARED_REQUEST_BUDGET')}"`);
   // Purview keeps audit records 180 days (Audit Standard); a lookbehind beyond 30 days would query mostly delivered records.
   const healLookbehindHours = integerSetting(get, 'HEAL_LOOKBEHIND_HOURS', 24, 0, 720, problems);
   const healQueriesPerDay = integerSetting(get, 'HEAL_QUERIES_PER_DAY', 200, 1, 100_000, problems);
@@ -281,6 +291,7 @@ export function loadConfig(env: Env): Config {
     retry: { initialSeconds: retryInitialSeconds, maxSeconds: retryMaxSeconds },
     reconcile: { schedule: reconcileSchedule, ledgerRetentionDays },
     ...(logsIngestion ? { logsIngestion } : {}),
+    sharedRequestBudget: sharedRequestBudget === 'true',
     heal: {
       enabled: healGaps === 'true',
       schedule: healSchedule,

@@ -12,6 +12,8 @@ import { ManagementActivityClient } from './adapters/managementApi/client.js';
 import type { RetryOptions } from './adapters/http/request.js';
 import { DEFAULT_RATE, RateLimiter, realSleep, type Sleep } from './adapters/http/rateLimiter.js';
 import { ShareLimiter, SWEEP_RATE } from './adapters/http/shareLimiter.js';
+import { SharedBudgetLimiter } from './adapters/http/sharedBudgetLimiter.js';
+import { TableRequestBudget } from './adapters/storage/tableRequestBudget.js';
 import { StorageQueuePollTaskQueue } from './adapters/storage/storageQueuePollTaskQueue.js';
 import { CredentialTokenSource } from './adapters/identity/tokenSource.js';
 import { createTenantCredential, type CredentialMaterial } from './adapters/identity/credentials.js';
@@ -123,13 +125,18 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
     return tenant;
   };
 
-  // One token source and one request budget per tenant, shared by the live client and the sweep's.
+  // One token source and one request budget per tenant, shared by the live client and the sweep's. With
+  // SHARED_REQUEST_BUDGET the limiter also draws from the tenant's budget shared by every instance (table budgets).
+  const budgetTable = storage.table(TABLES.budgets);
+  const sharedBudget = config.sharedRequestBudget ? new TableRequestBudget(budgetTable) : undefined;
+  const tenantLimiter = (tenantId: string): RateLimiter =>
+    sharedBudget ? new SharedBudgetLimiter({ ...DEFAULT_RATE, tenantId, budget: sharedBudget, logger }) : new RateLimiter(DEFAULT_RATE);
   const tenantParts = new Map<string, TenantParts>();
   const partsFor = (tenantId: string): TenantParts => {
     let parts = tenantParts.get(tenantId);
     if (!parts) {
       const tenant = tenantOf(tenantId);
-      parts = { tokens: tenantTokens(tenant, tenant.tokenScope, config, secrets), limiter: new RateLimiter(DEFAULT_RATE) };
+      parts = { tokens: tenantTokens(tenant, tenant.tokenScope, config, secrets), limiter: tenantLimiter(tenantId) };
       tenantParts.set(tenantId, parts);
     }
     return parts;
@@ -258,6 +265,7 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
         gapsTable.createTable(),
         sweepsTable.createTable(),
         summariesTable.createTable(),
+        budgetTable.createTable(),
         contentQueue.createIfNotExists(),
         storage.queue(`${config.contentQueueName}-poison`).createIfNotExists(),
         pollQueue.createIfNotExists(),

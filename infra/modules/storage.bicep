@@ -80,6 +80,7 @@ var tableNames = [
   'gaps'
   'sweeps'
   'summaries'
+  'budgets'
 ]
 
 var queueNames = [

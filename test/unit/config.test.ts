@@ -234,6 +234,13 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('shares each tenant\'s request budget across instances by default; SHARED_REQUEST_BUDGET=false turns it off', () => {
+    expect(loadConfig(baseEnv()).sharedRequestBudget).toBe(true);
+    expect(loadConfig(baseEnv({ SHARED_REQUEST_BUDGET: 'FALSE' })).sharedRequestBudget).toBe(false);
+    expect(loadConfig(baseEnv({ SHARED_REQUEST_BUDGET: 'true' })).sharedRequestBudget).toBe(true);
+    expect(problemsOf(baseEnv({ SHARED_REQUEST_BUDGET: 'off' }))).toEqual(['SHARED_REQUEST_BUDGET: expected true or false, got "off"']);
+  });
+
   it('heals gaps by default within the documented audit search limits, and validates the heal settings', () => {
     expect(loadConfig(baseEnv()).heal).toEqual({ enabled: true, schedule: '0 */10 * * * *', lookbehindHours: 24, queriesPerDay: 200, maxRunningQueries: 50, graphVersion: 'v1.0' });
     expect(loadConfig(baseEnv({ HEAL_GAPS: 'false', HEAL_GRAPH_VERSION: 'beta', HEAL_LOOKBEHIND_HOURS: '0' })).heal).toMatchObject({ enabled: false, graphVersion: 'beta', lookbehindHours: 0 });

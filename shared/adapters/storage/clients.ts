@@ -7,7 +7,7 @@ import { tlsTrustFailure, tlsTrustMessage } from '../http/request.js';
 import type { StorageConfig } from '../../config.js';
 
 /** Table names (docs/architecture.md, "State"; the Bicep creates the same). */
-export const TABLES = { ledger: 'ledger', cursors: 'cursors', health: 'health', listings: 'listings', gaps: 'gaps', sweeps: 'sweeps', summaries: 'summaries' } as const;
+export const TABLES = { ledger: 'ledger', cursors: 'cursors', health: 'health', listings: 'listings', gaps: 'gaps', sweeps: 'sweeps', summaries: 'summaries', budgets: 'budgets' } as const;
 export const CONTAINERS = { quarantine: 'quarantine', claimCheck: 'claim-check' } as const;
 
 /**
