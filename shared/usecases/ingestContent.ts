@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { parseContentMessage, type ContentMessage } from '../core/contentMessage.js';
+import { describeMessageForQuarantine, parseContentMessage, type ContentMessage } from '../core/contentMessage.js';
 import { exceedsBytes, shrinkToBudget } from '../core/eventBudget.js';
 import { nextRetry, type RetryPolicy } from '../core/deliveryRetry.js';
 import { describeError, IngestError, PermanentError } from '../core/errors.js';
@@ -456,25 +456,14 @@ function guardedContentUri(message: ContentMessage, managementEndpoint: string, 
  * message nested too deep to serialize is described instead), so bad input always ends here.
  */
 export async function quarantineMessage(input: unknown, reason: string, deps: Pick<IngestDependencies, 'blobs' | 'clock' | 'logger' | 'metrics'>): Promise<IngestOutcome> {
-  const text = messageText(input);
+  const text = describeMessageForQuarantine(input);
   const digest = createHash('sha256').update(text).digest('hex').slice(0, 16);
   const at = new Date(deps.clock.now()).toISOString();
   const name = `messages/${at.slice(0, 10)}/${at.replace(/[:.]/g, '')}-${digest}.json`;
-  await deps.blobs.put(CONTAINER_QUARANTINE, name, JSON.stringify({ reason, quarantinedAt: at, message: text.slice(0, 65_536) }), { contentType: 'application/json' });
+  await deps.blobs.put(CONTAINER_QUARANTINE, name, JSON.stringify({ reason, quarantinedAt: at, message: text }), { contentType: 'application/json' });
   deps.logger.error('queue message quarantined', { reason, blob: `${CONTAINER_QUARANTINE}/${name}` });
   deps.metrics.count('messages.quarantined', 1);
   return { status: 'quarantined', reason };
-}
-
-/** The message as text, bounded; whatever it is. */
-function messageText(input: unknown): string {
-  if (typeof input === 'string') return input.slice(0, 1_048_576);
-  if (input instanceof Uint8Array) return Buffer.from(input.subarray(0, 1_048_576)).toString('utf8');
-  try {
-    return (JSON.stringify(input) ?? String(input)).slice(0, 1_048_576);
-  } catch (err) {
-    return `(a ${Array.isArray(input) ? 'array' : typeof input} that cannot be serialized: ${err instanceof Error ? err.name : 'error'})`;
-  }
 }
 
 export function ledgerEntryFor(message: ContentMessage, status: LedgerStatus): LedgerEntry {

@@ -58,6 +58,9 @@ export async function startHarness(options: HarnessOptions) {
     EVENTHUB_NAME: 'unused',
     CONTENT_QUEUE_NAME: queueName,
     POLL_QUEUE_NAME: `poll-${randomUUID().slice(0, 8)}`,
+    // Delivery retries come back after a second or two of real time (the queue's visibility delay).
+    RETRY_INITIAL_SECONDS: '1',
+    RETRY_MAX_SECONDS: '2',
     ...options.env,
   });
   const logger = options.logger ?? new RecordingLogger();

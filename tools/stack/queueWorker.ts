@@ -32,6 +32,11 @@ export interface QueueWorkerOptions {
 export interface QueueWorker {
   /** Processes messages until the queue has been empty for one poll; resolves with the number handled. */
   drain(): Promise<number>;
+  /**
+   * Like `drain`, but also waits for messages that are invisible for now (retries re-enqueued with a delay),
+   * until the queue holds none at all or `timeoutInMs` passes (then it rejects).
+   */
+  settle(timeoutInMs?: number): Promise<number>;
   /** Starts polling in the background. */
   start(): void;
   stop(): Promise<void>;
@@ -99,6 +104,19 @@ export function createQueueWorker(options: QueueWorkerOptions): QueueWorker {
         const n = await pollOnce();
         total += n;
         if (n === 0) return total;
+      }
+    },
+    async settle(timeoutInMs = 60_000) {
+      const deadline = Date.now() + timeoutInMs;
+      let total = 0;
+      for (;;) {
+        const n = await pollOnce();
+        total += n;
+        if (n > 0) continue;
+        const { approximateMessagesCount } = await options.queue.getProperties();
+        if (!approximateMessagesCount) return total;
+        if (Date.now() > deadline) throw new Error(`${options.functionName}: ${approximateMessagesCount} messages still queued after ${timeoutInMs} ms`);
+        await new Promise((r) => setTimeout(r, options.pollIntervalInMs ?? 250));
       }
     },
     start() {
