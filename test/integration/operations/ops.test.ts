@@ -118,7 +118,7 @@ describe('operator CLI against Azurite and the simulated tenant', () => {
     await wiring.ledger.markEnqueued(stream, ['expiring-blob'], new Date().toISOString());
     const run = await ops('reconcile');
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stderr).toMatch(/undelivered blobs expire within a day.*expiring-blob/);
+    expect(run.stderr).toMatch(/blobs not done expire within a day.*expiring-blob/);
     expect((await drain()).map((m) => m.contentId)).toContain('stuck-blob');
 
     const report = await ops('status', '--json');
