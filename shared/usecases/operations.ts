@@ -2,7 +2,7 @@ import { toContentMessage } from '../core/contentMessage.js';
 import { PermanentError } from '../core/errors.js';
 import type { AnyStreamKey, StreamKey, TimeWindow } from '../core/model.js';
 import { DEFAULT_MAX_WINDOW_MS, LISTING_RETENTION_MS } from '../core/windows.js';
-import type { ActivityFeed, CallOptions, Clock, ContentQueue, CursorState, CursorStore, HealthStore, Ledger, LedgerStatus, Logger, StreamHealth } from '../ports.js';
+import type { ActivityFeed, CallOptions, Clock, ContentQueue, CursorState, CursorStore, HealthStore, Ledger, LedgerPatch, LedgerStatus, Logger, StreamHealth } from '../ports.js';
 import { WindowRecorder, type ListingRecorderDependencies } from './listingRecorder.js';
 
 /** Operator actions (the `ops` CLI): backfill a window, replay failed blobs, report status. */
@@ -67,7 +67,17 @@ export async function replay(
       skippedExpired.push(entry.contentId);
       continue;
     }
-    await deps.ledger.update(stream, entry.contentId, { status: 'listed', attempts: 0, enqueuedAt: new Date(now).toISOString(), lastError: `replayed after ${entry.status}: ${entry.lastError ?? ''}` }, options);
+    // A done blob is delivered again from its first record (asked for by name of status, never by default);
+    // any other keeps its resume offset, so what the hub already acknowledged is not sent twice.
+    const patch: LedgerPatch = {
+      status: 'listed',
+      attempts: 0,
+      enqueuedAt: new Date(now).toISOString(),
+      nextAttemptAt: new Date(now).toISOString(),
+      lastError: `replayed after ${entry.status}${entry.lastError ? `: ${entry.lastError}` : ''}`,
+      ...(entry.status === 'done' ? { resumeOffset: 0, events: 0 } : {}),
+    };
+    await deps.ledger.update(stream, entry.contentId, patch, options);
     await deps.queue.enqueue([toContentMessage(stream, entry, now)], options);
     replayed.push(entry.contentId);
   }

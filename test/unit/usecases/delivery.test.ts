@@ -6,6 +6,7 @@ import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../../shared/core/windows.js';
 import type { LedgerEntry } from '../../../shared/ports.js';
 import { ingestContent, type IngestOptions, type IngestOutcome } from '../../../shared/usecases/ingestContent.js';
 import { onPoison } from '../../../shared/usecases/onPoison.js';
+import { replay } from '../../../shared/usecases/operations.js';
 import { reconcile } from '../../../shared/usecases/reconcile.js';
 import { redeliverStream } from '../../../shared/usecases/redelivery.js';
 import {
@@ -280,6 +281,26 @@ describe('the blob manifest', () => {
     expect(manifest).toMatchObject({ EnvelopeSchema: 'm365.audit.pipeline', EventSchema: 'BlobManifest', RecordCount: 9, EventCount: 9, DistinctEventIds: 9, EventIdDigest: digestOf(ids).value });
     // Same partition key as the blob's events.
     expect(new Set(t.deps.sink.published.map((e) => e.partitionKey)).size).toBe(1);
+  });
+});
+
+describe('replay', () => {
+  it('of a done blob really delivers it again, from its first record; a failed one resumes where it stopped', async () => {
+    const t = setup(6);
+    await t.listed();
+    await ingestContent(serializeContentMessage(t.message), t.deps, t.ingestOptions);
+    expect(t.recordIds()).toHaveLength(6);
+    const result = await replay(t.stream, t.deps, { statuses: ['done'] });
+    expect(result.replayed).toEqual([t.message.contentId]);
+    expect(await t.row()).toMatchObject({ status: 'listed', resumeOffset: 0, attempts: 0 });
+    expect(await ingestContent(serializeContentMessage(t.deps.queue.messages[0]!), t.deps, t.ingestOptions)).toMatchObject({ status: 'done', records: 6 });
+    expect(t.recordIds()).toEqual([...t.records, ...t.records].map((r) => r.Id));
+
+    const failed = setup(6);
+    await failed.deps.ledger.insertIfAbsent([{ ...failed.message, status: 'failed', attempts: 3, resumeOffset: 4, lastError: 'expired during retries (test)' }]);
+    await replay(failed.stream, failed.deps);
+    await ingestContent(serializeContentMessage(failed.deps.queue.messages[0]!), failed.deps, failed.ingestOptions);
+    expect(failed.recordIds()).toEqual(failed.records.slice(4).map((r) => r.Id));
   });
 });
 
