@@ -87,6 +87,9 @@ export async function ingestContent(input: unknown, deps: IngestDependencies, op
 
 type Claim = { readonly row: LedgerEntry; readonly etag: string } | IngestOutcome;
 
+/** Deliveries started by this process: with the worker's id, a lease owner no other delivery has. */
+let claims = 0;
+
 /**
  * Takes the row's lease (status `delivering`, this worker, until now + lease) with a conditional replace, so two
  * copies of a message never publish together. A copy that finds a live lease goes back on the queue until the
@@ -95,7 +98,8 @@ type Claim = { readonly row: LedgerEntry; readonly etag: string } | IngestOutcom
 async function claimRow(message: ContentMessage, deps: IngestDependencies, options: IngestOptions): Promise<Claim> {
   const stream: StreamKey = { tenantId: message.tenantId, contentType: message.contentType };
   const fields = { tenantId: message.tenantId, contentType: message.contentType, contentId: message.contentId };
-  const me = deps.workerId ?? 'worker';
+  // One owner per delivery, not per process: the host runs several messages at once in one worker.
+  const me = `${deps.workerId ?? 'worker'}#${++claims}`;
   const leaseMs = options.leaseInMs ?? DEFAULT_LEASE_MS;
   for (let race = 0; race < 3; race++) {
     let current = await deps.ledger.read(stream, message.contentId, options);
@@ -117,7 +121,7 @@ async function claimRow(message: ContentMessage, deps: IngestDependencies, optio
     }
     const now = deps.clock.now();
     const leaseEnds = row.status === 'delivering' && row.leaseUntil ? Date.parse(row.leaseUntil) : Number.NaN;
-    if (leaseEnds > now && row.leaseOwner !== me) return backOffDuringLease(message, leaseEnds - now, deps, options);
+    if (leaseEnds > now) return backOffDuringLease(message, leaseEnds - now, deps, options);
     if (Date.parse(message.contentExpiration) <= now) {
       return endWith('expired', `contentExpiration ${message.contentExpiration} passed before the download`, message, row, deps, options);
     }
