@@ -39,7 +39,7 @@ export interface IngestOptions {
   readonly eventProfile?: EventProfile;
   /** RETRY_INITIAL_SECONDS / RETRY_MAX_SECONDS; default 30 s and 1 h. */
   readonly retry?: RetryPolicy;
-  /** How long a claim on a blob holds without being renewed. Default 5 minutes; renewed at every checkpoint. */
+  /** How long a claim on a blob holds without being renewed. Default 1 minute; renewed at every checkpoint. */
   readonly leaseInMs?: number;
 }
 
@@ -58,7 +58,8 @@ export const CONTAINER_QUARANTINE = 'quarantine';
 export const CONTAINER_CLAIM_CHECK = 'claim-check';
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = { initialMs: 30_000, maxMs: 3_600_000 };
-export const DEFAULT_LEASE_MS = 5 * 60_000;
+/** Short, so a crashed worker's blob is taken over within a minute; renewed at every checkpoint and every half lease. */
+export const DEFAULT_LEASE_MS = 60_000;
 /** A body that is not a JSON array is downloaded this many times before it counts as permanently malformed. */
 export const MALFORMED_ATTEMPTS = 3;
 
@@ -301,13 +302,28 @@ class BlobDelivery {
     this.leaseRenewedAt = now;
   }
 
-  /** Replaces the row under the lease; a lost ETag race means the lease is gone. */
+  /**
+   * Replaces the row under the lease. Another writer may have touched the row meanwhile without taking the
+   * lease (a poller recording its enqueue, reconcile re-enqueuing): then the patch is applied to the row as it
+   * is now. Only a row whose lease another delivery holds, or that left `delivering`, means the lease is gone.
+   */
   private async save(patch: LedgerPatch): Promise<void> {
-    const next = { ...this.row, ...patch } as LedgerEntry;
-    const etag = await this.deps.ledger.replaceIf(next, this.etag, this.options);
-    if (!etag) throw new LeaseLost(`the lease on ${this.message.contentId} was taken over`);
-    this.row = next;
-    this.etag = etag;
+    let base = this.row;
+    let etag = this.etag;
+    for (let race = 0; race < 5; race++) {
+      const next = { ...base, ...patch } as LedgerEntry;
+      const saved = await this.deps.ledger.replaceIf(next, etag, this.options);
+      if (saved) {
+        this.row = next;
+        this.etag = saved;
+        return;
+      }
+      const current = await this.deps.ledger.read(this.stream, this.message.contentId, this.options);
+      if (!current || current.entry.status !== 'delivering' || current.entry.leaseOwner !== this.row.leaseOwner) break;
+      base = current.entry;
+      etag = current.etag;
+    }
+    throw new LeaseLost(`the lease on ${this.message.contentId} was taken over`);
   }
 
   private leaseLost(): IngestOutcome {
