@@ -499,11 +499,12 @@ async function main(): Promise<number> {
     for (const op of ['content', 'blob'] as const) for (const rule of profile.simFaults) sim.faults.inject({ op, ...rule });
     for (const rule of profile.tokenFaults) sim.faults.inject({ op: 'token', ...rule });
 
-    // Blobs every stream's first poll must list: created in [now − lookback, now − settle lag), whole seconds inside.
+    // Blobs every stream's first poll must list: created in [now − lookback, now − settle lag), a minute inside at
+    // the start (the first poll runs a few seconds after this, and its lookback starts that much later).
     const firstPollAt = Date.now();
     const expected = new Map<string, ContentType>();
     for (const contentType of CONTENT_TYPES) {
-      const from = firstPollAt - profile.lookbackHours * HOUR_MS + 2_000;
+      const from = firstPollAt - profile.lookbackHours * HOUR_MS + MINUTE_MS;
       const to = Math.floor((firstPollAt - wiring.config.poll.settleLagMinutes * MINUTE_MS) / 1000) * 1000;
       for (const blob of sim.blobs(TENANT, contentType, from, to)) expected.set(blob.contentId, contentType);
     }

@@ -50,10 +50,18 @@ export class EventHubsSink implements EventSink {
 /** Batches sent but not yet acknowledged, per publication. Two keep the link busy while the next batch fills. */
 const MAX_IN_FLIGHT = 2;
 
+/**
+ * Batches are cut at 128 KiB, not the hub's 1 MiB: a send whose acknowledgement is lost (a dropped link, a
+ * worker killed mid-send) is sent again whole, so the batch size bounds the duplicates one such fault costs
+ * (about 100 events instead of 800), and the ledger's checkpoint, written after every acknowledged batch,
+ * follows the hub closely. An event larger than that still goes out, alone in a batch of the hub's size.
+ */
+export const MAX_BATCH_BYTES = 128 * 1024;
+
 class HubPublication implements EventPublication {
   private batch?: EventDataBatch;
   /** Sends in the order they went out; each resolves to its error, or undefined once acknowledged. */
-  private readonly inFlight: Array<{ readonly result: Promise<unknown>; readonly count: number }> = [];
+  private readonly inFlight: Array<{ result: Promise<unknown>; readonly count: number; settled: boolean; error?: unknown }> = [];
   private failure?: unknown;
   acknowledged = 0;
 
@@ -72,12 +80,18 @@ class HubPublication implements EventPublication {
       contentType: 'application/json',
       properties: event.properties,
     };
-    this.batch ??= await this.createBatch();
+    this.settleFinished();
+    this.batch ??= await this.createBatch(MAX_BATCH_BYTES);
     if (this.batch.tryAdd(data)) return;
-    if (this.batch.count === 0) throw tooLarge(event, this.batch.maxSizeInBytes);
-    await this.send(this.batch);
-    this.batch = await this.createBatch();
-    if (!this.batch.tryAdd(data)) throw tooLarge(event, this.batch.maxSizeInBytes);
+    if (this.batch.count > 0) {
+      await this.send(this.batch);
+      this.batch = await this.createBatch(MAX_BATCH_BYTES);
+      if (this.batch.tryAdd(data)) return;
+    }
+    // Larger than a cut batch: alone, in a batch of the hub's own limit.
+    const alone = await this.createBatch();
+    if (!alone.tryAdd(data)) throw tooLarge(event, alone.maxSizeInBytes);
+    await this.send(alone);
   }
 
   async flush(): Promise<void> {
@@ -91,11 +105,27 @@ class HubPublication implements EventPublication {
   private async send(batch: EventDataBatch): Promise<void> {
     while (this.inFlight.length >= MAX_IN_FLIGHT) await this.settleOldest();
     this.throwIfFailed();
-    const result = this.producer.sendBatch(batch, { abortSignal: this.abortSignal }).then(
-      () => undefined,
-      (err: unknown) => err ?? new Error('send failed'),
+    const entry: (typeof this.inFlight)[number] = { result: Promise.resolve(), count: batch.count, settled: false };
+    entry.result = this.producer.sendBatch(batch, { abortSignal: this.abortSignal }).then(
+      () => {
+        entry.settled = true;
+        return undefined;
+      },
+      (err: unknown) => {
+        entry.settled = true;
+        entry.error = err ?? new Error('send failed');
+        return entry.error;
+      },
     );
-    this.inFlight.push({ result, count: batch.count });
+    this.inFlight.push(entry);
+  }
+
+  /** Counts the sends already acknowledged, oldest first, without waiting (so `acknowledged` is current). */
+  private settleFinished(): void {
+    while (this.inFlight.length > 0 && this.inFlight[0]!.settled) {
+      const oldest = this.inFlight.shift()!;
+      this.record(oldest.error, oldest.count);
+    }
   }
 
   /**
@@ -105,18 +135,21 @@ class HubPublication implements EventPublication {
    */
   private async settleOldest(): Promise<void> {
     const oldest = this.inFlight.shift()!;
-    const error = await oldest.result;
+    this.record(await oldest.result, oldest.count);
+  }
+
+  private record(error: unknown, count: number): void {
     if (error !== undefined) this.failure ??= error;
-    else if (this.failure === undefined) this.acknowledged += oldest.count;
+    else if (this.failure === undefined) this.acknowledged += count;
   }
 
   private throwIfFailed(): void {
     if (this.failure !== undefined) throw translateHubError(this.failure);
   }
 
-  private async createBatch(): Promise<EventDataBatch> {
+  private async createBatch(maxSizeInBytes?: number): Promise<EventDataBatch> {
     try {
-      return await this.producer.createBatch({ partitionKey: this.partitionKey, abortSignal: this.abortSignal });
+      return await this.producer.createBatch({ partitionKey: this.partitionKey, abortSignal: this.abortSignal, ...(maxSizeInBytes ? { maxSizeInBytes } : {}) });
     } catch (err) {
       throw translateHubError(err);
     }
