@@ -51,12 +51,12 @@ export class EventHubsSink implements EventSink {
 const MAX_IN_FLIGHT = 2;
 
 /**
- * Batches are cut at 128 KiB, not the hub's 1 MiB: a send whose acknowledgement is lost (a dropped link, a
+ * Batches are cut at 64 KiB, not the hub's 1 MiB: a send whose acknowledgement is lost (a dropped link, a
  * worker killed mid-send) is sent again whole, so the batch size bounds the duplicates one such fault costs
- * (about 100 events instead of 800), and the ledger's checkpoint, written after every acknowledged batch,
+ * (about 50 events instead of 800), and the ledger's checkpoint, written after every acknowledged batch,
  * follows the hub closely. An event larger than that still goes out, alone in a batch of the hub's size.
  */
-export const MAX_BATCH_BYTES = 128 * 1024;
+export const MAX_BATCH_BYTES = 64 * 1024;
 
 class HubPublication implements EventPublication {
   private batch?: EventDataBatch;
