@@ -174,6 +174,8 @@ const say = (line = '') => process.stdout.write(`${line}\n`);
  * Runs the ingest worker children, restarts each after its kill, and aims kills at blobs in flight: once a
  * kill is due, the next blob that starts on the worker whose turn it is (kill k: worker k mod N) is given
  * a seeded 100–600 ms to get going, and that worker is killed then if anything is still in flight there.
+ * A kill due for more than 2 s takes the next start on any worker, and one due for 5 s the busiest worker
+ * (a worker whose slots hold long blobs starts nothing new for a while), so every planned kill happens.
  */
 class WorkerSupervisor {
   readonly delivered = new Set<string>();
@@ -182,6 +184,7 @@ class WorkerSupervisor {
   private readonly children: (TsChild | undefined)[];
   private readonly inFlightBy: Set<string>[];
   private due = false;
+  private dueSince = 0;
   private aiming = false;
   private stopping = false;
 
@@ -212,7 +215,18 @@ class WorkerSupervisor {
 
   /** Asks for one kill, carried out on the next blob in flight. */
   killSoon(): void {
+    if (!this.due) this.dueSince = Date.now();
     this.due = true;
+  }
+
+  /** Called every second or so: a kill due for 5 s goes to the worker with the most blobs in flight. */
+  tick(): void {
+    if (!this.due || this.aiming || this.stopping || Date.now() - this.dueSince < 5000) return;
+    let busiest = -1;
+    for (let i = 0; i < this.count; i++) if (this.inFlightBy[i]!.size > 0 && (busiest < 0 || this.inFlightBy[i]!.size > this.inFlightBy[busiest]!.size)) busiest = i;
+    if (busiest < 0) return;
+    this.aiming = true;
+    void this.kill(busiest).catch((err: unknown) => say(`soak: could not kill and restart worker ${busiest}: ${String(err)}`));
   }
 
   get killPending(): boolean {
@@ -237,7 +251,7 @@ class WorkerSupervisor {
     if (notice.notice === 'start') {
       this.inFlightBy[i]!.add(contentId);
       // Kill k goes to worker k mod N, so kills are spread over every worker.
-      if (this.due && !this.aiming && i === this.kills.length % this.count) {
+      if (this.due && !this.aiming && (i === this.kills.length % this.count || Date.now() - this.dueSince > 2000)) {
         this.aiming = true;
         sleep(this.rng.int(100, 600))
           .then(() => this.kill(i))
@@ -559,6 +573,7 @@ async function main(): Promise<number> {
       const unlisted = [...expected.keys()].filter((id) => !rows.has(id)).length;
       // Kills are spread over the run: kill k is due once k/(kills+1) of the blobs are delivered.
       if (!workers.killPending && workers.kills.length < plannedKills && progress >= (workers.kills.length + 1) / (plannedKills + 1)) workers.killSoon();
+      workers.tick();
       const line = `  ${formatFixed((Date.now() - began) / 1000, 0)} s: ${rows.size} listed, ${rows.size - open} final, ${workers.inFlight} in flight, ${workers.kills.length} kills, ${workers.failedAttempts} failed attempts${ledgerReadErrors > 0 ? `, ${ledgerReadErrors} ledger reads failed` : ''}, ${formatCount(arrivedCounter.dataEvents)} events`;
       if (line.replace(/^\s*\d+ s/, '').replace(/, [\d,]+ events$/, '') !== lastLine.replace(/^\s*\d+ s/, '').replace(/, [\d,]+ events$/, '')) say(line);
       lastLine = line;
