@@ -93,6 +93,8 @@ export interface Config {
   readonly logsIngestion?: LogsIngestionConfig;
   /** `SHARED_REQUEST_BUDGET`: every instance draws a tenant's Management API requests from one budget in table `budgets`. */
   readonly sharedRequestBudget: boolean;
+  /** `TENANT_REQUESTS_PER_MINUTE`: a tenant's Management API requests per minute, per instance and (shared budget) for all. */
+  readonly tenantRequestsPerMinute: number;
   /** Healing gaps from Purview audit search (Microsoft Graph audit log queries). */
   readonly heal: {
     /** `HEAL_GAPS`: heal recorded gaps automatically (an operator's `ops heal` works either way). */
@@ -169,6 +171,12 @@ export const SETTINGS: readonly SettingSpec[] = [
   { name: 'HEAL_QUERIES_PER_DAY', required: false, default: '200', description: "Audit log queries submitted per tenant in any 24 hours (Graph's documented baseline)" },
   { name: 'HEAL_MAX_RUNNING_QUERIES', required: false, default: '50', description: "Audit log queries queued or running per tenant at once (Graph's documented baseline)" },
   { name: 'HEAL_GRAPH_VERSION', required: false, default: 'v1.0', description: 'Microsoft Graph version of the audit log query API: v1.0 or beta' },
+  {
+    name: 'TENANT_REQUESTS_PER_MINUTE',
+    required: false,
+    default: '1800',
+    description: "Management API requests per tenant and minute the app allows itself, across all instances with SHARED_REQUEST_BUDGET (the service throttles at 2,000): each instance's own bucket and the shared budget (half of it per 30 s window)",
+  },
   {
     name: 'SHARED_REQUEST_BUDGET',
     required: false,
@@ -264,6 +272,7 @@ export function loadConfig(env: Env): Config {
   const healGaps = (get('HEAL_GAPS') ?? 'true').toLowerCase();
   if (healGaps !== 'true' && healGaps !== 'false') problems.push(`HEAL_GAPS: expected true or false, got "${get('HEAL_GAPS')}"`);
   const healSchedule = scheduleSetting(get, 'HEAL_SCHEDULE', '0 */10 * * * *', problems);
+  const tenantRequestsPerMinute = integerSetting(get, 'TENANT_REQUESTS_PER_MINUTE', 1800, 2, 2000, problems);
   const sharedRequestBudget = (get('SHARED_REQUEST_BUDGET') ?? 'true').toLowerCase();
   if (sharedRequestBudget !== 'true' && sharedRequestBudget !== 'false') problems.push(`SHARED_REQUEST_BUDGET: expected true or false, got "${get('SHARED_REQUEST_BUDGET')}"`);
   // Purview keeps audit records 180 days (Audit Standard); a lookbehind beyond 30 days would query mostly delivered records.
@@ -292,6 +301,7 @@ export function loadConfig(env: Env): Config {
     reconcile: { schedule: reconcileSchedule, ledgerRetentionDays },
     ...(logsIngestion ? { logsIngestion } : {}),
     sharedRequestBudget: sharedRequestBudget === 'true',
+    tenantRequestsPerMinute,
     heal: {
       enabled: healGaps === 'true',
       schedule: healSchedule,

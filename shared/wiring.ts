@@ -13,7 +13,7 @@ import type { RetryOptions } from './adapters/http/request.js';
 import { DEFAULT_RATE, RateLimiter, realSleep, type Sleep } from './adapters/http/rateLimiter.js';
 import { ShareLimiter, SWEEP_RATE } from './adapters/http/shareLimiter.js';
 import { SharedBudgetLimiter } from './adapters/http/sharedBudgetLimiter.js';
-import { TableRequestBudget } from './adapters/storage/tableRequestBudget.js';
+import { BUDGET_WINDOW, TableRequestBudget } from './adapters/storage/tableRequestBudget.js';
 import { StorageQueuePollTaskQueue } from './adapters/storage/storageQueuePollTaskQueue.js';
 import { CredentialTokenSource } from './adapters/identity/tokenSource.js';
 import { createTenantCredential, type CredentialMaterial } from './adapters/identity/credentials.js';
@@ -128,9 +128,13 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
   // One token source and one request budget per tenant, shared by the live client and the sweep's. With
   // SHARED_REQUEST_BUDGET the limiter also draws from the tenant's budget shared by every instance (table budgets).
   const budgetTable = storage.table(TABLES.budgets);
-  const sharedBudget = config.sharedRequestBudget ? new TableRequestBudget(budgetTable) : undefined;
+  // TENANT_REQUESTS_PER_MINUTE (default 1,800): the bucket's sustained rate, its burst scaled with it, and the
+  // shared budget's window capacity (half of it per 30 s).
+  const perMinute = config.tenantRequestsPerMinute;
+  const rate = perMinute === DEFAULT_RATE.requestsPerMinute ? DEFAULT_RATE : { requestsPerMinute: perMinute, burst: Math.max(1, Math.round((perMinute * DEFAULT_RATE.burst) / DEFAULT_RATE.requestsPerMinute)) };
+  const sharedBudget = config.sharedRequestBudget ? new TableRequestBudget(budgetTable, { capacity: Math.max(1, Math.floor((perMinute * BUDGET_WINDOW.windowMs) / 60_000)) }) : undefined;
   const tenantLimiter = (tenantId: string): RateLimiter =>
-    sharedBudget ? new SharedBudgetLimiter({ ...DEFAULT_RATE, tenantId, budget: sharedBudget, logger }) : new RateLimiter(DEFAULT_RATE);
+    sharedBudget ? new SharedBudgetLimiter({ ...rate, tenantId, budget: sharedBudget, logger }) : new RateLimiter(rate);
   const tenantParts = new Map<string, TenantParts>();
   const partsFor = (tenantId: string): TenantParts => {
     let parts = tenantParts.get(tenantId);
