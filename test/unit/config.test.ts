@@ -234,6 +234,12 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('allows a tenant 1,800 Management API requests a minute by default; TENANT_REQUESTS_PER_MINUTE sets it, never above the service\'s 2,000', () => {
+    expect(loadConfig(baseEnv()).tenantRequestsPerMinute).toBe(1800);
+    expect(loadConfig(baseEnv({ TENANT_REQUESTS_PER_MINUTE: '900' })).tenantRequestsPerMinute).toBe(900);
+    expect(problemsOf(baseEnv({ TENANT_REQUESTS_PER_MINUTE: '2500' }))[0]).toMatch(/^TENANT_REQUESTS_PER_MINUTE/);
+  });
+
   it('shares each tenant\'s request budget across instances by default; SHARED_REQUEST_BUDGET=false turns it off', () => {
     expect(loadConfig(baseEnv()).sharedRequestBudget).toBe(true);
     expect(loadConfig(baseEnv({ SHARED_REQUEST_BUDGET: 'FALSE' })).sharedRequestBudget).toBe(false);
