@@ -24,8 +24,11 @@ import { sweepStreams } from '../../shared/usecases/sweepStreams.js';
 import { createWiring } from '../../shared/wiring.js';
 import { notify, serveCommands } from './ipc.js';
 
-/** The stage breakdown normalizes as the ingest path does, for a blob of this (fixed) identity. */
-const STAGE_CONTEXT = { source: 'O365ManagementActivity', tenantId: '00000000-0000-4000-8000-000000000000', contentType: 'Audit.General', contentId: 'bench-stages', contentCreated: '2026-01-01T00:00:00.000Z' } as const;
+/**
+ * The stage breakdown normalizes as the ingest path does, for a blob of this (fixed) identity in the
+ * records' own tenant (another tenant would add a warning and a field to every event).
+ */
+const STAGE_CONTEXT = { source: 'O365ManagementActivity', contentType: 'Audit.General', contentId: 'bench-stages', contentCreated: '2026-01-01T00:00:00.000Z' } as const;
 
 /** As functions/pollContent.ts: streams polled at once. */
 const POLL_CONCURRENCY = 4;
@@ -232,10 +235,10 @@ serveCommands({
    * event as BlobDelivery does (for full, the record's source text spliced in as Raw) and UTF-8 encode;
    * and the floor, JSON.parse + JSON.stringify of each record, right after in the same process.
    */
-  async stages({ file, profile }: { file: string; profile?: EventProfile }) {
+  async stages({ file, profile, tenantId }: { file: string; profile?: EventProfile; tenantId: string }) {
     const texts = recordTexts(file);
     const body = Buffer.from(`[${texts.join(',')}]`, 'utf8');
-    const context = { ...STAGE_CONTEXT, processedTime: new Date().toISOString() };
+    const context = { ...STAGE_CONTEXT, tenantId, processedTime: new Date().toISOString() };
     collectGarbage();
     let started = performance.now();
     const splitter = new JsonArraySplitter();

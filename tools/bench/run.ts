@@ -183,7 +183,7 @@ async function main(): Promise<void> {
       const results: StageResult[] = [];
       for (const profile of EVENT_PROFILES) {
         const runs: StageRun[] = [];
-        for (let run = 0; run < 3; run++) runs.push(await worker.call<StageRun>('stages', { file, profile }));
+        for (let run = 0; run < 3; run++) runs.push(await worker.call<StageRun>('stages', { file, profile, tenantId: INGEST_TENANT }));
         const pick = (key: keyof StageRun['ms']) => median(runs.map((r) => r.ms[key]));
         results.push({
           profile,
