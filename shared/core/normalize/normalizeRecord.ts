@@ -12,7 +12,7 @@ import {
   type NormalizedEvent,
   type NormalizeOptions,
 } from './event.js';
-import { isJsonObject, nestsDeeperThan, stringifyWithoutRecursion } from './json.js';
+import { isJsonObject, nestsDeeperThan, stringifyWithoutRecursion, textNestsAtMost } from './json.js';
 import { toIsoUtc } from './time.js';
 import { productOf } from './vocabulary.js';
 
@@ -81,7 +81,8 @@ function captureRaw(record: unknown, rawText: string | undefined): RawCapture {
     return { raw: null, text: rawText ?? 'null', warnings: [`record is not a JSON value (${kind})`] };
   }
   try {
-    if (nestsDeeperThan(record, MAX_DEPTH)) {
+    // The record's own text answers for most records without walking the parsed value.
+    if ((rawText === undefined || !textNestsAtMost(rawText, MAX_DEPTH)) && nestsDeeperThan(record, MAX_DEPTH)) {
       // JSON.stringify would overflow the stack on this value somewhere downstream; its text is safe to carry.
       const text = rawText ?? stringifyWithoutRecursion(record);
       return {
