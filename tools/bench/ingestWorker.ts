@@ -18,7 +18,7 @@ import { buildEvent, serializeEvent, type EventProfile } from '../../shared/core
 import { partitionKeyFor } from '../../shared/core/partitionKey.js';
 import { HOUR_MS, MINUTE_MS } from '../../shared/core/windows.js';
 import { noMetrics, silentLogger, type ContentQueue, type CursorStore, type EventSink, type Ledger, type OutgoingEvent } from '../../shared/ports.js';
-import { ingestContent, ledgerEntryFor, type IngestDependencies, type IngestOutcome } from '../../shared/usecases/ingestContent.js';
+import { ingestContent, ledgerEntryFor, MALFORMED_ATTEMPTS, type IngestDependencies, type IngestOutcome } from '../../shared/usecases/ingestContent.js';
 import { pollStreams, type StreamPollResult } from '../../shared/usecases/pollStreams.js';
 import { sweepStreams } from '../../shared/usecases/sweepStreams.js';
 import { createWiring } from '../../shared/wiring.js';
@@ -322,7 +322,12 @@ serveCommands({
     const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), intervalMs);
     const started = performance.now();
     try {
-      const outcome = await ingestContent(message, hubDeps, ingestOptions);
+      let outcome = await ingestContent(message, hubDeps, ingestOptions);
+      // A malformed body is downloaded again at each delivery until it counts as permanently malformed;
+      // the queue's redeliveries come at once here (the last one copies the body to quarantine).
+      for (let attempt = 1; outcome.status === 'retrying' && expectStatus !== 'retrying' && attempt < MALFORMED_ATTEMPTS; attempt++) {
+        outcome = await ingestContent(message, hubDeps, ingestOptions);
+      }
       if (outcome.status !== expectStatus) throw new Error(`ingest ended ${outcome.status}, expected ${expectStatus}: ${outcome.reason ?? ''}`);
       peak = Math.max(peak, process.memoryUsage().rss);
       return {

@@ -32,6 +32,11 @@ export class Draft {
     readonly warnings: string[],
     /** The event being filled (for audit records, with every envelope field already a property). */
     readonly event: NormalizedEvent = {} as NormalizedEvent,
+    /**
+     * False when the event's AdditionalFields will not come from the mapping (a compact event takes the
+     * record's own fields): entries are then worked out as usual, warnings included, but not stored.
+     */
+    private readonly keepsAdditional = true,
   ) {
     // One pass over the record's own fields (for-in over a JSON.parse object reads them through V8's enum
     // cache) instead of a lookup per field a mapper asks for: records have many different shapes, which
@@ -110,7 +115,7 @@ export class Draft {
   /** Sets an AdditionalFields entry unless the value is empty or already set. */
   add(key: string, value: unknown): void {
     // No prototype, and undefined is never stored: a defined entry is an own one.
-    if (value === undefined || value === null || value === '' || this.additional[key] !== undefined) return;
+    if (!this.keepsAdditional || value === undefined || value === null || value === '' || this.additional[key] !== undefined) return;
     this.additional[key] = value;
     this.additionalCount++;
   }

@@ -56,10 +56,11 @@ export function buildEvent(record: unknown, ctx: NormalizeContext, options: Norm
       if (JSON_KINDS.has(typeof record)) warnings.push(`record is not a JSON object (${kindOf(record)})`);
       return finish(event, warnings);
     }
-    const draft = new Draft(record, warnings, event);
+    const compact = options.profile === 'compact' && capture.raw === record;
+    const draft = new Draft(record, warnings, event, !compact);
     mapRecord(draft, ctx);
-    if (options.profile === 'compact' && capture.raw === record) {
-      // The record's own fields replace Raw; what the mapping put in AdditionalFields is derived from them.
+    if (compact) {
+      // The record's own fields replace Raw and what the mapping would have put in AdditionalFields (derived from them).
       event.AdditionalFields = compactAdditionalFields(record, event);
       event.Raw = undefined;
       return finish(event, warnings);
