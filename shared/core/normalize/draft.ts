@@ -82,6 +82,10 @@ export class Draft {
   /** `value` as a trimmed, non-empty, bounded string; `label` names it in warnings. */
   text(value: unknown, label: string): string | undefined {
     if (typeof value === 'string') {
+      if (value.length <= MAX_VALUE_CHARS && value.length > 0 && isPrintableAscii(value.charCodeAt(0)) && isPrintableAscii(value.charCodeAt(value.length - 1))) {
+        // Nothing to trim or cut (the usual value): trim() would give it back unchanged.
+        return value;
+      }
       const bounded = value.length > MAX_VALUE_CHARS ? value.slice(0, MAX_VALUE_CHARS + 1) : value;
       const trimmed = bounded.trim();
       if (trimmed.length > MAX_VALUE_CHARS) {
@@ -232,6 +236,11 @@ export class Draft {
 }
 
 const NOT_JSON = Symbol('not JSON');
+
+/** A printable ASCII character other than the space: never white space to String.prototype.trim. */
+function isPrintableAscii(code: number): boolean {
+  return code > 0x20 && code < 0x7f;
+}
 
 /** The record field names mappers have asked for, each with its slot in a Draft's values. */
 const SLOT_OF = new Map<string, number>();
