@@ -100,7 +100,7 @@ export function mapLogon(d: Draft): void {
 
   const errorCode = d.str('ErrorCode');
   const logonError = d.str('LogonError');
-  const statusDetail = extended?.ResultStatusDetail;
+  const statusDetail = extended?.get('ResultStatusDetail');
   const failed = e.Operation === 'UserLoginFailed' || (errorCode !== undefined && errorCode !== '0');
   if (failed) {
     e.EventResult = 'Failure';
@@ -142,7 +142,7 @@ export function mapDirectoryAudit(d: Draft): void {
   e.Object = target.upn ?? target.name ?? e.Object;
   e.ObjectId = target.objectId;
   e.ObjectType = 'Directory Service Object';
-  const category = d.flattened.get('ExtendedProperties')?.extendedAuditEventCategory;
+  const category = d.flattened.get('ExtendedProperties')?.get('extendedAuditEventCategory');
   e.OriginalObjectType = target.kind ?? (typeof category === 'string' ? category : undefined) ?? e.OriginalObjectType;
   if (target.upn !== undefined) {
     e.TargetUsername = target.upn;

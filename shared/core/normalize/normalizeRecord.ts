@@ -66,7 +66,7 @@ export function buildEvent(record: unknown, ctx: NormalizeContext, options: Norm
       return finish(event, warnings);
     }
     const additional = draft.additional;
-    for (const pairs of draft.flattened.values()) for (const name of Object.keys(pairs)) draft.add(name, pairs[name]);
+    for (const pairs of draft.flattened.values()) for (const [name, value] of pairs) draft.add(name, value);
     if (draft.hasAdditional()) event.AdditionalFields = additional;
     return finish(event, warnings);
   } catch (error) {
