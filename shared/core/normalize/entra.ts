@@ -37,7 +37,7 @@ export function principalOf(d: Draft, key: 'Actor' | 'Target'): Principal {
   d.noteCap(key, list.length);
   for (const entry of list.slice(0, MAX_ENTRIES)) {
     if (!isJsonObject(entry)) continue;
-    const id = d.text(own(entry, 'ID'), `${key}.ID`);
+    const id = d.text(own(entry, 'ID'), key, 'ID');
     const type = toInteger(own(entry, 'Type'));
     if (id === undefined || type === undefined) continue;
     if (type === UPN) principal.upn ??= id;
