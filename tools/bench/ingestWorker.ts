@@ -151,7 +151,7 @@ function normalizePass(texts: readonly string[], context: NormalizeContext, prof
   let chars = 0;
   for (const text of texts) {
     const record: unknown = JSON.parse(text);
-    chars += serializeEvent(buildEvent(record, context, { rawText: text, profile }), record, text, context).length;
+    chars += serializeEvent(buildEvent(record, context, { rawText: text, profile }), record, text).length;
   }
   return chars;
 }
@@ -298,7 +298,7 @@ serveCommands({
       const event = buildEvent(record, context, { rawText: text, profile });
       t0 = performance.now();
       stage.normalize += t0 - t1;
-      const json = serializeEvent(event, record, text, context);
+      const json = serializeEvent(event, record, text);
       t1 = performance.now();
       stage.stringify += t1 - t0;
       eventBytes += Buffer.from(json, 'utf8').length;
