@@ -3,20 +3,23 @@
 //
 // The TypeScript compiler (a devDependency) transpiles the entry point and every module it imports by a
 // relative path, file by file (`transpileModule`: no type check, `npm run typecheck` does that), into
-// node_modules/.cache/m365-audit-ingest/<entry>/. Packages are imported from the project's
+// node_modules/.cache/m365-audit-ingest/<checkout>-<entry>/, <checkout> naming this checkout (git worktrees
+// may share one node_modules, and one must never run another's build). Packages are imported from the project's
 // node_modules as usual. A manifest there lists the sources and when they were built; a start that finds
 // none of them changed costs a stat per source file. Plain JavaScript on purpose: this is what runs
 // before anything is compiled.
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CACHE_ROOT = join(ROOT, 'node_modules', '.cache', 'm365-audit-ingest');
+const CHECKOUT = createHash('sha256').update(ROOT).digest('hex').slice(0, 8);
 
 /** The compiled JavaScript of `entry` (a .ts path from the repository root), built first if it is stale. */
 export async function compiledEntry(entry) {
-  const cache = join(CACHE_ROOT, entry.replace(/\.ts$/, '').replace(/[^A-Za-z0-9]+/g, '-'));
+  const cache = join(CACHE_ROOT, `${CHECKOUT}-${entry.replace(/\.ts$/, '').replace(/[^A-Za-z0-9]+/g, '-')}`);
   const manifestFile = join(cache, 'manifest.json');
   const current = currentBuild(cache, manifestFile);
   const dir = current ?? (await build(entry, cache, manifestFile));

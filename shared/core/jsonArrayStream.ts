@@ -225,6 +225,12 @@ export class JsonArraySplitter {
     while (i < length) {
       const byte = chunk.charCodeAt(i);
       if (byte === QUOTE) {
+        // The usual string: its next quote closes it (no backslash right before it).
+        const next = chunk.indexOf('"', i + 1);
+        if (next !== -1 && chunk.charCodeAt(next - 1) !== BACKSLASH) {
+          i = next + 1;
+          continue;
+        }
         this.escaped = false;
         const close = this.closingQuote(chunk, i + 1);
         if (close === MORE) {

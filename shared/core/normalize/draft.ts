@@ -13,6 +13,8 @@ const MAX_NAME_CHARS = 256;
 
 /** Decoded Name/Value pairs: a null-prototype object, so any Name (even `__proto__`) is plain data. */
 export type NameValues = Record<string, unknown>;
+/** Decoded Name/Value pairs of a list to be flattened, in the order of {@link NameValues}. */
+export type NameValueMap = Map<string, unknown>;
 
 /**
  * The event under construction for one JSON-object record: typed envelope fields, AdditionalFields, the
@@ -21,7 +23,7 @@ export type NameValues = Record<string, unknown>;
 export class Draft {
   readonly additional: NameValues = nullObject<NameValues>();
   /** Name/Value lists by field, flattened into AdditionalFields at the end minus the entries a mapper took. */
-  readonly flattened = new Map<string, NameValues>();
+  readonly flattened = new Map<string, NameValueMap>();
   private additionalCount = 0;
   /** The record's values by slot (see SLOT_OF), or undefined when the record is not a plain JSON object. */
   private readonly values: unknown[] | undefined;
@@ -32,6 +34,11 @@ export class Draft {
     readonly warnings: string[],
     /** The event being filled (for audit records, with every envelope field already a property). */
     readonly event: NormalizedEvent = {} as NormalizedEvent,
+    /**
+     * False when the event's AdditionalFields will not come from the mapping (a compact event takes the
+     * record's own fields): entries are then worked out as usual, warnings included, but not stored.
+     */
+    private readonly keepsAdditional = true,
   ) {
     // One pass over the record's own fields (for-in over a JSON.parse object reads them through V8's enum
     // cache) instead of a lookup per field a mapper asks for: records have many different shapes, which
@@ -74,19 +81,23 @@ export class Draft {
     return this.text(this.get(key), key);
   }
 
-  /** `value` as a trimmed, non-empty, bounded string; `label` names it in warnings. */
-  text(value: unknown, label: string): string | undefined {
+  /** `value` as a trimmed, non-empty, bounded string; `label` (and `entry`, as `label.entry`) names it in warnings. */
+  text(value: unknown, label: string, entry?: string): string | undefined {
     if (typeof value === 'string') {
+      if (value.length <= MAX_VALUE_CHARS && value.length > 0 && isPrintableAscii(value.charCodeAt(0)) && isPrintableAscii(value.charCodeAt(value.length - 1))) {
+        // Nothing to trim or cut (the usual value): trim() would give it back unchanged.
+        return value;
+      }
       const bounded = value.length > MAX_VALUE_CHARS ? value.slice(0, MAX_VALUE_CHARS + 1) : value;
       const trimmed = bounded.trim();
       if (trimmed.length > MAX_VALUE_CHARS) {
-        this.warn(`${label} cut to ${MAX_VALUE_CHARS} characters (Raw has it whole)`);
+        this.warn(`${labelOf(label, entry)} cut to ${MAX_VALUE_CHARS} characters (Raw has it whole)`);
         return trimmed.slice(0, MAX_VALUE_CHARS);
       }
       return trimmed === '' ? undefined : trimmed;
     }
     if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean') return String(value);
-    if (typeof value === 'object' && value !== null) this.warn(`${label} is not a string`);
+    if (typeof value === 'object' && value !== null) this.warn(`${labelOf(label, entry)} is not a string`);
     return undefined;
   }
 
@@ -110,7 +121,7 @@ export class Draft {
   /** Sets an AdditionalFields entry unless the value is empty or already set. */
   add(key: string, value: unknown): void {
     // No prototype, and undefined is never stored: a defined entry is an own one.
-    if (value === undefined || value === null || value === '' || this.additional[key] !== undefined) return;
+    if (!this.keepsAdditional || value === undefined || value === null || value === '' || this.additional[key] !== undefined) return;
     this.additional[key] = value;
     this.additionalCount++;
   }
@@ -120,12 +131,15 @@ export class Draft {
     this.add(as, this.bounded(this.get(key), key));
   }
 
-  /** A value fit for AdditionalFields: strings bounded, booleans-as-strings decoded, containers depth-checked. */
-  bounded(value: unknown, label: string): unknown {
-    if (typeof value === 'string') return toBoolean(value) ?? this.text(value, label);
+  /**
+   * A value fit for AdditionalFields: strings bounded, booleans-as-strings decoded, containers depth-checked.
+   * `label` (and `entry`, as `label.entry`) names it in warnings.
+   */
+  bounded(value: unknown, label: string, entry?: string): unknown {
+    if (typeof value === 'string') return toBoolean(value) ?? this.text(value, label, entry);
     if (typeof value === 'object' && value !== null) {
       if (!nestsDeeperThan(value, MAX_DEPTH)) return value;
-      this.warn(`${label} nests deeper than ${MAX_DEPTH} levels; left in Raw only`);
+      this.warn(`${labelOf(label, entry)} nests deeper than ${MAX_DEPTH} levels; left in Raw only`);
       return undefined;
     }
     return typeof value === 'number' && !Number.isFinite(value) ? undefined : value;
@@ -148,9 +162,22 @@ export class Draft {
    * these is kept as-is in AdditionalFields with a warning.
    */
   nameValues(key: string): NameValues | undefined {
+    const pairs = this.nameValueMap(key);
+    if (pairs === undefined) return undefined;
+    const object = nullObject<NameValues>();
+    for (const [name, value] of pairs) object[name] = value;
+    return object;
+  }
+
+  /**
+   * {@link nameValues} as a Map in the order the object would list (a repeated Name keeps its first place
+   * and its last value, as an assignment does): entries are looked up, taken out and walked without
+   * building an object per list.
+   */
+  private nameValueMap(key: string): NameValueMap | undefined {
     const value = this.container(key);
     if (value === undefined) return undefined;
-    const pairs: NameValues = nullObject<NameValues>();
+    const pairs: NameValueMap = new Map();
     if (Array.isArray(value)) {
       let skipped = 0;
       const count = Math.min(value.length, MAX_ENTRIES);
@@ -162,13 +189,13 @@ export class Draft {
           continue;
         }
         const item = own(entry as Record<string, unknown>, 'Value');
-        pairs[name] = item === undefined ? null : this.bounded(item, `${key}.${name}`) ?? null;
+        pairs.set(name, item === undefined ? null : this.bounded(item, key, name) ?? null);
       }
       this.noteCap(key, value.length);
       if (skipped > 0) this.warn(`${key}: skipped ${skipped} entries without a usable Name`);
     } else if (isJsonObject(value)) {
       const names = Object.keys(value);
-      for (const name of names.slice(0, MAX_ENTRIES)) pairs[name] = this.bounded(value[name], `${key}.${name}`) ?? null;
+      for (const name of names.slice(0, MAX_ENTRIES)) pairs.set(name, this.bounded(value[name], key, name) ?? null);
       this.noteCap(key, names.length);
     } else {
       this.warn(`${key} is not a Name/Value list`);
@@ -201,7 +228,7 @@ export class Draft {
 
   /** Decodes a Name/Value list and queues its remaining entries to be flattened into AdditionalFields. */
   flatten(key: string): void {
-    const pairs = this.nameValues(key);
+    const pairs = this.nameValueMap(key);
     if (pairs) this.flattened.set(key, pairs);
   }
 
@@ -228,6 +255,16 @@ export class Draft {
 
 const NOT_JSON = Symbol('not JSON');
 
+/** A value's name in warnings: `label`, or `label.entry` for an entry of a list or object. */
+function labelOf(label: string, entry: string | undefined): string {
+  return entry === undefined ? label : `${label}.${entry}`;
+}
+
+/** A printable ASCII character other than the space: never white space to String.prototype.trim. */
+function isPrintableAscii(code: number): boolean {
+  return code > 0x20 && code < 0x7f;
+}
+
 /** The record field names mappers have asked for, each with its slot in a Draft's values. */
 const SLOT_OF = new Map<string, number>();
 /** The mappers read a fixed set of names; this only bounds the table should that ever change. */
@@ -240,11 +277,10 @@ function hasEnumerableMembers(object: object): boolean {
 const DECIMAL = /^-?\d+$/;
 
 /** Removes and returns one entry of decoded Name/Value pairs. */
-export function take(pairs: NameValues | undefined, name: string): unknown {
-  // Decoded pairs have no prototype; a missing Value is stored as null, never undefined.
-  if (!pairs || pairs[name] === undefined) return undefined;
-  const value = pairs[name];
-  delete pairs[name];
+export function take(pairs: NameValueMap | undefined, name: string): unknown {
+  // A missing Value is stored as null, never undefined.
+  const value = pairs?.get(name);
+  if (value !== undefined) pairs!.delete(name);
   return value;
 }
 

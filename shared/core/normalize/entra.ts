@@ -37,7 +37,7 @@ export function principalOf(d: Draft, key: 'Actor' | 'Target'): Principal {
   d.noteCap(key, list.length);
   for (const entry of list.slice(0, MAX_ENTRIES)) {
     if (!isJsonObject(entry)) continue;
-    const id = d.text(own(entry, 'ID'), `${key}.ID`);
+    const id = d.text(own(entry, 'ID'), key, 'ID');
     const type = toInteger(own(entry, 'Type'));
     if (id === undefined || type === undefined) continue;
     if (type === UPN) principal.upn ??= id;
@@ -100,7 +100,7 @@ export function mapLogon(d: Draft): void {
 
   const errorCode = d.str('ErrorCode');
   const logonError = d.str('LogonError');
-  const statusDetail = extended?.ResultStatusDetail;
+  const statusDetail = extended?.get('ResultStatusDetail');
   const failed = e.Operation === 'UserLoginFailed' || (errorCode !== undefined && errorCode !== '0');
   if (failed) {
     e.EventResult = 'Failure';
@@ -142,7 +142,7 @@ export function mapDirectoryAudit(d: Draft): void {
   e.Object = target.upn ?? target.name ?? e.Object;
   e.ObjectId = target.objectId;
   e.ObjectType = 'Directory Service Object';
-  const category = d.flattened.get('ExtendedProperties')?.extendedAuditEventCategory;
+  const category = d.flattened.get('ExtendedProperties')?.get('extendedAuditEventCategory');
   e.OriginalObjectType = target.kind ?? (typeof category === 'string' ? category : undefined) ?? e.OriginalObjectType;
   if (target.upn !== undefined) {
     e.TargetUsername = target.upn;

@@ -66,7 +66,7 @@ export function mapExchangeMailbox(d: Draft): void {
   const operations = d.int('OperationCount');
   if (operations !== undefined && operations > 0) e.EventCount = operations;
   if (e.Operation === 'MailItemsAccessed') {
-    const access = d.flattened.get('OperationProperties')?.MailAccessType;
+    const access = d.flattened.get('OperationProperties')?.get('MailAccessType');
     if (typeof access === 'string' && access !== '') e.EventSubType = access;
   }
 

@@ -213,8 +213,8 @@ function mapModifiedProperties(d: Draft): void {
     if (name === undefined) continue;
     named++;
     const change = nullObject<{ OldValue: unknown; NewValue: unknown }>();
-    change.OldValue = changeValue(d, own(entry as Record<string, unknown>, 'OldValue'), `ModifiedProperties.${name}`);
-    change.NewValue = changeValue(d, own(entry as Record<string, unknown>, 'NewValue'), `ModifiedProperties.${name}`);
+    change.OldValue = changeValue(d, own(entry as Record<string, unknown>, 'OldValue'), name);
+    change.NewValue = changeValue(d, own(entry as Record<string, unknown>, 'NewValue'), name);
     changes[name] = change;
   }
   if (named < entries.length) d.warn(`ModifiedProperties: skipped ${entries.length - named} entries without a Name`);
@@ -229,6 +229,6 @@ function mapModifiedProperties(d: Draft): void {
 }
 
 /** Old and new values are text as the service wrote it (`False` stays `False`); other JSON is depth-checked. */
-function changeValue(d: Draft, value: unknown, label: string): unknown {
-  return (typeof value === 'string' ? d.text(value, label) : d.bounded(value, label)) ?? null;
+function changeValue(d: Draft, value: unknown, name: string): unknown {
+  return (typeof value === 'string' ? d.text(value, 'ModifiedProperties', name) : d.bounded(value, 'ModifiedProperties', name)) ?? null;
 }

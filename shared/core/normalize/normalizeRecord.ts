@@ -12,7 +12,7 @@ import {
   type NormalizedEvent,
   type NormalizeOptions,
 } from './event.js';
-import { isJsonObject, nestsDeeperThan, stringifyWithoutRecursion } from './json.js';
+import { isJsonObject, nestsDeeperThan, stringifyWithoutRecursion, textNestsAtMost } from './json.js';
 import { toIsoUtc } from './time.js';
 import { productOf } from './vocabulary.js';
 
@@ -56,16 +56,17 @@ export function buildEvent(record: unknown, ctx: NormalizeContext, options: Norm
       if (JSON_KINDS.has(typeof record)) warnings.push(`record is not a JSON object (${kindOf(record)})`);
       return finish(event, warnings);
     }
-    const draft = new Draft(record, warnings, event);
+    const compact = options.profile === 'compact' && capture.raw === record;
+    const draft = new Draft(record, warnings, event, !compact);
     mapRecord(draft, ctx);
-    if (options.profile === 'compact' && capture.raw === record) {
-      // The record's own fields replace Raw; what the mapping put in AdditionalFields is derived from them.
+    if (compact) {
+      // The record's own fields replace Raw and what the mapping would have put in AdditionalFields (derived from them).
       event.AdditionalFields = compactAdditionalFields(record, event);
       event.Raw = undefined;
       return finish(event, warnings);
     }
     const additional = draft.additional;
-    for (const pairs of draft.flattened.values()) for (const name of Object.keys(pairs)) draft.add(name, pairs[name]);
+    for (const pairs of draft.flattened.values()) for (const [name, value] of pairs) draft.add(name, value);
     if (draft.hasAdditional()) event.AdditionalFields = additional;
     return finish(event, warnings);
   } catch (error) {
@@ -81,7 +82,8 @@ function captureRaw(record: unknown, rawText: string | undefined): RawCapture {
     return { raw: null, text: rawText ?? 'null', warnings: [`record is not a JSON value (${kind})`] };
   }
   try {
-    if (nestsDeeperThan(record, MAX_DEPTH)) {
+    // The record's own text answers for most records without walking the parsed value.
+    if ((rawText === undefined || !textNestsAtMost(rawText, MAX_DEPTH)) && nestsDeeperThan(record, MAX_DEPTH)) {
       // JSON.stringify would overflow the stack on this value somewhere downstream; its text is safe to carry.
       const text = rawText ?? stringifyWithoutRecursion(record);
       return {
