@@ -7,11 +7,11 @@ import { checkFeedUrl, contentUriFor } from '../core/feedUrls.js';
 import { JsonStreamError, splitJsonArray } from '../core/jsonArrayStream.js';
 import type { PartitionKeyMode, StreamKey } from '../core/model.js';
 import type { EventProfile, NormalizeContext, NormalizedEvent } from '../core/normalize/event.js';
-import { serializeElement } from '../core/normalize/serialize.js';
+import { buildElement, serializeElement } from '../core/normalize/serialize.js';
 import { blobManifestEvent, EventIdDigest, type BlobManifestEvent } from '../core/manifest.js';
 import { partitionKeyFor } from '../core/partitionKey.js';
 import { pipelineErrorEvent, type PipelineErrorEvent } from '../core/pipelineEvent.js';
-import type { BlobStore, Clock, ContentQueue, ContentSource, EventSink, Ledger, LedgerEntry, LedgerPatch, LedgerStatus, Logger, Metrics, OutgoingEvent } from '../ports.js';
+import type { BlobStore, Clock, ContentQueue, ContentSource, EventPublication, EventSink, Ledger, LedgerEntry, LedgerPatch, LedgerStatus, Logger, Metrics, OutgoingEvent } from '../ports.js';
 
 export interface IngestDependencies {
   /** The configured tenants: the management endpoint a tenant's content may be fetched from. */
@@ -81,7 +81,7 @@ export async function ingestContent(input: unknown, deps: IngestDependencies, op
 
   const fields = { tenantId: message.tenantId, contentType: message.contentType, contentId: message.contentId };
   const contentUri = guardedContentUri(message, tenant.managementEndpoint, deps, fields);
-  const claim = await claimRow(message, deps, options);
+  const claim = await claimRow(message, fields, deps, options);
   if ('status' in claim) return claim;
   return new BlobDelivery(message, contentUri, claim.row, claim.etag, deps, options).run();
 }
@@ -96,9 +96,8 @@ let claims = 0;
  * copies of a message never publish together. A copy that finds a live lease goes back on the queue until the
  * lease ends; an expired lease (a worker that crashed) is taken over, and delivery resumes at its checkpoint.
  */
-async function claimRow(message: ContentMessage, deps: IngestDependencies, options: IngestOptions): Promise<Claim> {
+async function claimRow(message: ContentMessage, fields: Readonly<Record<string, string>>, deps: IngestDependencies, options: IngestOptions): Promise<Claim> {
   const stream: StreamKey = { tenantId: message.tenantId, contentType: message.contentType };
-  const fields = { tenantId: message.tenantId, contentType: message.contentType, contentId: message.contentId };
   // One owner per delivery, not per process: the host runs several messages at once in one worker.
   const me = `${deps.workerId ?? 'worker'}#${++claims}`;
   const leaseMs = options.leaseInMs ?? DEFAULT_LEASE_MS;
@@ -157,6 +156,15 @@ class FromSink extends Error {
   }
 }
 
+/** Adds an event to the publication; a failure there is marked as the hub's. */
+async function addToHub(publication: EventPublication, event: OutgoingEvent): Promise<void> {
+  try {
+    await publication.add(event);
+  } catch (err) {
+    throw new FromSink(err);
+  }
+}
+
 /** Streams one blob to the hub. */
 class BlobDelivery {
   private readonly stream: StreamKey;
@@ -201,32 +209,27 @@ class BlobDelivery {
       partitionKey: partitionKeyFor(this.options.partitionKeyMode, message.tenantId, message.contentId),
       abortSignal: this.options.abortSignal,
     });
-    const toHub = async (step: () => Promise<void>) => {
-      try {
-        await step();
-      } catch (err) {
-        throw new FromSink(err);
-      }
-    };
     try {
       const download = await deps.source.download(message.tenantId, this.contentUri, this.options);
       for await (const text of splitJsonArray(this.countBytes(download.body))) {
         if (this.index < this.resumeFrom) {
           // Published by an earlier attempt: not sent again, but counted in the manifest's digest.
-          this.digest.add(serializeElement(text, this.context, { profile: this.options.eventProfile, index: this.index }).event.EventId);
+          this.digest.add(buildElement(text, this.context, { profile: this.options.eventProfile, index: this.index }).event.EventId);
           this.index++;
           continue;
         }
         const outgoing = await this.toOutgoing(text);
         this.digest.add(outgoing.messageId);
-        await toHub(() => publication.add(outgoing));
+        await addToHub(publication, outgoing);
         this.index++;
         await this.checkpoint(publication.acknowledged);
       }
       if (this.index < this.resumeFrom) throw new PermanentError('MalformedContent', `the blob has ${this.index} records, fewer than the ${this.resumeFrom} already published`);
       const manifest = blobManifestEvent({ ...message, records: this.index, events: this.index, digest: this.digest, now: deps.clock.now() });
-      await toHub(() => publication.add(pipelineOutgoing(manifest)));
-      await toHub(() => publication.flush());
+      await addToHub(publication, pipelineOutgoing(manifest));
+      await publication.flush().catch((err: unknown) => {
+        throw new FromSink(err);
+      });
     } catch (err) {
       if (err instanceof LeaseLost) return this.leaseLost();
       if (!(err instanceof FromSink)) {

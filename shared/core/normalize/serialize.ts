@@ -29,23 +29,34 @@ export function serializeRecord(record: unknown, ctx: NormalizeContext, options:
 }
 
 /**
- * {@link serializeRecord} for one element of a content blob, parsing it first. An element that is not
- * valid JSON is not dropped: its text becomes `Raw` (in either profile) with a warning naming `index`.
+ * The event of one element of a content blob, built but not serialized (delivery needs no more than its
+ * EventId for an element an earlier attempt already published). An element that is not valid JSON is not
+ * dropped: its text becomes `Raw` (in either profile) with a warning naming `index`; `parsed` says which.
  */
-export function serializeElement(
+export function buildElement(
   text: string,
   ctx: NormalizeContext,
   options: { readonly profile?: EventProfile; readonly index: number },
-): SerializedEvent {
+): { readonly event: NormalizedEvent; readonly record: unknown; readonly parsed: boolean } {
   let record: unknown;
   try {
     record = JSON.parse(text);
   } catch {
     const event = buildEvent(text, ctx, { rawText: text, profile: options.profile });
     event.ParseWarnings = [...(event.ParseWarnings ?? []), `record ${options.index} is not valid JSON; Raw holds its text`];
-    return { event, body: JSON.stringify(event) };
+    return { event, record: text, parsed: false };
   }
-  return serializeRecord(record, ctx, { rawText: text, profile: options.profile });
+  return { event: buildEvent(record, ctx, { rawText: text, profile: options.profile }), record, parsed: true };
+}
+
+/** {@link serializeRecord} for one element of a content blob, parsing it first ({@link buildElement}). */
+export function serializeElement(
+  text: string,
+  ctx: NormalizeContext,
+  options: { readonly profile?: EventProfile; readonly index: number },
+): SerializedEvent {
+  const { event, record, parsed } = buildElement(text, ctx, options);
+  return { event, body: parsed ? serializeEvent(event, record, text) : JSON.stringify(event) };
 }
 
 /**
