@@ -1,6 +1,6 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
 import { reconcile as reconcileStreams } from '../shared/usecases/reconcile.js';
-import { getWiring, observability, type Wiring } from '../shared/wiring.js';
+import { getWiring, observability, retryPolicyOf, type Wiring } from '../shared/wiring.js';
 
 /**
  * Timer (RECONCILE_SCHEDULE, every 15 minutes by default): re-enqueue stuck and poisoned blobs, check the completeness
@@ -15,7 +15,7 @@ export async function reconcile(_timer: Timer, context: InvocationContext, wirin
     { ledger, cursors, queue, health: healthStore, listings, summaries, sweeps, gaps, clock, logger, metrics },
     {
       ledgerRetentionDays: wiring.config.reconcile.ledgerRetentionDays,
-      retry: { initialMs: wiring.config.retry.initialSeconds * 1000, maxMs: wiring.config.retry.maxSeconds * 1000 },
+      retry: retryPolicyOf(wiring.config),
     },
   );
   for (const h of health) {

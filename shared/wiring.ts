@@ -31,6 +31,7 @@ import { TableSummaryStore } from './adapters/storage/tableSummaryStore.js';
 import { TableGapStore, TableListingLog, TableSweepStore } from './adapters/storage/tableStreamStores.js';
 import { loadConfig, type Config, type TenantConfig } from './config.js';
 import { SECURITY_STREAMS, type SecurityStreamKey, type StreamKey } from './core/model.js';
+import type { RetryPolicy } from './core/deliveryRetry.js';
 import type { IngestDependencies, IngestOptions } from './usecases/ingestContent.js';
 import type {
   ActivityFeed, AuditSearch, BlobStore, Clock, ContentQueue, ContentSource, CursorStore, EventSink, GapStore, HealthStore, Ledger, ListingLog, Logger, Metrics, PollTaskQueue, SecretProvider, SecurityFeed,
@@ -225,7 +226,7 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
     maxEventBytes: config.ingest.maxEventBytes,
     partitionKeyMode: config.ingest.partitionKeyMode,
     eventProfile: config.ingest.eventProfile,
-    retry: { initialMs: config.retry.initialSeconds * 1000, maxMs: config.retry.maxSeconds * 1000 },
+    retry: retryPolicyOf(config),
   };
 
   return {
@@ -341,6 +342,11 @@ export function lazyAppCredential(config: Config): TokenCredential {
       return credential.getToken(scopes, options);
     },
   };
+}
+
+/** RETRY_INITIAL_SECONDS and RETRY_MAX_SECONDS as the delivery backoff, for ingest, onPoison and reconcile alike. */
+export function retryPolicyOf(config: Config): RetryPolicy {
+  return { initialMs: config.retry.initialSeconds * 1000, maxMs: config.retry.maxSeconds * 1000 };
 }
 
 /** Logger and metrics bound to one invocation (log lines correlate with it in Application Insights). */
