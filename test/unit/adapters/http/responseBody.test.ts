@@ -1,12 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { GraphAuditSearchClient } from '../../../../shared/adapters/graphSecurity/auditLogQueries.js';
 import { GraphSecurityClient } from '../../../../shared/adapters/graphSecurity/client.js';
 import { RateLimiter } from '../../../../shared/adapters/http/rateLimiter.js';
 import { MAX_ERROR_BODY_BYTES, MAX_PAGE_BYTES } from '../../../../shared/adapters/http/responseBody.js';
 import { ManagementActivityClient } from '../../../../shared/adapters/managementApi/client.js';
-import { IngestError, TransientError } from '../../../../shared/core/errors.js';
+import { TransientError } from '../../../../shared/core/errors.js';
+import { closeLocal, ingestErrorOf, listenLocal } from '../../../fakes/localServer.js';
 
 const MiB = 1024 * 1024;
 const HUGE = 200 * MiB;
@@ -67,13 +67,9 @@ beforeAll(async () => {
   server = createServer((req, res) => {
     last = stream(req, res, answer);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = await listenLocal(server, 'http');
 });
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-});
+afterAll(() => closeLocal(server));
 beforeEach(() => {
   last = undefined;
 });
@@ -85,14 +81,6 @@ const graph = () => new GraphSecurityClient({ ...common(), graphEndpoint: base }
 const audit = () => new GraphAuditSearchClient({ ...common(), graphEndpoint: base, apiVersion: 'v1.0' });
 const window = { start: Date.parse('2026-11-24T00:00:00Z'), end: Date.parse('2026-11-24T01:00:00Z') };
 
-async function failure(call: () => Promise<unknown>): Promise<IngestError> {
-  const error = await call().then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(error).toBeInstanceOf(IngestError);
-  return error as IngestError;
-}
 
 /** The server stopped well short of the whole body because the client closed the connection. */
 async function stoppedEarly(limit: number): Promise<void> {
@@ -122,7 +110,7 @@ const pages: [string, () => Promise<unknown>][] = [
 describe('a 200 MB response body', () => {
   it.each(pages)('fails %s at the page limit, retryable, and closes the connection', async (_what, call) => {
     answer = { status: 200, head: '[', total: HUGE };
-    const error = await failure(call);
+    const error = await ingestErrorOf(call);
     expect(error).toBeInstanceOf(TransientError);
     expect(error.code).toBe('ServiceUnavailable');
     expect(error.message).toMatch(/the response body is over 16 MiB \(16777216 bytes\); it was not read further/);
@@ -132,14 +120,14 @@ describe('a 200 MB response body', () => {
 
   it.each(pages)('fails %s without reading when Content-Length already says it is too large', async (_what, call) => {
     answer = { status: 200, head: '[', total: HUGE, contentLength: true };
-    const error = await failure(call);
+    const error = await ingestErrorOf(call);
     expect(error.message).toMatch(/the response body is over 16 MiB/);
     await stoppedEarly(0);
   });
 
   it.each(pages)('reads only the first 64 KiB of an error body on %s and fails with the status', async (_what, call) => {
     answer = { status: 503, head: '{"error":{"code":"Busy","message":"try later"}}', total: HUGE };
-    const error = await failure(call);
+    const error = await ingestErrorOf(call);
     expect(error).toBeInstanceOf(TransientError);
     expect(error.httpStatus).toBe(503);
     expect(error.code).toBe('ServiceUnavailable');

@@ -1,14 +1,14 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTenantCredential } from '../../../../shared/adapters/identity/credentials.js';
 import { CredentialTokenSource } from '../../../../shared/adapters/identity/tokenSource.js';
 import { KeyVaultSecretProvider } from '../../../../shared/adapters/keyVault/secretProviders.js';
 import { MAX_TOKEN_RESPONSE_BYTES } from '../../../../shared/adapters/http/responseBody.js';
-import { IngestError, TransientError } from '../../../../shared/core/errors.js';
+import { TransientError } from '../../../../shared/core/errors.js';
 import { localServerTls } from '../../../../tools/stack/localPki.js';
 import { startConnectProxy, type ConnectProxy } from '../../../../tools/standins/connectProxy.js';
+import { closeLocal, ingestErrorOf, listenLocal } from '../../../fakes/localServer.js';
 
 const MiB = 1024 * 1024;
 const HUGE = 200 * MiB;
@@ -83,13 +83,9 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
 
 beforeAll(async () => {
   server = createServer(localServerTls(), handle);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = await listenLocal(server, 'https');
 });
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-});
+afterAll(() => closeLocal(server));
 beforeEach(() => {
   mode = 'huge';
 });
@@ -99,14 +95,6 @@ const tokenSource = () =>
   new CredentialTokenSource({ identity: identity(), scope: 'https://manage.office.com/.default', createCredential: async () => createTenantCredential(identity(), { type: 'secret', clientSecret: 'secret' }) });
 const vault = () => new KeyVaultSecretProvider({ vaultUrl: base, credential: { getToken: async () => ({ token: 'vault-token', expiresOnTimestamp: Date.now() + 3_600_000 }) } });
 
-async function failure(call: () => Promise<unknown>): Promise<IngestError> {
-  const error = await call().then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(error).toBeInstanceOf(IngestError);
-  return error as IngestError;
-}
 
 async function stoppedEarly(): Promise<void> {
   await closed;
@@ -118,7 +106,7 @@ async function stoppedEarly(): Promise<void> {
 describe('SDK-read response bodies over 64 KiB', () => {
   it.each(['huge', 'announced'] as const)('a 200 MB token response (%s) fails the token request, retryable, and closes the connection', async (how) => {
     mode = how;
-    const error = await failure(() => tokenSource().getToken());
+    const error = await ingestErrorOf(() => tokenSource().getToken());
     expect(error).toBeInstanceOf(TransientError);
     expect(error.code).toBe('Unauthorized');
     expect(error.message).toContain(`tenant ${tenantId}`);
@@ -128,7 +116,7 @@ describe('SDK-read response bodies over 64 KiB', () => {
 
   it.each(['huge', 'announced'] as const)('a 200 MB Key Vault answer (%s) fails the secret read, retryable, and closes the connection', async (how) => {
     mode = how;
-    const error = await failure(() => vault().get('name'));
+    const error = await ingestErrorOf(() => vault().get('name'));
     expect(error).toBeInstanceOf(TransientError);
     expect(error.code).toBe('SecretUnavailable');
     expect(error.message).toMatch(/response from https:\/\/127\.0\.0\.1:\d+ is over 64 KiB \(65536 bytes\); it was not read further/);
@@ -160,7 +148,7 @@ describe('through HTTPS_PROXY', () => {
     expect(await tokenSource().getToken()).toBe('small-token');
     expect(proxy.tunnels).toContain(new URL(base).host);
     mode = 'huge';
-    const error = await failure(() => tokenSource().getToken());
+    const error = await ingestErrorOf(() => tokenSource().getToken());
     expect(error.message).toMatch(/is over 64 KiB/);
     await stoppedEarly();
   });
