@@ -70,7 +70,7 @@ export interface ContentListing {
 /** State of a subscription as `/subscriptions/list` or `/start` reports it. */
 export interface SubscriptionInfo {
   readonly contentType: string;
-  /** `enabled`, `disabled`, or `unknown` when the API omitted it (the docs' own sample does). */
+  /** `enabled`, `disabled`, or `unknown` when the API omitted it (Microsoft's own sample does). */
   readonly status: 'enabled' | 'disabled' | 'unknown';
 }
 

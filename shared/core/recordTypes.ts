@@ -279,7 +279,7 @@ export const RECORD_TYPE_NAMES: ReadonlyMap<number, string> = new Map<number, st
   [463, 'VivaGlintAgenticCampaign'],
 ]);
 
-/** The documented name of a RecordType number, or `undefined` when the doc does not list it (normal: the enum grows monthly). */
+/** The documented name of a RecordType number, or `undefined` when Microsoft's schema documentation does not list it (normal: the enum grows monthly). */
 export function recordTypeName(recordType: number): string | undefined {
   return RECORD_TYPE_NAMES.get(recordType);
 }

@@ -1,6 +1,6 @@
 /**
  * Microsoft Graph security under `/v1.0/security/`: `incidents` (with `$expand=alerts`) and `alerts_v2`
- *, checked in the service's order: bearer token for the Graph audience → application
+ * (docs/management-api.md, "Microsoft Graph security"), checked in the service's order: bearer token for the Graph audience → application
  * role → throttle per app per tenant (429 with Retry-After) → OData options (`$filter` on
  * lastUpdateDateTime/createdDateTime, `$orderby`, `$top`, `$skip`, `$count`, `$expand`) → the page,
  * with server-driven paging through an opaque `$skiptoken` in `@odata.nextLink`.

@@ -46,7 +46,7 @@ export interface SimTenantSpec {
   incidentsPerHour?: number;
   /**
    * Onboarding as the API documents it: after a stream's first `/start` at S, nothing is listable before
-   * S + `delayInMs` (the docs say up to 12 h), and then content created from S − `backfillInMs` (about 22 h
+   * S + `delayInMs` (Microsoft says up to 12 h), and then content created from S − `backfillInMs` (about 22 h
    * observed) appears with it; content created earlier is never listed for this subscription.
    * Default: none (the whole history is listable at once).
    */

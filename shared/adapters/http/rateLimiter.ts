@@ -16,7 +16,7 @@ export interface RateLimiterOptions {
 
 /**
  * A token bucket per tenant. The API's documented baseline is 2,000 requests per minute per tenant
- *; the defaults stay under it with room for the burst: in any 60 s window at most
+ * (docs/management-api.md, "Throttling"); the defaults stay under it with room for the burst: in any 60 s window at most
  * `burst + requestsPerMinute` requests start. Callers reserve in arrival order, so a burst queues
  * fairly instead of stampeding when tokens return.
  */

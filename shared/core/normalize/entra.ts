@@ -18,7 +18,7 @@ interface Principal {
 
 // `User_21119711-1517-43d4-8138-b537dafad016`: the object's kind and id in one entry.
 const KIND_AND_ID = /^([A-Za-z]+)_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
-// IdentityType numbers (observed; the doc lists the members without numbers): 1 Name, 3 PUID, 5 UPN;
+// IdentityType numbers (observed; Microsoft's schema lists the members without numbers, docs/event-schema.md): 1 Name, 3 PUID, 5 UPN;
 // 0 and 2 carry object ids, kinds and other identifiers.
 const NAME = 1;
 const PUID_TYPE = 3;

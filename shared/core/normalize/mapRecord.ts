@@ -18,7 +18,7 @@ import {
   userTypeOf,
 } from './vocabulary.js';
 
-/** Client address fields in order of preference (§5.3), then the sender IP of Defender for Office records. */
+/** Client address fields in order of preference (docs/event-schema.md, "Client address cleaning"), then the sender IP of Defender for Office records. */
 const ADDRESS_FIELDS = ['ClientIP', 'ClientIPAddress', 'ActorIpAddress', 'ActorIP', 'SenderIp', 'SenderIP'] as const;
 const LOGON_OPERATIONS: ReadonlySet<string> = new Set(['UserLoggedIn', 'UserLoginFailed']);
 const LOGON_RECORD_TYPES: ReadonlySet<number> = new Set([9, 15]);

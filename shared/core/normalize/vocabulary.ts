@@ -1,6 +1,6 @@
 /**
  * The lookup tables of the normalizer: service enums to names, and names to the ASIM vocabulary
- *. Data only, plus the small functions that read it.
+ * (docs/event-schema.md, "Rules"). Data only, plus the small functions that read it.
  */
 import type { EventResult, EventSeverity } from './event.js';
 
@@ -21,7 +21,7 @@ export function productOf(workload: string | undefined): string {
   return PRODUCT_BY_WORKLOAD.get(workload) ?? workload;
 }
 
-/** The UserType enum (schema §8.2) in order, and what ASIM calls each member. */
+/** The UserType enum in order, and what ASIM calls each member (docs/event-schema.md, "UserType"). */
 const USER_TYPES: readonly { name: string; asim: string }[] = [
   { name: 'Regular', asim: 'Regular' },
   { name: 'Reserved', asim: 'Other' },
@@ -48,7 +48,7 @@ export function userTypeOf(value: number | string): { original: string; asim: st
   return known ? { original: known.name, asim: known.asim } : { original: String(value), asim: 'Other' };
 }
 
-/** Exchange mailbox LogonType enum (schema, Exchange mailbox). */
+/** Exchange mailbox LogonType enum, in order (docs/event-schema.md, "AdditionalFields"). */
 export const LOGON_TYPES: readonly string[] = [
   'Owner',
   'Admin',
@@ -106,8 +106,8 @@ export function resultOfStatus(status: string): EventResult {
 }
 
 /**
- * AADSTS error codes → ASIM EventResultDetails. Suggested by the design doc from general Entra knowledge
- * (its §7 asks for verification against the AADSTS list); unlisted codes are `Other`.
+ * AADSTS error codes → ASIM EventResultDetails: our own best judgement from general Entra ID knowledge, not
+ * verified code by code against Microsoft's AADSTS list (docs/event-schema.md, "Sign-in failures"); unlisted codes are `Other`.
  */
 const LOGON_FAILURE_DETAILS: ReadonlyMap<string, string> = new Map([
   ['50126', 'No such user or password'],

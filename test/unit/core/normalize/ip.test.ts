@@ -5,7 +5,7 @@ import { context, normalizeFixture } from './records.js';
 
 const id = (n: number): string => `00000000-0000-4000-8000-0000000000${n}`;
 
-describe('client address cleaning (o365-management-api §8.10 item 2, one fixture record per format)', () => {
+describe('client address cleaning (docs/event-schema.md, "Client address cleaning": one fixture record per format)', () => {
   it.each([
     { n: 10, input: '192.0.2.10', ip: '192.0.2.10' },
     { n: 11, input: '192.0.2.11:12345', ip: '192.0.2.11', port: 12345 },
