@@ -1,6 +1,10 @@
-import { afterAll, afterEach } from 'vitest';
+import { afterAll, afterEach, beforeEach } from 'vitest';
 import { ingestContent } from '../../functions/ingestContent.js';
+import { RateLimiter } from '../../shared/adapters/http/rateLimiter.js';
+import { createTenantCredential, type CredentialMaterial } from '../../shared/adapters/identity/credentials.js';
+import { CredentialTokenSource } from '../../shared/adapters/identity/tokenSource.js';
 import { startEventHubBroker } from '../../tools/eventHubBroker/index.js';
+import { startSimTenant, type SimTenant, type SimTenantOptions } from '../../tools/simTenant/index.js';
 import { createQueueWorker } from '../../tools/stack/queueWorker.js';
 import { startHarness, type Harness, type HarnessOptions } from './harness.js';
 
@@ -43,3 +47,37 @@ export function ingestWorker(harness: Harness) {
   });
 }
 
+/**
+ * A simulated tenant for the tests of one file: `await` it at the file's top level. Before each test its
+ * faults are cleared and its request stats reset; after the file's last test it closes.
+ */
+export async function startSimTenantForFile(options: SimTenantOptions): Promise<SimTenant> {
+  const sim = await startSimTenant(options);
+  afterAll(() => sim.close());
+  beforeEach(() => {
+    sim.faults.clear();
+    sim.resetStats();
+  });
+  return sim;
+}
+
+/** Tokens for `scope` from the simulated tenant's Entra, for the app `clientId` of `tenantId`, through the real @azure/identity credential. */
+export function simTokens(sim: SimTenant, tenantId: string, clientId: string, scope: string, material: CredentialMaterial): CredentialTokenSource {
+  const identity = { tenantId, clientId, authorityHost: sim.url };
+  return new CredentialTokenSource({ identity, scope, createCredential: async () => createTenantCredential(identity, material) });
+}
+
+/**
+ * The pacing of a Graph client under test: a rate limit it never reaches, retries from 100 to 400 ms without
+ * jitter, and its sleeps recorded in `sleeps` instead of slept.
+ */
+export function recordedSleeps() {
+  const sleeps: number[] = [];
+  const pacing = {
+    rateLimiter: new RateLimiter({ requestsPerMinute: 6000, burst: 1000 }),
+    retry: { baseDelayInMs: 100, maxDelayInMs: 400 },
+    sleep: async (ms: number) => void sleeps.push(ms),
+    random: () => 0,
+  };
+  return { sleeps, pacing };
+}
