@@ -88,7 +88,8 @@ export function syntaxProblems(file: BicepFile): string[] {
   return problems;
 }
 
-function named(node: Node): Node[] {
+/** The named children of `node`. */
+export function named(node: Node): Node[] {
   return node.namedChildren.filter((n): n is Node => n !== null);
 }
 
@@ -229,13 +230,15 @@ export function propertyAt(object: Node | undefined, dottedPath: string): Node |
   return current;
 }
 
+/** What each escape sequence of a Bicep string (the character after the backslash) stands for. */
+export const ESCAPES: Readonly<Record<string, string>> = { "'": "'", '\\': '\\', n: '\n', r: '\r', t: '\t', $: '$' };
+
 /** The value of a string literal without interpolation (escapes decoded), else undefined. */
 export function stringValue(node: Node): string | undefined {
   if (node.type !== 'string' || node.descendantsOfType('interpolation').length > 0) return undefined;
   const text = node.text;
   if (text.startsWith("'''")) return text.slice(3, -3);
-  const escapes: Record<string, string> = { "'": "'", '\\': '\\', n: '\n', r: '\r', t: '\t', $: '$' };
-  return text.slice(1, -1).replace(/\\(.)/g, (_, c: string) => escapes[c] ?? c);
+  return text.slice(1, -1).replace(/\\(.)/g, (_, c: string) => ESCAPES[c] ?? c);
 }
 
 /**
