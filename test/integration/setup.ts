@@ -1,4 +1,5 @@
-import { afterAll, afterEach, beforeEach } from 'vitest';
+import { spawn } from 'node:child_process';
+import { afterAll, afterEach, beforeEach, inject } from 'vitest';
 import { ingestContent } from '../../functions/ingestContent.js';
 import { RateLimiter } from '../../shared/adapters/http/rateLimiter.js';
 import { createTenantCredential, type CredentialMaterial } from '../../shared/adapters/identity/credentials.js';
@@ -80,4 +81,31 @@ export function recordedSleeps() {
     random: () => 0,
   };
   return { sleeps, pacing };
+}
+
+/** Runs `node --import tsx <args>` (a script and its arguments) with exactly `env`; resolves with its exit code and output when it exits. */
+export function runTsx(args: readonly string[], env: NodeJS.ProcessEnv, cwd?: URL): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd, env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/**
+ * The settings with which the operator CLI (`npm run ops`) reads the Audit.Exchange stream of one tenant of
+ * the simulated tenant, named contoso, its app's secret in OPS_SECRET, on the shared Azurite.
+ */
+export function opsEnv(sim: SimTenant, tenantId: string, clientId: string, secret: string): Record<string, string> {
+  return {
+    O365_TENANTS: JSON.stringify([{ tenantId, clientId, name: 'contoso', credential: { type: 'secret', secretName: 'OPS_SECRET' } }]),
+    OPS_SECRET: secret,
+    O365_CONTENT_TYPES: 'Audit.Exchange',
+    O365_MANAGEMENT_ENDPOINT: sim.url,
+    O365_AUTHORITY_HOST: sim.url,
+    AzureWebJobsStorage: inject('azuriteConnectionString'),
+  };
 }
