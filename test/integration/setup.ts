@@ -1,9 +1,11 @@
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeEach, inject } from 'vitest';
 import { ingestContent } from '../../functions/ingestContent.js';
 import { RateLimiter } from '../../shared/adapters/http/rateLimiter.js';
 import { createTenantCredential, type CredentialMaterial } from '../../shared/adapters/identity/credentials.js';
 import { CredentialTokenSource } from '../../shared/adapters/identity/tokenSource.js';
+import { StorageClients } from '../../shared/adapters/storage/clients.js';
 import { startEventHubBroker } from '../../tools/eventHubBroker/index.js';
 import { startSimTenant, type SimTenant, type SimTenantOptions } from '../../tools/simTenant/index.js';
 import { createQueueWorker } from '../../tools/stack/queueWorker.js';
@@ -108,4 +110,18 @@ export function opsEnv(sim: SimTenant, tenantId: string, clientId: string, secre
     O365_AUTHORITY_HOST: sim.url,
     AzureWebJobsStorage: inject('azuriteConnectionString'),
   };
+}
+
+let azurite: StorageClients | undefined;
+
+/** Clients of the shared Azurite that the global setup started. */
+export function azuriteStorage(): StorageClients {
+  return (azurite ??= new StorageClients({ connectionString: inject('azuriteConnectionString') }));
+}
+
+/** A new, empty table on the shared Azurite, named `prefix` and 12 random hex digits. */
+export async function freshTable(prefix: string) {
+  const table = azuriteStorage().table(`${prefix}${randomUUID().replaceAll('-', '').slice(0, 12)}`);
+  await table.createTable();
+  return table;
 }
