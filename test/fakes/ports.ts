@@ -434,3 +434,16 @@ function exactKey(time: string): string {
   const [seconds, fraction = ''] = time.replace(/Z$/, '').split('.');
   return `${seconds}.${fraction.padEnd(9, '0')}`;
 }
+
+/** The in-memory cursors, ledger, sink and blobs, with `clock` and a recording logger and metrics: what every use case under test depends on. */
+export function memoryDeps(clock: ManualClock) {
+  return {
+    cursors: new MemoryCursorStore(),
+    ledger: new MemoryLedger(),
+    sink: new MemorySink(),
+    blobs: new MemoryBlobStore(),
+    clock,
+    logger: new RecordingLogger(),
+    metrics: new RecordingMetrics(),
+  };
+}

@@ -68,6 +68,14 @@ export async function startHarness(options: HarnessOptions) {
   const wiring = createWiring(config, { clock, logger: silentLogger, ...fast });
   await wiring.ensureResources();
 
+  /** The discovery windows of `config.poll` for one run, which stops starting work 8 minutes from now. */
+  const discoveryWindows = () => ({
+    settleLagMs: config.poll.settleLagMinutes * MINUTE_MS,
+    overlapMs: config.poll.overlapMinutes * MINUTE_MS,
+    concurrency: 4,
+    deadline: clock.now() + 8 * MINUTE_MS,
+  });
+
   const harness = {
     sim,
     clock,
@@ -80,25 +88,14 @@ export async function startHarness(options: HarnessOptions) {
       pollStreams(
         w.streams,
         { feed: w.feed, ledger: w.ledger, queue: w.queue, cursors: w.cursors, listings: w.listings, gaps: w.gaps, sink: w.sink, blobs: w.blobs, clock, logger, metrics: { count() {} } },
-        {
-          settleLagMs: config.poll.settleLagMinutes * MINUTE_MS,
-          overlapMs: config.poll.overlapMinutes * MINUTE_MS,
-          initialLookbackMs: config.poll.initialLookbackHours * HOUR_MS,
-          concurrency: 4,
-          deadline: clock.now() + 8 * MINUTE_MS,
-        },
+        { ...discoveryWindows(), initialLookbackMs: config.poll.initialLookbackHours * HOUR_MS },
       ),
     /** One retention sweep of every audit stream, as a sweep task runs it. */
     sweep: (w: Wiring = wiring) =>
       sweepStreams(
         w.streams,
         { feed: w.sweepFeed, cursors: w.cursors, ledger: w.ledger, queue: w.queue, listings: w.listings, sweeps: w.sweeps, sink: w.sink, blobs: w.blobs, clock, logger, metrics: { count() {} } },
-        {
-          settleLagMs: config.poll.settleLagMinutes * MINUTE_MS,
-          overlapMs: config.poll.overlapMinutes * MINUTE_MS,
-          concurrency: 4,
-          deadline: clock.now() + 8 * MINUTE_MS,
-        },
+        discoveryWindows(),
       ),
     /** One pollSecurity run over every Defender XDR stream, as the timer function runs it. */
     pollSecurity: (w: Wiring = wiring) =>

@@ -1,27 +1,16 @@
 import { HttpRequest, InvocationContext } from '@azure/functions';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { pollSecurity as pollSecurityFunction } from '../../../functions/pollSecurity.js';
 import { reconcile } from '../../../functions/reconcile.js';
 import { status } from '../../../functions/status.js';
 import type { SecurityStreamKey } from '../../../shared/core/model.js';
 import { HOUR_MS, MINUTE_MS } from '../../../shared/core/windows.js';
-import { startEventHubBroker, type EventHubBroker } from '../../../tools/eventHubBroker/index.js';
 import type { SimTenantOptions } from '../../../tools/simTenant/index.js';
-import { newTenantId, startHarness, T0, type Harness } from '../harness.js';
+import { newTenantId, T0 } from '../harness.js';
+import { startDeliveryStack } from '../setup.js';
 
 const HUB = 'm365-defender';
-let broker: EventHubBroker;
-let h: Harness | undefined;
-
-beforeAll(async () => {
-  broker = await startEventHubBroker({ hubs: [{ name: HUB, partitionCount: 4 }] });
-});
-afterAll(() => broker.close());
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-  broker.reset();
-});
+const { broker, startHarness } = await startDeliveryStack(HUB, 4);
 
 interface HubEvent {
   EventId: string;
@@ -38,10 +27,10 @@ interface HubEvent {
 /** A tenant with Defender XDR on (and no audit content), the simulated tenant, Azurite and the broker. */
 async function defender(spec: { incidentsPerHour?: number } = {}, sim: Partial<SimTenantOptions> = {}) {
   const tenantId = newTenantId();
-  h = await startHarness({
+  const h = await startHarness({
     tenants: [{ tenantId, defenderXdr: true, blobsPerHour: 0, incidentsPerHour: spec.incidentsPerHour ?? 0, historyStart: T0 - 12 * HOUR_MS }],
     sim,
-    env: { EVENTHUB_CONNECTION: broker.connectionString(), EVENTHUB_NAME: HUB, INITIAL_LOOKBACK_HOURS: '6', O365_CONTENT_TYPES: 'Audit.General' },
+    env: { INITIAL_LOOKBACK_HOURS: '6', O365_CONTENT_TYPES: 'Audit.General' },
   });
   const incidents: SecurityStreamKey = { tenantId, contentType: 'DefenderXDR.Incidents' };
   const alerts: SecurityStreamKey = { tenantId, contentType: 'DefenderXDR.Alerts' };

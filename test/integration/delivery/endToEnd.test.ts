@@ -1,40 +1,21 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ingestContent } from '../../../functions/ingestContent.js';
+import { describe, expect, it } from 'vitest';
 import { onPoison } from '../../../functions/onPoison.js';
 import { CONTENT_TYPES, type ContentType } from '../../../shared/core/model.js';
 import { HOUR_MS, MINUTE_MS } from '../../../shared/core/windows.js';
 import { noMetrics, silentLogger } from '../../../shared/ports.js';
 import { reconcile } from '../../../shared/usecases/reconcile.js';
-import { startEventHubBroker, type EventHubBroker } from '../../../tools/eventHubBroker/index.js';
 import { createQueueWorker } from '../../../tools/stack/queueWorker.js';
-import { newTenantId, startHarness, T0, type Harness } from '../harness.js';
+import { newTenantId, T0, type Harness } from '../harness.js';
+import { ingestWorker, startDeliveryStack } from '../setup.js';
 
 const HUB = 'm365-audit';
-let broker: EventHubBroker;
-let h: Harness | undefined;
-
-beforeAll(async () => {
-  broker = await startEventHubBroker({ hubs: [{ name: HUB, partitionCount: 4 }] });
-});
-afterAll(() => broker.close());
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-  broker.reset();
-});
+const { broker, startHarness } = await startDeliveryStack(HUB, 4);
 
 async function pipeline(tenants: Parameters<typeof startHarness>[0]['tenants'], env: Record<string, string> = {}) {
-  h = await startHarness({ tenants, env: { EVENTHUB_CONNECTION: broker.connectionString(), EVENTHUB_NAME: HUB, ...env } });
-  const harness = h;
+  const harness = await startHarness({ tenants, env });
   const queue = harness.wiring.storage.queue(harness.config.contentQueueName);
   const poison = harness.wiring.storage.queue(`${harness.config.contentQueueName}-poison`);
-  const worker = createQueueWorker({
-    queue,
-    poisonQueue: poison,
-    functionName: 'ingestContent',
-    handler: (message, context) => ingestContent(message, context, harness.wiring),
-    visibilityTimeoutInSeconds: 0,
-  });
+  const worker = ingestWorker(harness);
   const poisonWorker = createQueueWorker({
     queue: poison,
     poisonQueue: harness.wiring.storage.queue(`${harness.config.contentQueueName}-poison2`),

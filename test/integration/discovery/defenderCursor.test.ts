@@ -1,29 +1,19 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { compareGraphTimestamps } from '../../../shared/core/model.js';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../../shared/core/windows.js';
-import { startEventHubBroker, type EventHubBroker } from '../../../tools/eventHubBroker/index.js';
 import { RecordingLogger } from '../../fakes/ports.js';
-import { newTenantId, startHarness, T0, type Harness } from '../harness.js';
+import { newTenantId, T0 } from '../harness.js';
+import { startDeliveryStack } from '../setup.js';
 
 /** Defender XDR cursors that cannot lie, against the simulated Graph, Azurite and the Event Hubs test broker. */
 const HUB = 'm365-defender-cursor';
-let broker: EventHubBroker;
-let h: Harness | undefined;
-beforeAll(async () => {
-  broker = await startEventHubBroker({ hubs: [{ name: HUB, partitionCount: 2 }] });
-});
-afterAll(() => broker.close());
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-  broker.reset();
-});
+const { broker, startHarness } = await startDeliveryStack(HUB, 2);
 
 async function defender(logger = new RecordingLogger()) {
   const tenantId = newTenantId();
-  h = await startHarness({
+  const h = await startHarness({
     tenants: [{ tenantId, defenderXdr: true, blobsPerHour: 0, incidentsPerHour: 0, historyStart: T0 - 12 * HOUR_MS }],
-    env: { EVENTHUB_CONNECTION: broker.connectionString(), EVENTHUB_NAME: HUB, INITIAL_LOOKBACK_HOURS: '6', O365_CONTENT_TYPES: 'Audit.General' },
+    env: { INITIAL_LOOKBACK_HOURS: '6', O365_CONTENT_TYPES: 'Audit.General' },
     logger,
   });
   return { h, tenantId, logger, alerts: { tenantId, contentType: 'DefenderXDR.Alerts' as const } };

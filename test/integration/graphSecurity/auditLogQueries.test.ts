@@ -1,10 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { GraphAuditSearchClient } from '../../../shared/adapters/graphSecurity/auditLogQueries.js';
-import { RateLimiter } from '../../../shared/adapters/http/rateLimiter.js';
-import { createTenantCredential } from '../../../shared/adapters/identity/credentials.js';
-import { CredentialTokenSource } from '../../../shared/adapters/identity/tokenSource.js';
 import { PermanentError, TransientError } from '../../../shared/core/errors.js';
-import { startSimTenant, type SimTenant } from '../../../tools/simTenant/index.js';
+import { recordedSleeps, simTokens, startSimTenantForFile } from '../setup.js';
 
 const TENANT = '8e9f0a1b-2c3d-4e5f-8a6b-7c8d9e0f1a2b';
 const APP = '9f0a1b2c-3d4e-4f5a-9b7c-8d9e0f1a2b3c';
@@ -13,37 +10,20 @@ const T0 = Date.UTC(2026, 10, 20, 12);
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-let sim: SimTenant;
 let feedNow = T0;
-
-beforeAll(async () => {
-  sim = await startSimTenant({
-    now: () => feedNow,
-    auditSearch: { pageSize: 7 },
-    tenants: [{ tenantId: TENANT, apps: [{ clientId: APP, secret: SECRET }], blobsPerHour: 2, recordsPerBlob: 4, contentTypes: ['Audit.Exchange'], historyStart: T0 - 20 * DAY }],
-  });
+const sim = await startSimTenantForFile({
+  now: () => feedNow,
+  auditSearch: { pageSize: 7 },
+  tenants: [{ tenantId: TENANT, apps: [{ clientId: APP, secret: SECRET }], blobsPerHour: 2, recordsPerBlob: 4, contentTypes: ['Audit.Exchange'], historyStart: T0 - 20 * DAY }],
 });
-afterAll(() => sim.close());
 beforeEach(() => {
-  sim.faults.clear();
-  sim.resetStats();
   feedNow = T0;
 });
 
 function client(apiVersion: 'v1.0' | 'beta' = 'v1.0') {
-  const identity = { tenantId: TENANT, clientId: APP, authorityHost: sim.url };
-  const tokens = new CredentialTokenSource({ identity, scope: 'https://graph.microsoft.com/.default', createCredential: async () => createTenantCredential(identity, { type: 'secret', clientSecret: SECRET }) });
-  const sleeps: number[] = [];
-  const c = new GraphAuditSearchClient({
-    tenantId: TENANT,
-    graphEndpoint: sim.url,
-    apiVersion,
-    tokens,
-    rateLimiter: new RateLimiter({ requestsPerMinute: 6000, burst: 1000 }),
-    retry: { baseDelayInMs: 100, maxDelayInMs: 400 },
-    sleep: async (ms) => void sleeps.push(ms),
-    random: () => 0,
-  });
+  const tokens = simTokens(sim, TENANT, APP, 'https://graph.microsoft.com/.default', { type: 'secret', clientSecret: SECRET });
+  const { sleeps, pacing } = recordedSleeps();
+  const c = new GraphAuditSearchClient({ tenantId: TENANT, graphEndpoint: sim.url, apiVersion, tokens, ...pacing });
   return { c, sleeps };
 }
 

@@ -2,12 +2,10 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { GraphSecurityClient, type SecurityCollection } from '../../../shared/adapters/graphSecurity/client.js';
-import { RateLimiter } from '../../../shared/adapters/http/rateLimiter.js';
-import { CredentialTokenSource, type AccessTokenSource } from '../../../shared/adapters/identity/tokenSource.js';
-import { createTenantCredential } from '../../../shared/adapters/identity/credentials.js';
+import type { AccessTokenSource } from '../../../shared/adapters/identity/tokenSource.js';
 import { PermanentError, TransientError } from '../../../shared/core/errors.js';
-import { startSimTenant, type SimTenant } from '../../../tools/simTenant/index.js';
 import { localServerTls } from '../../../tools/stack/localPki.js';
+import { recordedSleeps, simTokens, startSimTenantForFile } from '../setup.js';
 
 const TENANT = '3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f';
 const APP = '4d5e6f7a-8b9c-4dae-9f0a-2b3c4d5e6f7a';
@@ -16,52 +14,32 @@ const SECRET = 'graph-client-secret';
 const T0 = Date.UTC(2026, 10, 20, 12);
 const HOUR = 3_600_000;
 
-let sim: SimTenant;
 let feedNow = T0;
-
-beforeAll(async () => {
-  sim = await startSimTenant({
-    now: () => feedNow,
-    graphMaxPageSize: 4,
-    tenants: [
-      {
-        tenantId: TENANT,
-        apps: [
-          { clientId: APP, secret: SECRET },
-          { clientId: NO_ROLES_APP, secret: SECRET, graphRoles: [] },
-        ],
-        incidentsPerHour: 3,
-        blobsPerHour: 0,
-        historyStart: T0 - 24 * HOUR,
-      },
-    ],
-  });
+const sim = await startSimTenantForFile({
+  now: () => feedNow,
+  graphMaxPageSize: 4,
+  tenants: [
+    {
+      tenantId: TENANT,
+      apps: [
+        { clientId: APP, secret: SECRET },
+        { clientId: NO_ROLES_APP, secret: SECRET, graphRoles: [] },
+      ],
+      incidentsPerHour: 3,
+      blobsPerHour: 0,
+      historyStart: T0 - 24 * HOUR,
+    },
+  ],
 });
-afterAll(() => sim.close());
 beforeEach(() => {
-  sim.faults.clear();
-  sim.resetStats();
   feedNow = T0;
 });
 
 /** A client with real tokens from the simulated tenant; its sleeps are recorded, not slept. */
 function client(clientId = APP) {
-  const identity = { tenantId: TENANT, clientId, authorityHost: sim.url };
-  const tokens = new CredentialTokenSource({
-    identity,
-    scope: 'https://graph.microsoft.com/.default',
-    createCredential: async () => createTenantCredential(identity, { type: 'secret', clientSecret: SECRET }),
-  });
-  const sleeps: number[] = [];
-  const c = new GraphSecurityClient({
-    tenantId: TENANT,
-    graphEndpoint: sim.url,
-    tokens,
-    rateLimiter: new RateLimiter({ requestsPerMinute: 6000, burst: 1000 }),
-    retry: { baseDelayInMs: 100, maxDelayInMs: 400 },
-    sleep: async (ms) => void sleeps.push(ms),
-    random: () => 0,
-  });
+  const tokens = simTokens(sim, TENANT, clientId, 'https://graph.microsoft.com/.default', { type: 'secret', clientSecret: SECRET });
+  const { sleeps, pacing } = recordedSleeps();
+  const c = new GraphSecurityClient({ tenantId: TENANT, graphEndpoint: sim.url, tokens, ...pacing });
   return { c, sleeps };
 }
 

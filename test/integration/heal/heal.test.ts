@@ -1,26 +1,13 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ingestContent } from '../../../functions/ingestContent.js';
+import { describe, expect, it } from 'vitest';
 import { type ContentType, type StreamKey } from '../../../shared/core/model.js';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../../shared/core/windows.js';
 import type { GapRecord } from '../../../shared/ports.js';
 import { healGaps, healRange, type HealDependencies, type HealOptions } from '../../../shared/usecases/healGaps.js';
-import { startEventHubBroker, type EventHubBroker } from '../../../tools/eventHubBroker/index.js';
-import { createQueueWorker } from '../../../tools/stack/queueWorker.js';
-import { APP_ID, APP_SECRET, newTenantId, startHarness, T0, type Harness, type HarnessOptions } from '../harness.js';
+import { APP_ID, APP_SECRET, newTenantId, T0, type Harness, type HarnessOptions } from '../harness.js';
+import { ingestWorker, startDeliveryStack } from '../setup.js';
 
 const HUB = 'm365-audit';
-let broker: EventHubBroker;
-let h: Harness | undefined;
-
-beforeAll(async () => {
-  broker = await startEventHubBroker({ hubs: [{ name: HUB, partitionCount: 4 }] });
-});
-afterAll(() => broker.close());
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-  broker.reset();
-});
+const { broker, startHarness } = await startDeliveryStack(HUB, 4);
 
 interface HubEvent {
   EventId: string;
@@ -41,15 +28,8 @@ function hubEvents(): (HubEvent & { partitionKey?: string })[] {
 }
 
 async function pipeline(setup: Omit<HarnessOptions, 'env'> & { env?: Record<string, string> }) {
-  h = await startHarness({ ...setup, env: { EVENTHUB_CONNECTION: broker.connectionString(), EVENTHUB_NAME: HUB, ...setup.env } });
-  const harness = h;
-  const worker = createQueueWorker({
-    queue: harness.wiring.storage.queue(harness.config.contentQueueName),
-    poisonQueue: harness.wiring.storage.queue(`${harness.config.contentQueueName}-poison`),
-    functionName: 'ingestContent',
-    handler: (message, context) => ingestContent(message, context, harness.wiring),
-    visibilityTimeoutInSeconds: 0,
-  });
+  const harness = await startHarness(setup);
+  const worker = ingestWorker(harness);
   const deps: HealDependencies = {
     ...harness.wiring,
     clock: harness.clock,

@@ -1,11 +1,11 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../shared/config.js';
 import { silentLogger } from '../../../shared/ports.js';
 import { createWiring } from '../../../shared/wiring.js';
 import { startEventHubBroker, type EventHubBroker } from '../../../tools/eventHubBroker/index.js';
 import { startSimTenant, type SimTenant } from '../../../tools/simTenant/index.js';
+import { opsEnv, runTsx } from '../setup.js';
 
 const TENANT = randomUUID();
 const APP = randomUUID();
@@ -24,13 +24,8 @@ beforeAll(async () => {
   });
   broker = await startEventHubBroker({ hubs: [{ name: HUB, partitionCount: 2 }] });
   env = {
-    O365_TENANTS: JSON.stringify([{ tenantId: TENANT, clientId: APP, name: 'contoso', credential: { type: 'secret', secretName: 'OPS_SECRET' } }]),
-    OPS_SECRET: SECRET,
-    O365_CONTENT_TYPES: 'Audit.Exchange',
-    O365_MANAGEMENT_ENDPOINT: sim.url,
-    O365_AUTHORITY_HOST: sim.url,
+    ...opsEnv(sim, TENANT, APP, SECRET),
     GRAPH_ENDPOINT: sim.url,
-    AzureWebJobsStorage: inject('azuriteConnectionString'),
     EVENTHUB_CONNECTION: broker.connectionString(),
     EVENTHUB_NAME: HUB,
     CONTENT_QUEUE_NAME: `heal-${randomUUID().slice(0, 8)}`,
@@ -47,14 +42,7 @@ afterAll(async () => {
 });
 
 function ops(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'tools/ops.ts', ...args], { env: { PATH: process.env.PATH, NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runTsx(['tools/ops.ts', ...args], { PATH: process.env.PATH, NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS, ...env });
 }
 
 describe('npm run ops -- heal', () => {

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { ManagementActivityClient } from '../../../shared/adapters/managementApi/client.js';
 import { RateLimiter } from '../../../shared/adapters/http/rateLimiter.js';
 import { CredentialTokenSource } from '../../../shared/adapters/identity/tokenSource.js';
 import { createTenantCredential, type CredentialMaterial } from '../../../shared/adapters/identity/credentials.js';
 import { PermanentError, TransientError } from '../../../shared/core/errors.js';
-import { startSimTenant, type SimTenant } from '../../../tools/simTenant/index.js';
+import { simTokens, startSimTenantForFile } from '../setup.js';
 
 const TENANT = '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
 const OTHER = '1b2c3d4e-5f6a-4b7c-9d8e-0f1a2b3c4d5e';
@@ -16,29 +16,21 @@ const certPem = (name: string) => readFileSync(new URL(`../../certs/${name}`, im
 const T0 = Date.UTC(2026, 10, 20, 12);
 const HOUR = 3_600_000;
 
-let sim: SimTenant;
 let feedNow = T0;
-
-beforeAll(async () => {
-  sim = await startSimTenant({
-    now: () => feedNow,
-    pageSize: 5,
-    tenants: [
-      { tenantId: TENANT, apps: [{ clientId: APP, secret: SECRET, certificatePem: certPem('client.pem') }], blobsPerHour: 12, recordsPerBlob: 4, historyStart: T0 - 8 * 24 * HOUR },
-      { tenantId: OTHER, apps: [{ clientId: APP, secret: SECRET }], blobsPerHour: 0 },
-    ],
-  });
+const sim = await startSimTenantForFile({
+  now: () => feedNow,
+  pageSize: 5,
+  tenants: [
+    { tenantId: TENANT, apps: [{ clientId: APP, secret: SECRET, certificatePem: certPem('client.pem') }], blobsPerHour: 12, recordsPerBlob: 4, historyStart: T0 - 8 * 24 * HOUR },
+    { tenantId: OTHER, apps: [{ clientId: APP, secret: SECRET }], blobsPerHour: 0 },
+  ],
 });
-afterAll(() => sim.close());
 beforeEach(() => {
-  sim.faults.clear();
-  sim.resetStats();
   feedNow = T0;
 });
 
 function client(material: CredentialMaterial = { type: 'secret', clientSecret: SECRET }, tenantId = TENANT) {
-  const identity = { tenantId, clientId: APP, authorityHost: sim.url };
-  const tokens = new CredentialTokenSource({ identity, scope: 'https://manage.office.com/.default', createCredential: async () => createTenantCredential(identity, material) });
+  const tokens = simTokens(sim, tenantId, APP, 'https://manage.office.com/.default', material);
   return new ManagementActivityClient({
     tenantId,
     managementEndpoint: sim.url,

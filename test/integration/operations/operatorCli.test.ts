@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -9,19 +8,13 @@ import { loadConfig } from '../../../shared/config.js';
 import { lazyAppCredential } from '../../../shared/wiring.js';
 import { StorageClients } from '../../../shared/adapters/storage/clients.js';
 import { TableHealthStore } from '../../../shared/adapters/storage/tableHealthStore.js';
+import { runTsx } from '../setup.js';
 
 const TENANT = randomUUID();
 const APP = randomUUID();
 
 function ops(args: string[], env: Record<string, string | undefined>) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'tools/ops.ts', ...args], { env: { PATH: process.env.PATH, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runTsx(['tools/ops.ts', ...args], { PATH: process.env.PATH, ...env });
 }
 
 const tenants = JSON.stringify([{ tenantId: TENANT, clientId: APP, name: 'contoso', credential: { type: 'secret', secretName: 'CONTOSO_SECRET' } }]);

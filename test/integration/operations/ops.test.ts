@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HttpRequest, InvocationContext } from '@azure/functions';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { status } from '../../../functions/status.js';
 import { loadConfig } from '../../../shared/config.js';
 import type { ContentMessage } from '../../../shared/core/contentMessage.js';
@@ -14,6 +13,7 @@ import { DAY_MS, HOUR_MS } from '../../../shared/core/windows.js';
 import { silentLogger } from '../../../shared/ports.js';
 import { createWiring, type Wiring } from '../../../shared/wiring.js';
 import { startSimTenant, type SimTenant } from '../../../tools/simTenant/index.js';
+import { opsEnv, runTsx } from '../setup.js';
 
 const TENANT = randomUUID();
 const APP = randomUUID();
@@ -27,12 +27,7 @@ beforeAll(async () => {
   // The operator CLI runs on the real clock, so this simulator does too.
   sim = await startSimTenant({ tenants: [{ tenantId: TENANT, apps: [{ clientId: APP, secret: SECRET }], blobsPerHour: 6, contentTypes: ['Audit.Exchange'] }] });
   env = {
-    O365_TENANTS: JSON.stringify([{ tenantId: TENANT, clientId: APP, name: 'contoso', credential: { type: 'secret', secretName: 'OPS_SECRET' } }]),
-    OPS_SECRET: SECRET,
-    O365_CONTENT_TYPES: 'Audit.Exchange',
-    O365_MANAGEMENT_ENDPOINT: sim.url,
-    O365_AUTHORITY_HOST: sim.url,
-    AzureWebJobsStorage: inject('azuriteConnectionString'),
+    ...opsEnv(sim, TENANT, APP, SECRET),
     EVENTHUB_CONNECTION: 'Endpoint=sb://127.0.0.1:1;SharedAccessKeyName=k;SharedAccessKey=unused;UseDevelopmentEmulator=true',
     EVENTHUB_NAME: 'unused',
     CONTENT_QUEUE_NAME: `ops-${randomUUID().slice(0, 8)}`,
@@ -48,14 +43,7 @@ function ops(...args: string[]): Promise<{ code: number | null; stdout: string; 
 }
 
 function opsWith(childEnv: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'tools/ops.ts', ...args], { env: childEnv });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runTsx(['tools/ops.ts', ...args], childEnv);
 }
 
 async function drain(): Promise<ContentMessage[]> {

@@ -1,6 +1,5 @@
 import { HttpRequest, InvocationContext, type Timer } from '@azure/functions';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ingestContent } from '../../../functions/ingestContent.js';
+import { describe, expect, it } from 'vitest';
 import { reconcile as reconcileFunction } from '../../../functions/reconcile.js';
 import { status } from '../../../functions/status.js';
 import { hourOf } from '../../../shared/core/invariant.js';
@@ -8,24 +7,12 @@ import type { StreamKey } from '../../../shared/core/model.js';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../../shared/core/windows.js';
 import type { HourAccount, InvariantState, LedgerEntry, ListingFact } from '../../../shared/ports.js';
 import { reconcile } from '../../../shared/usecases/reconcile.js';
-import { startEventHubBroker, type EventHubBroker } from '../../../tools/eventHubBroker/index.js';
-import { createQueueWorker } from '../../../tools/stack/queueWorker.js';
 import { RecordingLogger } from '../../fakes/ports.js';
-import { newTenantId, startHarness, T0, type Harness } from '../harness.js';
+import { newTenantId, T0, type Harness } from '../harness.js';
+import { ingestWorker, startDeliveryStack } from '../setup.js';
 
 const HUB = 'm365-audit';
-let broker: EventHubBroker;
-let h: Harness | undefined;
-
-beforeAll(async () => {
-  broker = await startEventHubBroker({ hubs: [{ name: HUB, partitionCount: 2 }] });
-});
-afterAll(() => broker.close());
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-  broker.reset();
-});
+const { startHarness, startHarnessWithoutBroker } = await startDeliveryStack(HUB, 2);
 
 const timer = { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: '', lastUpdated: '' } } as unknown as Timer;
 const context = () => new InvocationContext({ functionName: 'reconcile', invocationId: 'test', logHandler: () => undefined });
@@ -46,15 +33,8 @@ describe('the completeness invariant against Azurite, the simulated tenant and t
   it('holds on a healthy run, then fails on a row deleted by hand, a listed blob the ledger lacks, and a done row short of events', async () => {
     const tenantId = newTenantId();
     const stream: StreamKey = { tenantId, contentType: 'Audit.Exchange' };
-    h = await startHarness({ tenants: [{ tenantId, blobsPerHour: 3, recordsPerBlob: 6, contentTypes: ['Audit.Exchange'] }], env: { EVENTHUB_CONNECTION: broker.connectionString(), EVENTHUB_NAME: HUB, INITIAL_LOOKBACK_HOURS: '4', O365_CONTENT_TYPES: 'Audit.Exchange' } });
-    const harness = h;
-    const worker = createQueueWorker({
-      queue: harness.wiring.storage.queue(harness.config.contentQueueName),
-      poisonQueue: harness.wiring.storage.queue(`${harness.config.contentQueueName}-poison`),
-      functionName: 'ingestContent',
-      handler: (message, ctx) => ingestContent(message, ctx, harness.wiring),
-      visibilityTimeoutInSeconds: 0,
-    });
+    const harness = await startHarness({ tenants: [{ tenantId, blobsPerHour: 3, recordsPerBlob: 6, contentTypes: ['Audit.Exchange'] }], env: { INITIAL_LOOKBACK_HOURS: '4', O365_CONTENT_TYPES: 'Audit.Exchange' } });
+    const worker = ingestWorker(harness);
     expect((await harness.poll())[0]?.outcome).toBe('complete');
     await worker.drain();
     // The listing facts of what the API listed (the simulator's own listing of the polled range), as discovery writes them.
@@ -99,7 +79,7 @@ describe('ledger retention on Azurite', () => {
   it('deletes rows and facts older than LEDGER_RETENTION_DAYS only once summarized; the invariant still covers them', async () => {
     const tenantId = newTenantId();
     const stream: StreamKey = { tenantId, contentType: 'Audit.General' };
-    h = await startHarness({ tenants: [{ tenantId, blobsPerHour: 1, contentTypes: ['Audit.General'] }], env: { O365_CONTENT_TYPES: 'Audit.General' } });
+    const h = await startHarnessWithoutBroker({ tenants: [{ tenantId, blobsPerHour: 1, contentTypes: ['Audit.General'] }], env: { O365_CONTENT_TYPES: 'Audit.General' } });
     const { wiring, clock } = h;
     const now = clock.now();
     const rows: LedgerEntry[] = [];

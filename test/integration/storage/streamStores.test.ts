@@ -1,19 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { describe, expect, inject, it } from 'vitest';
-import { StorageClients } from '../../../shared/adapters/storage/clients.js';
+import { describe, expect, it } from 'vitest';
+import { azuriteStorage, freshTable } from '../setup.js';
 import { StorageQueueContentQueue } from '../../../shared/adapters/storage/storageQueueContentQueue.js';
 import { TableLedger } from '../../../shared/adapters/storage/tableLedger.js';
 import { TableGapStore, TableListingLog, TableSweepStore } from '../../../shared/adapters/storage/tableStreamStores.js';
 import type { StreamKey } from '../../../shared/core/model.js';
 import type { LedgerEntry, ListingFact } from '../../../shared/ports.js';
 
-const storage = new StorageClients({ connectionString: inject('azuriteConnectionString') });
-
-async function freshTable(prefix: string) {
-  const table = storage.table(`${prefix}${randomUUID().replaceAll('-', '').slice(0, 12)}`);
-  await table.createTable();
-  return table;
-}
+const storage = azuriteStorage();
 
 const stream: StreamKey = { tenantId: '44444444-4444-4444-8444-444444444444', contentType: 'Audit.Exchange' };
 

@@ -1,19 +1,10 @@
-import { randomUUID } from 'node:crypto';
-import { describe, expect, inject, it } from 'vitest';
-import { StorageClients } from '../../../shared/adapters/storage/clients.js';
+import { describe, expect, it } from 'vitest';
+import { freshTable } from '../setup.js';
 import { TableLedger } from '../../../shared/adapters/storage/tableLedger.js';
 import { TableListingLog } from '../../../shared/adapters/storage/tableStreamStores.js';
 import { TableSummaryStore } from '../../../shared/adapters/storage/tableSummaryStore.js';
 import type { SecurityStreamKey, StreamKey } from '../../../shared/core/model.js';
 import type { HourSummary, LedgerEntry, ListingFact } from '../../../shared/ports.js';
-
-const storage = new StorageClients({ connectionString: inject('azuriteConnectionString') });
-
-async function freshTable(prefix: string) {
-  const table = storage.table(`${prefix}${randomUUID().replaceAll('-', '').slice(0, 12)}`);
-  await table.createTable();
-  return table;
-}
 
 const stream: StreamKey = { tenantId: '45454545-4545-4545-8545-454545454545', contentType: 'Audit.General' };
 const security: SecurityStreamKey = { tenantId: stream.tenantId, contentType: 'DefenderXDR.Alerts' };

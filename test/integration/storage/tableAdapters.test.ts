@@ -1,18 +1,9 @@
-import { randomUUID } from 'node:crypto';
-import { describe, expect, inject, it } from 'vitest';
-import { StorageClients } from '../../../shared/adapters/storage/clients.js';
+import { describe, expect, it } from 'vitest';
+import { freshTable } from '../setup.js';
 import { TableCursorStore } from '../../../shared/adapters/storage/tableCursorStore.js';
 import { TableLedger } from '../../../shared/adapters/storage/tableLedger.js';
 import type { StreamKey } from '../../../shared/core/model.js';
 import type { LedgerEntry } from '../../../shared/ports.js';
-
-const storage = new StorageClients({ connectionString: inject('azuriteConnectionString') });
-
-async function freshTable(prefix: string) {
-  const table = storage.table(`${prefix}${randomUUID().replaceAll('-', '').slice(0, 12)}`);
-  await table.createTable();
-  return table;
-}
 
 const stream: StreamKey = { tenantId: '33333333-3333-4333-8333-333333333333', contentType: 'DLP.All' };
 const entry = (contentId: string): LedgerEntry => ({

@@ -1,4 +1,4 @@
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { randomUUID, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -9,18 +9,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startSimTenant, type SimTenant } from '../../../tools/simTenant/index.js';
 import { ensureLocalPki, localServerTls, pkiPaths, writeTrustBundle } from '../../../tools/stack/localPki.js';
+import { runTsx } from '../setup.js';
 
 const ROOT = new URL('../../../', import.meta.url);
 const execFileAsync = promisify(execFile);
-const run = (file: string, args: string[], env: Record<string, string | undefined>) =>
-  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], { cwd: ROOT, env: { PATH: process.env.PATH, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+const run = (file: string, args: string[], env: Record<string, string | undefined>) => runTsx([file, ...args], { PATH: process.env.PATH, ...env }, ROOT);
 
 describe('no committed CA key is in any trust path', () => {
   it('no tracked certificate is a CA, and no tracked file holds the key of one', () => {

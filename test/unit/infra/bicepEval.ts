@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Node } from 'web-tree-sitter';
-import { objectEntries, paramDeclarations, stringValue, variableDeclarations, type BicepFile } from './bicepSyntax.js';
+import { ESCAPES, literalValue, named, objectEntries, paramDeclarations, stringValue, variableDeclarations, type BicepFile } from './bicepSyntax.js';
 
 /**
  * Evaluates the Bicep expressions the KQL tests need, the way the Bicep compiler would: string
@@ -18,12 +18,6 @@ export interface EvalOptions {
   readonly repoRoot: string;
   /** Parameter values that replace the defaults (e.g. the ingestion path to render). */
   readonly params?: Readonly<Record<string, BicepValue>>;
-}
-
-const ESCAPES: Readonly<Record<string, string>> = { "'": "'", '\\': '\\', n: '\n', r: '\r', t: '\t', $: '$' };
-
-function named(node: Node): Node[] {
-  return node.namedChildren.filter((n): n is Node => n !== null);
 }
 
 /** The value of variable `name` of `file`. */
@@ -55,11 +49,9 @@ export function evaluate(node: Node, file: BicepFile, options: EvalOptions, scop
       return text;
     }
     case 'number':
-      return Number(node.text);
     case 'boolean':
-      return node.text === 'true';
     case 'null':
-      return null;
+      return literalValue(node) as number | boolean | null;
     case 'parenthesized_expression':
       return recurse(named(node)[0]!);
     case 'array':

@@ -88,7 +88,8 @@ export function syntaxProblems(file: BicepFile): string[] {
   return problems;
 }
 
-function named(node: Node): Node[] {
+/** The named children of `node`. */
+export function named(node: Node): Node[] {
   return node.namedChildren.filter((n): n is Node => n !== null);
 }
 
@@ -127,41 +128,34 @@ function unwrapBody(node: Node): Body | undefined {
   return undefined;
 }
 
+/**
+ * The declarations of node type `type` at the top level of the file, each with its symbol, the string that
+ * follows it (a resource's type, a module's path) and its unwrapped body; `what` names them in the error
+ * for one of another shape.
+ */
+function topLevelDeclarations(file: BicepFile, type: string, what: string) {
+  return named(file.root)
+    .filter((node) => node.type === type)
+    .map((node) => {
+      const [symbol, string] = named(node);
+      const body = node.lastNamedChild && unwrapBody(node.lastNamedChild);
+      const text = string ? stringValue(string) : undefined;
+      if (!symbol || text === undefined || !body) throw new Error(`${file.path}:${node.startPosition.row + 1}: unexpected ${what} shape`);
+      return { node, symbol: symbol.text, text, body, line: node.startPosition.row + 1 };
+    });
+}
+
 /** Every `resource` declaration at the top level of the file, including `existing` ones. */
 export function resourceDeclarations(file: BicepFile): ResourceDeclaration[] {
-  const found: ResourceDeclaration[] = [];
-  for (const node of named(file.root)) {
-    if (node.type !== 'resource_declaration') continue;
-    const [symbol, typeString] = named(node);
-    const body = node.lastNamedChild && unwrapBody(node.lastNamedChild);
-    const typeText = typeString ? stringValue(typeString) : undefined;
-    if (!symbol || typeText === undefined || !body) throw new Error(`${file.path}:${node.startPosition.row + 1}: unexpected resource shape`);
-    const [type = '', apiVersion = ''] = typeText.split('@');
-    found.push({
-      file,
-      symbol: symbol.text,
-      type,
-      apiVersion,
-      existing: node.children.some((c) => c?.type === 'existing'),
-      ...body,
-      line: node.startPosition.row + 1,
-    });
-  }
-  return found;
+  return topLevelDeclarations(file, 'resource_declaration', 'resource').map(({ node, symbol, text, body, line }) => {
+    const [type = '', apiVersion = ''] = text.split('@');
+    return { file, symbol, type, apiVersion, existing: node.children.some((c) => c?.type === 'existing'), ...body, line };
+  });
 }
 
 /** Every `module` declaration at the top level of the file. */
 export function moduleDeclarations(file: BicepFile): ModuleDeclaration[] {
-  const found: ModuleDeclaration[] = [];
-  for (const node of named(file.root)) {
-    if (node.type !== 'module_declaration') continue;
-    const [symbol, pathString] = named(node);
-    const body = node.lastNamedChild && unwrapBody(node.lastNamedChild);
-    const path = pathString ? stringValue(pathString) : undefined;
-    if (!symbol || path === undefined || !body) throw new Error(`${file.path}:${node.startPosition.row + 1}: unexpected module shape`);
-    found.push({ file, symbol: symbol.text, path, body: body.body, condition: body.condition, line: node.startPosition.row + 1 });
-  }
-  return found;
+  return topLevelDeclarations(file, 'module_declaration', 'module').map(({ symbol, text, body, line }) => ({ file, symbol, path: text, body: body.body, condition: body.condition, line }));
 }
 
 /** Every `param` declaration of the file, by name. */
@@ -229,13 +223,15 @@ export function propertyAt(object: Node | undefined, dottedPath: string): Node |
   return current;
 }
 
+/** What each escape sequence of a Bicep string (the character after the backslash) stands for. */
+export const ESCAPES: Readonly<Record<string, string>> = { "'": "'", '\\': '\\', n: '\n', r: '\r', t: '\t', $: '$' };
+
 /** The value of a string literal without interpolation (escapes decoded), else undefined. */
 export function stringValue(node: Node): string | undefined {
   if (node.type !== 'string' || node.descendantsOfType('interpolation').length > 0) return undefined;
   const text = node.text;
   if (text.startsWith("'''")) return text.slice(3, -3);
-  const escapes: Record<string, string> = { "'": "'", '\\': '\\', n: '\n', r: '\r', t: '\t', $: '$' };
-  return text.slice(1, -1).replace(/\\(.)/g, (_, c: string) => escapes[c] ?? c);
+  return text.slice(1, -1).replace(/\\(.)/g, (_, c: string) => ESCAPES[c] ?? c);
 }
 
 /**

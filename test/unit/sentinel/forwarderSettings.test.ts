@@ -1,32 +1,10 @@
 import { app } from '@azure/functions';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ConfigError, forwarderTrigger, loadConfig } from '../../../shared/config.js';
+import { forwarderTrigger, loadConfig } from '../../../shared/config.js';
+import { baseEnv as env, problemsOf } from '../../fakes/configEnv.js';
 
-const TENANT = '8f0a1c2d-3b4e-4f56-8a9b-0c1d2e3f4a5b';
-const APP = '1d2c3b4a-5f6e-4a7b-9c8d-7e6f5a4b3c2d';
 const RULE = 'dcr-0123456789abcdef0123456789abcdef';
 const ENDPOINT = 'https://m365-audit-dce-ab12.westeurope-1.ingest.monitor.azure.com';
-
-function env(overrides: Record<string, string | undefined> = {}): Record<string, string | undefined> {
-  return {
-    O365_TENANTS: JSON.stringify([{ tenantId: TENANT, clientId: APP, credential: { type: 'secret', secretName: 'CONTOSO_SECRET' } }]),
-    CONTOSO_SECRET: 'not-a-real-secret',
-    AzureWebJobsStorage: 'UseDevelopmentStorage=true',
-    EVENTHUB_CONNECTION: 'Endpoint=sb://localhost:5672;SharedAccessKeyName=k;SharedAccessKey=v;UseDevelopmentEmulator=true',
-    EVENTHUB_NAME: 'm365-audit',
-    ...overrides,
-  };
-}
-
-function problemsOf(values: Record<string, string | undefined>): string[] {
-  try {
-    loadConfig(values);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return [...(err as ConfigError).problems];
-  }
-  throw new Error('expected loadConfig to throw');
-}
 
 describe('forwarder settings (LOGS_INGESTION_*)', () => {
   it('leaves the forwarder off when LOGS_INGESTION_ENDPOINT is unset', () => {

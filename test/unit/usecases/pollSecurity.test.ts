@@ -5,7 +5,7 @@ import { DAY_MS, MINUTE_MS } from '../../../shared/core/windows.js';
 import { status } from '../../../shared/usecases/operations.js';
 import { pollSecurity } from '../../../shared/usecases/pollSecurity.js';
 import { reconcile } from '../../../shared/usecases/reconcile.js';
-import { ManualClock, MemoryBlobStore, MemoryCursorStore, MemoryHealthStore, MemoryLedger, MemoryQueue, MemorySink, reconcileStores, RecordingLogger, RecordingMetrics, ScriptedSecurityFeed } from '../../fakes/ports.js';
+import { ManualClock, memoryDeps, MemoryHealthStore, MemoryQueue, reconcileStores, ScriptedSecurityFeed } from '../../fakes/ports.js';
 
 const TENANT = '5c5c5c5c-1d1d-4e2e-8f3f-404040404040';
 const OTHER = '6d6d6d6d-2e2e-4f3f-9a4a-515151515151';
@@ -24,16 +24,7 @@ function alert(id: string, incidentId: string | null, lastUpdateDateTime: string
 
 function setup(overrides: { partitionKeyMode?: PartitionKeyMode; maxEventBytes?: number } = {}) {
   const clock = new ManualClock(start);
-  const deps = {
-    feed: new ScriptedSecurityFeed(),
-    cursors: new MemoryCursorStore(),
-    ledger: new MemoryLedger(),
-    sink: new MemorySink(),
-    blobs: new MemoryBlobStore(),
-    clock,
-    logger: new RecordingLogger(),
-    metrics: new RecordingMetrics(),
-  };
+  const deps = { ...memoryDeps(clock), feed: new ScriptedSecurityFeed() };
   const options = () => ({
     overlapMs: 10 * MINUTE_MS,
     initialLookbackMs: DAY_MS,

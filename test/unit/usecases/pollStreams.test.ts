@@ -3,7 +3,7 @@ import { TransientError } from '../../../shared/core/errors.js';
 import type { StreamKey } from '../../../shared/core/model.js';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../../shared/core/windows.js';
 import { pollStreams, RELIST_AFTER_START_MS, RELIST_BEFORE_START_MS, START_COOLDOWN_MS } from '../../../shared/usecases/pollStreams.js';
-import { af, ManualClock, MemoryBlobStore, MemoryCursorStore, MemoryGapStore, MemoryLedger, MemoryListingLog, MemoryQueue, MemorySink, RecordingLogger, RecordingMetrics, ScriptedFeed } from '../../fakes/ports.js';
+import { af, ManualClock, memoryDeps, MemoryGapStore, MemoryListingLog, MemoryQueue, ScriptedFeed } from '../../fakes/ports.js';
 
 const T1 = '11111111-1111-4111-8111-111111111111';
 const T2 = '22222222-2222-4222-8222-222222222222';
@@ -13,19 +13,7 @@ const start = Date.parse('2026-11-20T00:00:00Z');
 
 function setup() {
   const clock = new ManualClock(start);
-  const deps = {
-    feed: new ScriptedFeed(),
-    ledger: new MemoryLedger(),
-    queue: new MemoryQueue(),
-    cursors: new MemoryCursorStore(),
-    listings: new MemoryListingLog(),
-    gaps: new MemoryGapStore(),
-    sink: new MemorySink(),
-    blobs: new MemoryBlobStore(),
-    clock,
-    logger: new RecordingLogger(),
-    metrics: new RecordingMetrics(),
-  };
+  const deps = { ...memoryDeps(clock), feed: new ScriptedFeed(), queue: new MemoryQueue(), listings: new MemoryListingLog(), gaps: new MemoryGapStore() };
   const options = () => ({
     settleLagMs: 10 * MINUTE_MS,
     overlapMs: 120 * MINUTE_MS,

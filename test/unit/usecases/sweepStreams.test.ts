@@ -3,7 +3,7 @@ import { TransientError } from '../../../shared/core/errors.js';
 import type { StreamKey } from '../../../shared/core/model.js';
 import { DAY_MS, HOUR_MS, LISTING_RETENTION_MS, MINUTE_MS } from '../../../shared/core/windows.js';
 import { LATENESS_SAMPLES, sweepStreams } from '../../../shared/usecases/sweepStreams.js';
-import { ManualClock, MemoryBlobStore, MemoryCursorStore, MemoryLedger, MemoryListingLog, MemoryQueue, MemorySink, MemorySweepStore, RecordingLogger, RecordingMetrics, ScriptedFeed } from '../../fakes/ports.js';
+import { ManualClock, memoryDeps, MemoryListingLog, MemoryQueue, MemorySweepStore, ScriptedFeed } from '../../fakes/ports.js';
 
 const T1 = '11111111-1111-4111-8111-111111111111';
 const exchange: StreamKey = { tenantId: T1, contentType: 'Audit.Exchange' };
@@ -12,19 +12,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 function setup() {
   const clock = new ManualClock(start);
-  const deps = {
-    feed: new ScriptedFeed(),
-    ledger: new MemoryLedger(),
-    queue: new MemoryQueue(),
-    cursors: new MemoryCursorStore(),
-    listings: new MemoryListingLog(),
-    sweeps: new MemorySweepStore(),
-    sink: new MemorySink(),
-    blobs: new MemoryBlobStore(),
-    clock,
-    logger: new RecordingLogger(),
-    metrics: new RecordingMetrics(),
-  };
+  const deps = { ...memoryDeps(clock), feed: new ScriptedFeed(), queue: new MemoryQueue(), listings: new MemoryListingLog(), sweeps: new MemorySweepStore() };
   deps.feed.pageSize = 50;
   const enabled = async (coverageStart?: number) =>
     deps.cursors.write(exchange, { subscription: 'enabled', consecutiveFailures: 0, gapCount: 0, gapTotalMs: 0, cursor: iso(start - 10 * MINUTE_MS), ...(coverageStart !== undefined && { coverageStart: iso(coverageStart) }) }, undefined);
