@@ -5,8 +5,8 @@ import { reconcile } from '../../../functions/reconcile.js';
 import { status } from '../../../functions/status.js';
 import type { SecurityStreamKey } from '../../../shared/core/model.js';
 import { HOUR_MS, MINUTE_MS } from '../../../shared/core/windows.js';
-import { startEventHubBroker, type EventHubBroker } from '../../../tools/eventHubBroker/index.js';
-import type { SimTenantOptions } from '../../../tools/simTenant/index.js';
+import { startEventHubBroker, type EventHubBroker } from '../../../tools/standins/eventHubBroker/index.js';
+import type { SimTenantOptions } from '../../../tools/standins/simTenant/index.js';
 import { newTenantId, startHarness, T0, type Harness } from '../harness.js';
 
 const HUB = 'm365-defender';

@@ -5,8 +5,8 @@ import { CONTENT_TYPES, type ContentType } from '../../../shared/core/model.js';
 import { HOUR_MS, MINUTE_MS } from '../../../shared/core/windows.js';
 import { noMetrics, silentLogger } from '../../../shared/ports.js';
 import { reconcile } from '../../../shared/usecases/reconcile.js';
-import { startEventHubBroker, type EventHubBroker } from '../../../tools/eventHubBroker/index.js';
-import { createQueueWorker } from '../../../tools/stack/queueWorker.js';
+import { startEventHubBroker, type EventHubBroker } from '../../../tools/standins/eventHubBroker/index.js';
+import { createQueueWorker } from '../../../tools/local/queueWorker.js';
 import { newTenantId, startHarness, T0, type Harness } from '../harness.js';
 
 const HUB = 'm365-audit';

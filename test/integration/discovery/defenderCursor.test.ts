@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { compareGraphTimestamps } from '../../../shared/core/model.js';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../../shared/core/windows.js';
-import { startEventHubBroker, type EventHubBroker } from '../../../tools/eventHubBroker/index.js';
+import { startEventHubBroker, type EventHubBroker } from '../../../tools/standins/eventHubBroker/index.js';
 import { RecordingLogger } from '../../fakes/ports.js';
 import { newTenantId, startHarness, T0, type Harness } from '../harness.js';
 

@@ -4,7 +4,7 @@ import { RateLimiter } from '../../../shared/adapters/http/rateLimiter.js';
 import { createTenantCredential } from '../../../shared/adapters/identity/credentials.js';
 import { CredentialTokenSource } from '../../../shared/adapters/identity/tokenSource.js';
 import { PermanentError, TransientError } from '../../../shared/core/errors.js';
-import { startSimTenant, type SimTenant } from '../../../tools/simTenant/index.js';
+import { startSimTenant, type SimTenant } from '../../../tools/standins/simTenant/index.js';
 
 const TENANT = '8e9f0a1b-2c3d-4e5f-8a6b-7c8d9e0f1a2b';
 const APP = '9f0a1b2c-3d4e-4f5a-9b7c-8d9e0f1a2b3c';

@@ -6,8 +6,8 @@ import { RateLimiter } from '../../../shared/adapters/http/rateLimiter.js';
 import { CredentialTokenSource, type AccessTokenSource } from '../../../shared/adapters/identity/tokenSource.js';
 import { createTenantCredential } from '../../../shared/adapters/identity/credentials.js';
 import { PermanentError, TransientError } from '../../../shared/core/errors.js';
-import { startSimTenant, type SimTenant } from '../../../tools/simTenant/index.js';
-import { localServerTls } from '../../../tools/stack/localPki.js';
+import { startSimTenant, type SimTenant } from '../../../tools/standins/simTenant/index.js';
+import { localServerTls } from '../../../tools/local/localPki.js';
 
 const TENANT = '3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f';
 const APP = '4d5e6f7a-8b9c-4dae-9f0a-2b3c4d5e6f7a';

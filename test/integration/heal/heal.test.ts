@@ -4,8 +4,8 @@ import { type ContentType, type StreamKey } from '../../../shared/core/model.js'
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../../shared/core/windows.js';
 import type { GapRecord } from '../../../shared/ports.js';
 import { healGaps, healRange, type HealDependencies, type HealOptions } from '../../../shared/usecases/healGaps.js';
-import { startEventHubBroker, type EventHubBroker } from '../../../tools/eventHubBroker/index.js';
-import { createQueueWorker } from '../../../tools/stack/queueWorker.js';
+import { startEventHubBroker, type EventHubBroker } from '../../../tools/standins/eventHubBroker/index.js';
+import { createQueueWorker } from '../../../tools/local/queueWorker.js';
 import { APP_ID, APP_SECRET, newTenantId, startHarness, T0, type Harness, type HarnessOptions } from '../harness.js';
 
 const HUB = 'm365-audit';

@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../../shared/config.js';
 import { silentLogger } from '../../../shared/ports.js';
 import { createWiring } from '../../../shared/wiring.js';
-import { startEventHubBroker, type EventHubBroker } from '../../../tools/eventHubBroker/index.js';
-import { startSimTenant, type SimTenant } from '../../../tools/simTenant/index.js';
+import { startEventHubBroker, type EventHubBroker } from '../../../tools/standins/eventHubBroker/index.js';
+import { startSimTenant, type SimTenant } from '../../../tools/standins/simTenant/index.js';
 
 const TENANT = randomUUID();
 const APP = randomUUID();
@@ -48,7 +48,7 @@ afterAll(async () => {
 
 function ops(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'tools/ops.ts', ...args], { env: { PATH: process.env.PATH, NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS, ...env } });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'tools/cli/ops.ts', ...args], { env: { PATH: process.env.PATH, NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -5,7 +5,7 @@ import { RateLimiter } from '../../../shared/adapters/http/rateLimiter.js';
 import { CredentialTokenSource } from '../../../shared/adapters/identity/tokenSource.js';
 import { createTenantCredential, type CredentialMaterial } from '../../../shared/adapters/identity/credentials.js';
 import { PermanentError, TransientError } from '../../../shared/core/errors.js';
-import { startSimTenant, type SimTenant } from '../../../tools/simTenant/index.js';
+import { startSimTenant, type SimTenant } from '../../../tools/standins/simTenant/index.js';
 
 const TENANT = '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
 const OTHER = '1b2c3d4e-5f6a-4b7c-9d8e-0f1a2b3c4d5e';

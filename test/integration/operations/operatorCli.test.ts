@@ -15,7 +15,7 @@ const APP = randomUUID();
 
 function ops(args: string[], env: Record<string, string | undefined>) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'tools/ops.ts', ...args], { env: { PATH: process.env.PATH, ...env } });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'tools/cli/ops.ts', ...args], { env: { PATH: process.env.PATH, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

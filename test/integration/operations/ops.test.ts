@@ -13,7 +13,7 @@ import type { StreamKey } from '../../../shared/core/model.js';
 import { DAY_MS, HOUR_MS } from '../../../shared/core/windows.js';
 import { silentLogger } from '../../../shared/ports.js';
 import { createWiring, type Wiring } from '../../../shared/wiring.js';
-import { startSimTenant, type SimTenant } from '../../../tools/simTenant/index.js';
+import { startSimTenant, type SimTenant } from '../../../tools/standins/simTenant/index.js';
 
 const TENANT = randomUUID();
 const APP = randomUUID();
@@ -49,7 +49,7 @@ function ops(...args: string[]): Promise<{ code: number | null; stdout: string; 
 
 function opsWith(childEnv: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'tools/ops.ts', ...args], { env: childEnv });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'tools/cli/ops.ts', ...args], { env: childEnv });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -8,8 +8,8 @@ import type { StreamKey } from '../../../shared/core/model.js';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../../shared/core/windows.js';
 import type { HourAccount, InvariantState, LedgerEntry, ListingFact } from '../../../shared/ports.js';
 import { reconcile } from '../../../shared/usecases/reconcile.js';
-import { startEventHubBroker, type EventHubBroker } from '../../../tools/eventHubBroker/index.js';
-import { createQueueWorker } from '../../../tools/stack/queueWorker.js';
+import { startEventHubBroker, type EventHubBroker } from '../../../tools/standins/eventHubBroker/index.js';
+import { createQueueWorker } from '../../../tools/local/queueWorker.js';
 import { RecordingLogger } from '../../fakes/ports.js';
 import { newTenantId, startHarness, T0, type Harness } from '../harness.js';
 
