@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config';
-import { ensureLocalPki, writeTrustBundle } from './tools/stack/localPki.js';
+import { ensureLocalPki, writeTrustBundle } from './tools/local/localPki.js';
 
 // Two projects: `unit` needs no network and no child process; `integration` runs the real Azure SDK
 // clients against local stand-ins (Azurite, the simulated tenant, the test Event Hubs broker) that

@@ -2,9 +2,11 @@ import { CLOUDS, CLOUD_NAMES, isCloudName, type CloudName } from './core/clouds.
 import { CONTENT_TYPES, isContentType, isGuid, type ContentType, type PartitionKeyMode } from './core/model.js';
 
 /**
- * The configuration contract (the README's settings table). `loadConfig(env)` is the only code that reads app
- * settings; it validates everything at once and throws one {@link ConfigError} that lists every
- * problem with the setting's name and what is expected.
+ * The configuration contract: {@link SETTINGS}, the one table of the environment variables the code reads
+ * (the README's settings table is rendered from it). `loadConfig(env)` reads the app's settings with the
+ * table's defaults and validation; it validates everything at once and throws one {@link ConfigError} that
+ * lists every problem with the setting's name and what is expected. The few the table marks `readBy`
+ * (worker telemetry, the outbound proxy) are read where they are used, before or without the configuration.
  */
 
 export type TenantCredential =
@@ -126,64 +128,241 @@ export interface LogsIngestionConfig {
 
 export type EventProfile = 'full' | 'compact';
 
-/** One row of the settings reference: the README table and the Bicep app settings are checked against it. */
-export interface SettingSpec {
+/**
+ * How a setting's value is parsed and validated. Every message names the setting; `echo` says whether
+ * it may quote the value (through {@link show}, which never quotes what may be a secret).
+ */
+export type SettingKind =
+  /** JSON, parsed by its own parser (`O365_TENANTS`). */
+  | { readonly kind: 'json' }
+  /** A comma-separated list of some of `values` (exact spelling). */
+  | { readonly kind: 'list'; readonly values: readonly string[] }
+  /** An https origin, `https://host[:port]` (a trailing slash is accepted and dropped). */
+  | { readonly kind: 'url' }
+  | { readonly kind: 'guid'; readonly expected: string }
+  /** Free text, or text matching `pattern` (the message then says `expected`). */
+  | { readonly kind: 'text'; readonly pattern?: RegExp; readonly expected?: string; readonly echo?: boolean }
+  /** May carry a key or password (a connection string, a proxy URL with credentials): never quoted. */
+  | { readonly kind: 'secret'; readonly pattern?: RegExp; readonly expected?: string }
+  /** An NCRONTAB expression with six fields. */
+  | { readonly kind: 'schedule' }
+  /** A whole number from `min` to `max`. */
+  | { readonly kind: 'integer'; readonly min: number; readonly max: number }
+  /** `true` or `false`, any case. The message quotes the value as typed. */
+  | { readonly kind: 'boolean' }
+  /** One of `values`; `quoteAsTyped`: the message quotes the value as typed rather than through `show`. */
+  | { readonly kind: 'enum'; readonly values: readonly string[]; readonly quoteAsTyped?: boolean };
+
+/**
+ * One row of the settings reference: the only list of the environment variables the code reads. The
+ * README's settings table is rendered from it (`npm run docs:settings`), the Bicep app settings and a
+ * recording of the names the code reads are checked against it, and {@link loadConfig} takes each
+ * setting's default and validation from it.
+ */
+export type SettingSpec = SettingKind & {
   readonly name: string;
   readonly required: boolean;
+  /** The value when the setting is unset or blank. */
   readonly default?: string;
+  /** What it does, in the README's words (Markdown). */
   readonly description: string;
-}
+  /** Who reads it: {@link loadConfig} (the default), or code that runs without the configuration. */
+  readonly readBy?: 'worker telemetry' | 'outbound proxy';
+  /** Also read under these names (the proxy variables' lower-case forms). */
+  readonly aliases?: readonly string[];
+  /** The README's "required" column when it is not simply yes or no. */
+  readonly requiredText?: string;
+  /** The README's "default" column when it is not the default itself. */
+  readonly defaultText?: string;
+};
+
+const QUEUE_NAME = /^[a-z0-9](?!.*--)[a-z0-9-]{1,55}[a-z0-9]$/;
 
 export const SETTINGS: readonly SettingSpec[] = [
-  { name: 'O365_TENANTS', required: true, description: 'JSON array of tenants: tenantId, clientId, cloud, credential, optional contentTypes, publisherIdentifier, name, defenderXdr' },
-  { name: 'O365_CONTENT_TYPES', required: false, default: CONTENT_TYPES.join(','), description: 'Default content types for tenants that do not list their own (comma-separated)' },
-  { name: 'O365_MANAGEMENT_ENDPOINT', required: false, description: "Override the cloud's Management API endpoint (simulator, tests)" },
-  { name: 'O365_AUTHORITY_HOST', required: false, description: "Override the cloud's Entra authority host (simulator, tests)" },
-  { name: 'GRAPH_ENDPOINT', required: false, description: "Override the cloud's Microsoft Graph endpoint used for Defender XDR incidents and alerts and for audit search (simulator, tests)" },
-  { name: 'KEY_VAULT_URL', required: false, description: 'Key Vault holding tenant credentials; without it a secretName is read from the environment variable of that name' },
-  { name: 'AZURE_CLIENT_ID', required: false, description: 'Client id of the user-assigned managed identity the app uses for Storage, Event Hubs and Key Vault' },
-  { name: 'EVENTHUB_CONNECTION__fullyQualifiedNamespace', required: false, description: 'Event Hubs namespace (identity-based); one of this or EVENTHUB_CONNECTION is required' },
-  { name: 'EVENTHUB_CONNECTION', required: false, description: 'Event Hubs connection string (local broker, or key-based namespaces)' },
-  { name: 'EVENTHUB_NAME', required: true, description: 'The event hub that receives normalized events' },
-  { name: 'AzureWebJobsStorage', required: false, description: 'Storage connection string; one of this or AzureWebJobsStorage__accountName is required' },
-  { name: 'AzureWebJobsStorage__accountName', required: false, description: 'Storage account name for identity-based access' },
-  { name: 'CONTENT_QUEUE_NAME', required: false, default: 'o365-content', description: 'Queue of content blobs to ingest (its poison queue is <name>-poison)' },
-  { name: 'POLL_SCHEDULE', required: false, default: '0 */5 * * * *', description: 'NCRONTAB schedule of the pollContent timer' },
-  { name: 'SETTLE_LAG_MINUTES', required: false, default: '10', description: 'Windows end this long before now, so late-listed blobs settle' },
-  { name: 'OVERLAP_MINUTES', required: false, default: '120', description: 'Each poll re-lists this much before the cursor to catch blobs listed late' },
-  { name: 'INITIAL_LOOKBACK_HOURS', required: false, default: '24', description: 'How far back the first poll of a stream starts (at most 167)' },
-  { name: 'MAX_EVENT_BYTES', required: false, default: '61440', description: 'Per-event budget; larger events move Raw to a claim-check blob' },
-  { name: 'PARTITION_KEY_MODE', required: false, default: 'content', description: 'Event Hubs partition key: content (contentId), tenant, or none (round-robin)' },
-  { name: 'EVENT_PROFILE', required: false, default: 'full', description: 'Event shape: full (normalized fields + Raw) or compact (normalized fields + every other record field in AdditionalFields, no Raw)' },
-  { name: 'POLL_QUEUE_NAME', required: false, default: 'o365-poll', description: 'Queue of discovery tasks: the timers enqueue one poll or sweep per stream, a queue-triggered poller runs each' },
-  { name: 'SWEEP_SCHEDULE', required: false, default: '0 30 * * * *', description: 'NCRONTAB schedule of the retention sweep that re-lists each stream\'s whole retrievable range' },
-  { name: 'RECONCILE_SCHEDULE', required: false, default: '0 */15 * * * *', description: 'NCRONTAB schedule of reconcile (retries, completeness check, health)' },
-  { name: 'RETRY_INITIAL_SECONDS', required: false, default: '30', description: 'First backoff of a blob re-enqueued after a transient failure (doubles per attempt)' },
-  { name: 'RETRY_MAX_SECONDS', required: false, default: '3600', description: 'Longest backoff between delivery attempts; retries go on until the content expires' },
-  { name: 'LEDGER_RETENTION_DAYS', required: false, default: '30', description: 'Ledger rows are deleted this many days after contentCreated, once their hour is summarized' },
-  { name: 'LOGS_INGESTION_ENDPOINT', required: false, description: 'Logs ingestion endpoint of the data collection endpoint; when set, the forwardToLogAnalytics function reads the hub and posts its events to the Logs Ingestion API' },
-  { name: 'LOGS_INGESTION_RULE_ID', required: false, description: 'Immutable ID (dcr-...) of the data collection rule the forwarder posts to; required with LOGS_INGESTION_ENDPOINT' },
-  { name: 'LOGS_INGESTION_STREAM', required: false, default: 'Custom-M365AuditEvents', description: 'Stream of that rule the forwarder posts to' },
-  { name: 'LOGS_INGESTION_CONSUMER_GROUP', required: false, default: 'logs-ingestion', description: "The forwarder's own consumer group on the event hub" },
-  { name: 'HEAL_GAPS', required: false, default: 'true', description: 'Heal recorded gaps (time the Management API can no longer list) from Purview audit search automatically: true or false' },
-  { name: 'HEAL_SCHEDULE', required: false, default: '0 */10 * * * *', description: 'NCRONTAB schedule of the heal timer (submits, polls and pages audit log queries)' },
-  { name: 'HEAL_LOOKBEHIND_HOURS', required: false, default: '24', description: 'A gap is healed from this many hours before its start: records can reach a content blob that long after they were created' },
-  { name: 'HEAL_QUERIES_PER_DAY', required: false, default: '200', description: "Audit log queries submitted per tenant in any 24 hours (Graph's documented baseline)" },
-  { name: 'HEAL_MAX_RUNNING_QUERIES', required: false, default: '50', description: "Audit log queries queued or running per tenant at once (Graph's documented baseline)" },
-  { name: 'HEAL_GRAPH_VERSION', required: false, default: 'v1.0', description: 'Microsoft Graph version of the audit log query API: v1.0 or beta' },
+  { name: 'O365_TENANTS', kind: 'json', required: true, description: 'JSON array of tenants (below)' },
   {
-    name: 'TENANT_REQUESTS_PER_MINUTE',
-    required: false,
-    default: '1800',
-    description: "Management API requests per tenant and minute the app allows itself, across all instances with SHARED_REQUEST_BUDGET (the service throttles at 2,000): each instance's own bucket and the shared budget (half of it per 30 s window)",
+    name: 'O365_CONTENT_TYPES', kind: 'list', values: CONTENT_TYPES, required: false, default: CONTENT_TYPES.join(','), defaultText: 'all five',
+    description: 'Content types for tenants that do not list their own (comma-separated)',
+  },
+  { name: 'O365_MANAGEMENT_ENDPOINT', kind: 'url', required: false, defaultText: 'by cloud', description: 'Override the Management API endpoint (simulator, tests)' },
+  { name: 'O365_AUTHORITY_HOST', kind: 'url', required: false, defaultText: 'by cloud', description: 'Override the Entra ID authority host (simulator, tests)' },
+  { name: 'GRAPH_ENDPOINT', kind: 'url', required: false, defaultText: 'by cloud', description: 'Override the Microsoft Graph endpoint the Defender XDR streams are polled from (simulator, tests)' },
+  { name: 'KEY_VAULT_URL', kind: 'url', required: false, description: "Key Vault with the tenants' credentials; without it, local mode (below)" },
+  {
+    name: 'AZURE_CLIENT_ID', kind: 'guid', expected: 'the GUID of a user-assigned managed identity', required: false,
+    description: "Client id of the app's user-assigned managed identity",
   },
   {
-    name: 'SHARED_REQUEST_BUDGET',
-    required: false,
-    default: 'true',
-    description: "Share each tenant's Management API request budget (900 per 30 s) across all instances through the budgets table: true or false (false: each instance keeps only its own 1,800 a minute)",
+    name: 'EVENTHUB_CONNECTION__fullyQualifiedNamespace', kind: 'text', pattern: /^[^/\s]+$/, echo: true,
+    expected: 'a host name such as myns.servicebus.windows.net (no scheme, path or key)', required: false, requiredText: 'one of these two',
+    description: 'Event Hubs namespace, identity-based (`myns.servicebus.windows.net`)',
+  },
+  {
+    name: 'EVENTHUB_CONNECTION', kind: 'secret', pattern: /(?:^|;)Endpoint=sb:\/\//i, expected: 'an Event Hubs connection string starting with Endpoint=sb://',
+    required: false, requiredText: 'one of these two', description: 'Event Hubs connection string (the local broker, or key-based namespaces)',
+  },
+  {
+    name: 'EVENTHUB_NAME', kind: 'text', pattern: /^[A-Za-z0-9][A-Za-z0-9._-]{0,255}$/, echo: true, expected: "letters, digits, '.', '_' and '-'", required: true,
+    description: 'The hub that receives normalized events',
+  },
+  {
+    name: 'AzureWebJobsStorage', kind: 'secret', required: false, requiredText: 'one of these two',
+    description: 'Storage connection string (`UseDevelopmentStorage=true` for Azurite)',
+  },
+  {
+    name: 'AzureWebJobsStorage__accountName', kind: 'text', pattern: /^[a-z0-9]{3,24}$/, echo: true, expected: '3–24 lowercase letters and digits',
+    required: false, requiredText: 'one of these two', description: 'Storage account name, identity-based',
+  },
+  {
+    name: 'AzureWebJobsStorage__blobServiceUri', kind: 'text', required: false, defaultText: 'from the account',
+    description: 'Blob endpoint of an identity-based account (`https://<account>.blob.core.windows.net` unless set; sovereign clouds, private DNS); with all three endpoints set, the account name may be left out',
+  },
+  {
+    name: 'AzureWebJobsStorage__queueServiceUri', kind: 'text', required: false, defaultText: 'from the account',
+    description: 'Queue endpoint of an identity-based account (`https://<account>.queue.core.windows.net` unless set)',
+  },
+  {
+    name: 'AzureWebJobsStorage__tableServiceUri', kind: 'text', required: false, defaultText: 'from the account',
+    description: 'Table endpoint of an identity-based account (`https://<account>.table.core.windows.net` unless set)',
+  },
+  {
+    name: 'CONTENT_QUEUE_NAME', kind: 'text', pattern: QUEUE_NAME, echo: true,
+    expected: '3–57 lowercase letters, digits and single hyphens (the "-poison" suffix must still fit 63)', required: false, default: 'o365-content',
+    description: 'Queue of content blobs; its poison queue is `<name>-poison`',
+  },
+  { name: 'POLL_SCHEDULE', kind: 'schedule', required: false, default: '0 */5 * * * *', description: 'NCRONTAB schedule of `pollContent`' },
+  { name: 'SETTLE_LAG_MINUTES', kind: 'integer', min: 0, max: 720, required: false, default: '10', description: 'Windows end this long before now' },
+  {
+    name: 'OVERLAP_MINUTES', kind: 'integer', min: 0, max: 1440, required: false, default: '120',
+    description: 'Each poll re-lists this much before the cursor (late-listed blobs)',
+  },
+  // The API refuses windows that start more than 7 days back; leave an hour of margin.
+  { name: 'INITIAL_LOOKBACK_HOURS', kind: 'integer', min: 1, max: 167, required: false, default: '24', description: "Where a stream's first poll starts (1–167)" },
+  // 1 KiB floor keeps the envelope itself sendable; the Standard tier publishes at most 1 MiB per
+  // message including AMQP overhead, so a single event stays under 1,000,000 bytes.
+  {
+    name: 'MAX_EVENT_BYTES', kind: 'integer', min: 1024, max: 1_000_000, required: false, default: '61440',
+    description: "Per-event budget; 60 KiB fits Sentinel's 64 KB Event Hub limit",
+  },
+  {
+    name: 'PARTITION_KEY_MODE', kind: 'enum', values: ['content', 'tenant', 'none'], required: false, default: 'content',
+    description: '`content` (contentId), `tenant`, or `none` (round-robin)',
+  },
+  {
+    name: 'EVENT_PROFILE', kind: 'enum', values: ['full', 'compact'], required: false, default: 'full',
+    description: '`full` (normalized fields + the record verbatim in `Raw`) or `compact` (normalized fields + every other field of the record in `AdditionalFields`, no `Raw`)',
+  },
+  {
+    name: 'POLL_QUEUE_NAME', kind: 'text', pattern: QUEUE_NAME, echo: true, expected: '3–57 lowercase letters, digits and single hyphens', required: false, default: 'o365-poll',
+    description: 'Queue of discovery tasks: the timers enqueue one poll or sweep per stream; its poison queue is `<name>-poison`',
+  },
+  {
+    name: 'SWEEP_SCHEDULE', kind: 'schedule', required: false, default: '0 30 * * * *',
+    description: "NCRONTAB schedule of the retention sweep, which re-lists each stream's whole retrievable range",
+  },
+  {
+    name: 'RECONCILE_SCHEDULE', kind: 'schedule', required: false, default: '0 */15 * * * *',
+    description: 'NCRONTAB schedule of reconcile (retries, completeness check, health)',
+  },
+  // Visibility timeouts of Storage queues go up to 7 days; an hour between attempts keeps retries frequent.
+  {
+    name: 'RETRY_INITIAL_SECONDS', kind: 'integer', min: 1, max: 3600, required: false, default: '30',
+    description: 'First backoff of a blob re-enqueued after a transient failure; doubles per attempt',
+  },
+  {
+    name: 'RETRY_MAX_SECONDS', kind: 'integer', min: 1, max: 86_400, required: false, default: '3600',
+    description: 'Longest backoff between delivery attempts; attempts go on until the content expires',
+  },
+  // Content can be retrievable for up to ~20 days after it was created; rows must outlive it.
+  {
+    name: 'LEDGER_RETENTION_DAYS', kind: 'integer', min: 21, max: 3650, required: false, default: '30',
+    description: 'Ledger rows are deleted this many days after `contentCreated`, once their hour is summarized (21 or more)',
+  },
+  {
+    name: 'LOGS_INGESTION_ENDPOINT', kind: 'url', required: false,
+    description: 'Logs ingestion endpoint of the Sentinel data collection endpoint; setting it turns on `forwardToLogAnalytics`, which reads the hub and posts its events to the Logs Ingestion API (see [Sentinel](#sentinel))',
+  },
+  {
+    name: 'LOGS_INGESTION_RULE_ID', kind: 'text', pattern: /^dcr-[0-9a-f]{32}$/i, expected: "the rule's immutable ID, dcr- and 32 hex digits (not its resource ID)",
+    required: false, requiredText: 'with the endpoint', description: 'Immutable ID (`dcr-…`) of the data collection rule the forwarder posts to',
+  },
+  {
+    name: 'LOGS_INGESTION_STREAM', kind: 'text', pattern: /^Custom-[A-Za-z0-9_-]{1,200}$/, expected: 'a custom stream name, Custom- and letters, digits, _ or -',
+    required: false, default: 'Custom-M365AuditEvents', description: 'Stream of that rule',
+  },
+  {
+    name: 'LOGS_INGESTION_CONSUMER_GROUP', kind: 'text', pattern: /^[A-Za-z0-9$][A-Za-z0-9._-]{0,49}$/, expected: '1-50 letters, digits, periods, hyphens or underscores',
+    required: false, default: 'logs-ingestion', description: "The forwarder's own consumer group on the event hub",
+  },
+  {
+    name: 'HEAL_GAPS', kind: 'boolean', required: false, default: 'true',
+    description: 'Heal recorded gaps (time the Management API can no longer list) from Purview audit search automatically; `false` leaves them to `npm run ops -- heal` (see [Healing gaps](#healing-gaps-from-purview-audit-search))',
+  },
+  {
+    name: 'HEAL_SCHEDULE', kind: 'schedule', required: false, default: '0 */10 * * * *',
+    description: 'NCRONTAB schedule of the `healGaps` timer (submits, polls and pages audit log queries)',
+  },
+  // Purview keeps audit records 180 days (Audit Standard); a lookbehind beyond 30 days would query mostly delivered records.
+  {
+    name: 'HEAL_LOOKBEHIND_HOURS', kind: 'integer', min: 0, max: 720, required: false, default: '24',
+    description: 'A gap is healed from this many hours before its start: a record can reach a content blob that long after it was created (0–720)',
+  },
+  {
+    name: 'HEAL_QUERIES_PER_DAY', kind: 'integer', min: 1, max: 100_000, required: false, default: '200',
+    description: "Audit log queries submitted per tenant in any 24 hours (Graph's documented baseline allocation)",
+  },
+  {
+    name: 'HEAL_MAX_RUNNING_QUERIES', kind: 'integer', min: 1, max: 10_000, required: false, default: '50',
+    description: "Audit log queries queued or running per tenant at once (Graph's documented baseline)",
+  },
+  {
+    name: 'HEAL_GRAPH_VERSION', kind: 'enum', values: ['v1.0', 'beta'], quoteAsTyped: true, required: false, default: 'v1.0',
+    description: 'Microsoft Graph version of the audit log query API: `v1.0` or `beta`',
+  },
+  {
+    name: 'TENANT_REQUESTS_PER_MINUTE', kind: 'integer', min: 2, max: 2000, required: false, default: '1800',
+    description: "Management API requests per tenant and minute the app allows itself (2–2000; the service throttles at 2,000): each instance's bucket, and with `SHARED_REQUEST_BUDGET` the budget of all instances together (half of it per 30-second window). Lower it when another collector reads the same tenant",
+  },
+  {
+    name: 'SHARED_REQUEST_BUDGET', kind: 'boolean', required: false, default: 'true',
+    description: "All instances draw each tenant's Management API requests from one budget in the `budgets` table (900 per 30 s); `false` leaves each instance with only its own 1,800 a minute, which is safe only with a single instance (see `docs/architecture.md`, \"Request budget across instances\")",
+  },
+  {
+    name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', kind: 'secret', required: false, readBy: 'worker telemetry',
+    description: 'Application Insights resource the worker exports its logs and metrics to (OpenTelemetry, in the Functions host only); unset: no export',
+  },
+  {
+    name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', kind: 'text', required: false, readBy: 'worker telemetry',
+    description: "`Authorization=AAD;ClientId=<identity client id>`: the exporter authenticates with the app's identity (see `docs/deployment.md`)",
+  },
+  {
+    name: 'FUNCTIONS_WORKER_RUNTIME', kind: 'text', required: false, readBy: 'worker telemetry', defaultText: 'set by the host',
+    description: 'Set by the Functions host (`node`; `local.settings.json` locally, not an app setting on Flex Consumption); telemetry is exported only inside the host',
+  },
+  {
+    name: 'HTTPS_PROXY', kind: 'secret', aliases: ['https_proxy'], required: false, readBy: 'outbound proxy',
+    description: 'Proxy for outbound https (Management API, Graph, the Azure SDKs; Event Hubs switches to AMQP over WebSockets through it; see `docs/deployment.md`)',
+  },
+  { name: 'HTTP_PROXY', kind: 'secret', aliases: ['http_proxy'], required: false, readBy: 'outbound proxy', description: 'Proxy for outbound plain http, and for https when `HTTPS_PROXY` is unset' },
+  {
+    name: 'NO_PROXY', kind: 'text', aliases: ['no_proxy'], required: false, readBy: 'outbound proxy',
+    description: 'Hosts reached directly, not through the proxy (comma-separated; put `localhost,127.0.0.1` in it)',
   },
 ];
+
+const SPECS = new Map(SETTINGS.map((spec) => [spec.name, spec]));
+
+/** The table's row of `name`, of the kind the caller parses it as (a wrong name or kind is a bug here). */
+function specOf<K extends SettingSpec['kind']>(name: string, kind: K): Extract<SettingSpec, { kind: K }> {
+  const spec = SPECS.get(name);
+  if (spec?.kind !== kind) throw new Error(`SETTINGS has no ${kind} setting ${name}`);
+  return spec as Extract<SettingSpec, { kind: K }>;
+}
+
+/** The default of a setting, from the table. */
+export function settingDefault(name: string): string | undefined {
+  return SPECS.get(name)?.default;
+}
 
 /** Thrown once at startup with every configuration problem; never caught by the pipeline. */
 export class ConfigError extends Error {
@@ -205,7 +384,7 @@ export function loadConfig(env: Env): Config {
   const endpointOverride = optionalHttpsOrigin(get, 'O365_MANAGEMENT_ENDPOINT', problems);
   const authorityOverride = optionalHttpsOrigin(get, 'O365_AUTHORITY_HOST', problems);
   const graphOverride = optionalHttpsOrigin(get, 'GRAPH_ENDPOINT', problems);
-  const defaultContentTypes = parseContentTypeList(get('O365_CONTENT_TYPES'), 'O365_CONTENT_TYPES', problems) ?? [...CONTENT_TYPES];
+  const defaultContentTypes = contentTypesSetting(get, 'O365_CONTENT_TYPES', problems);
   const keyVaultUrl = optionalHttpsOrigin(get, 'KEY_VAULT_URL', problems);
 
   const tenants = parseTenants(get('O365_TENANTS'), { defaultContentTypes, endpointOverride, authorityOverride, graphOverride }, problems);
@@ -226,61 +405,36 @@ export function loadConfig(env: Env): Config {
     }
   }
 
-  const managedIdentityClientId = get('AZURE_CLIENT_ID');
-  if (managedIdentityClientId !== undefined && !isGuid(managedIdentityClientId)) {
-    problems.push(`AZURE_CLIENT_ID: expected the GUID of a user-assigned managed identity, got ${show(managedIdentityClientId)}`);
-  }
+  const managedIdentityClientId = guidSetting(get, 'AZURE_CLIENT_ID', problems);
 
   const storage = parseStorage(get, problems);
   const eventHub = parseEventHub(get, problems);
 
-  const contentQueueName = get('CONTENT_QUEUE_NAME') ?? 'o365-content';
-  if (!/^[a-z0-9](?!.*--)[a-z0-9-]{1,55}[a-z0-9]$/.test(contentQueueName)) {
-    problems.push(
-      `CONTENT_QUEUE_NAME: expected 3–57 lowercase letters, digits and single hyphens (the "-poison" suffix must still fit 63), got ${show(contentQueueName)}`,
-    );
-  }
-
-  const pollQueueName = get('POLL_QUEUE_NAME') ?? 'o365-poll';
-  if (!/^[a-z0-9](?!.*--)[a-z0-9-]{1,55}[a-z0-9]$/.test(pollQueueName)) {
-    problems.push(`POLL_QUEUE_NAME: expected 3–57 lowercase letters, digits and single hyphens, got ${show(pollQueueName)}`);
-  }
+  const contentQueueName = textSetting(get, 'CONTENT_QUEUE_NAME', problems)!;
+  const pollQueueName = textSetting(get, 'POLL_QUEUE_NAME', problems)!;
   if (pollQueueName === contentQueueName) problems.push('POLL_QUEUE_NAME: must differ from CONTENT_QUEUE_NAME');
 
-  const schedule = scheduleSetting(get, 'POLL_SCHEDULE', '0 */5 * * * *', problems);
-  const sweepSchedule = scheduleSetting(get, 'SWEEP_SCHEDULE', '0 30 * * * *', problems);
-  const reconcileSchedule = scheduleSetting(get, 'RECONCILE_SCHEDULE', '0 */15 * * * *', problems);
-  const settleLagMinutes = integerSetting(get, 'SETTLE_LAG_MINUTES', 10, 0, 720, problems);
-  const overlapMinutes = integerSetting(get, 'OVERLAP_MINUTES', 120, 0, 1440, problems);
-  // The API refuses windows that start more than 7 days back; leave an hour of margin.
-  const initialLookbackHours = integerSetting(get, 'INITIAL_LOOKBACK_HOURS', 24, 1, 167, problems);
-  // 1 KiB floor keeps the envelope itself sendable; the Standard tier publishes at most 1 MiB per
-  // message including AMQP overhead, so a single event stays under 1,000,000 bytes.
-  const maxEventBytes = integerSetting(get, 'MAX_EVENT_BYTES', 61440, 1024, 1_000_000, problems);
-  const partitionKeyMode = get('PARTITION_KEY_MODE') ?? 'content';
-  if (partitionKeyMode !== 'content' && partitionKeyMode !== 'tenant' && partitionKeyMode !== 'none') {
-    problems.push(`PARTITION_KEY_MODE: expected one of content, tenant, none, got ${show(partitionKeyMode)}`);
-  }
-  const eventProfile = get('EVENT_PROFILE') ?? 'full';
-  if (eventProfile !== 'full' && eventProfile !== 'compact') problems.push(`EVENT_PROFILE: expected full or compact, got ${show(eventProfile)}`);
-  // Visibility timeouts of Storage queues go up to 7 days; an hour between attempts keeps retries frequent.
-  const retryInitialSeconds = integerSetting(get, 'RETRY_INITIAL_SECONDS', 30, 1, 3600, problems);
-  const retryMaxSeconds = integerSetting(get, 'RETRY_MAX_SECONDS', 3600, 1, 86_400, problems);
+  const schedule = scheduleSetting(get, 'POLL_SCHEDULE', problems);
+  const sweepSchedule = scheduleSetting(get, 'SWEEP_SCHEDULE', problems);
+  const reconcileSchedule = scheduleSetting(get, 'RECONCILE_SCHEDULE', problems);
+  const settleLagMinutes = integerSetting(get, 'SETTLE_LAG_MINUTES', problems);
+  const overlapMinutes = integerSetting(get, 'OVERLAP_MINUTES', problems);
+  const initialLookbackHours = integerSetting(get, 'INITIAL_LOOKBACK_HOURS', problems);
+  const maxEventBytes = integerSetting(get, 'MAX_EVENT_BYTES', problems);
+  const partitionKeyMode = enumSetting<PartitionKeyMode>(get, 'PARTITION_KEY_MODE', problems);
+  const eventProfile = enumSetting<EventProfile>(get, 'EVENT_PROFILE', problems);
+  const retryInitialSeconds = integerSetting(get, 'RETRY_INITIAL_SECONDS', problems);
+  const retryMaxSeconds = integerSetting(get, 'RETRY_MAX_SECONDS', problems);
   if (retryMaxSeconds < retryInitialSeconds) problems.push(`RETRY_MAX_SECONDS: must be at least RETRY_INITIAL_SECONDS (${retryInitialSeconds})`);
-  // Content can be retrievable for up to ~20 days after it was created; rows must outlive it.
-  const ledgerRetentionDays = integerSetting(get, 'LEDGER_RETENTION_DAYS', 30, 21, 3650, problems);
-  const healGaps = (get('HEAL_GAPS') ?? 'true').toLowerCase();
-  if (healGaps !== 'true' && healGaps !== 'false') problems.push(`HEAL_GAPS: expected true or false, got "${get('HEAL_GAPS')}"`);
-  const healSchedule = scheduleSetting(get, 'HEAL_SCHEDULE', '0 */10 * * * *', problems);
-  const tenantRequestsPerMinute = integerSetting(get, 'TENANT_REQUESTS_PER_MINUTE', 1800, 2, 2000, problems);
-  const sharedRequestBudget = (get('SHARED_REQUEST_BUDGET') ?? 'true').toLowerCase();
-  if (sharedRequestBudget !== 'true' && sharedRequestBudget !== 'false') problems.push(`SHARED_REQUEST_BUDGET: expected true or false, got "${get('SHARED_REQUEST_BUDGET')}"`);
-  // Purview keeps audit records 180 days (Audit Standard); a lookbehind beyond 30 days would query mostly delivered records.
-  const healLookbehindHours = integerSetting(get, 'HEAL_LOOKBEHIND_HOURS', 24, 0, 720, problems);
-  const healQueriesPerDay = integerSetting(get, 'HEAL_QUERIES_PER_DAY', 200, 1, 100_000, problems);
-  const healMaxRunning = integerSetting(get, 'HEAL_MAX_RUNNING_QUERIES', 50, 1, 10_000, problems);
-  const healGraphVersion = get('HEAL_GRAPH_VERSION') ?? 'v1.0';
-  if (healGraphVersion !== 'v1.0' && healGraphVersion !== 'beta') problems.push(`HEAL_GRAPH_VERSION: expected v1.0 or beta, got "${healGraphVersion}"`);
+  const ledgerRetentionDays = integerSetting(get, 'LEDGER_RETENTION_DAYS', problems);
+  const healGaps = booleanSetting(get, 'HEAL_GAPS', problems);
+  const healSchedule = scheduleSetting(get, 'HEAL_SCHEDULE', problems);
+  const tenantRequestsPerMinute = integerSetting(get, 'TENANT_REQUESTS_PER_MINUTE', problems);
+  const sharedRequestBudget = booleanSetting(get, 'SHARED_REQUEST_BUDGET', problems);
+  const healLookbehindHours = integerSetting(get, 'HEAL_LOOKBEHIND_HOURS', problems);
+  const healQueriesPerDay = integerSetting(get, 'HEAL_QUERIES_PER_DAY', problems);
+  const healMaxRunning = integerSetting(get, 'HEAL_MAX_RUNNING_QUERIES', problems);
+  const healGraphVersion = enumSetting<'v1.0' | 'beta'>(get, 'HEAL_GRAPH_VERSION', problems);
 
   const logsIngestion = parseLogsIngestion(get, problems);
 
@@ -296,19 +450,19 @@ export function loadConfig(env: Env): Config {
     contentQueueName,
     pollQueueName,
     poll: { schedule, sweepSchedule, settleLagMinutes, overlapMinutes, initialLookbackHours },
-    ingest: { maxEventBytes, partitionKeyMode: partitionKeyMode as PartitionKeyMode, eventProfile: eventProfile as EventProfile },
+    ingest: { maxEventBytes, partitionKeyMode, eventProfile },
     retry: { initialSeconds: retryInitialSeconds, maxSeconds: retryMaxSeconds },
     reconcile: { schedule: reconcileSchedule, ledgerRetentionDays },
     ...(logsIngestion ? { logsIngestion } : {}),
-    sharedRequestBudget: sharedRequestBudget === 'true',
+    sharedRequestBudget,
     tenantRequestsPerMinute,
     heal: {
-      enabled: healGaps === 'true',
+      enabled: healGaps,
       schedule: healSchedule,
       lookbehindHours: healLookbehindHours,
       queriesPerDay: healQueriesPerDay,
       maxRunningQueries: healMaxRunning,
-      graphVersion: healGraphVersion as 'v1.0' | 'beta',
+      graphVersion: healGraphVersion,
     },
   });
 }
@@ -319,10 +473,10 @@ export function loadConfig(env: Env): Config {
  */
 export function forwarderTrigger(env: Env): { readonly consumerGroup: string } | undefined {
   if (!env.LOGS_INGESTION_ENDPOINT?.trim()) return undefined;
-  return { consumerGroup: env.LOGS_INGESTION_CONSUMER_GROUP?.trim() || 'logs-ingestion' };
+  return { consumerGroup: env.LOGS_INGESTION_CONSUMER_GROUP?.trim() || settingDefault('LOGS_INGESTION_CONSUMER_GROUP')! };
 }
 
-function parseLogsIngestion(get: (n: string) => string | undefined, problems: string[]): LogsIngestionConfig | undefined {
+function parseLogsIngestion(get: Get, problems: string[]): LogsIngestionConfig | undefined {
   const endpoint = optionalHttpsOrigin(get, 'LOGS_INGESTION_ENDPOINT', problems);
   const ruleId = get('LOGS_INGESTION_RULE_ID');
   if (get('LOGS_INGESTION_ENDPOINT') === undefined) {
@@ -330,11 +484,9 @@ function parseLogsIngestion(get: (n: string) => string | undefined, problems: st
     return undefined;
   }
   if (ruleId === undefined) problems.push('LOGS_INGESTION_RULE_ID: required with LOGS_INGESTION_ENDPOINT; expected the rule\'s immutable ID, dcr- and 32 hex digits');
-  else if (!/^dcr-[0-9a-f]{32}$/i.test(ruleId)) problems.push("LOGS_INGESTION_RULE_ID: expected the rule's immutable ID, dcr- and 32 hex digits (not its resource ID)");
-  const streamName = get('LOGS_INGESTION_STREAM') ?? 'Custom-M365AuditEvents';
-  if (!/^Custom-[A-Za-z0-9_-]{1,200}$/.test(streamName)) problems.push('LOGS_INGESTION_STREAM: expected a custom stream name, Custom- and letters, digits, _ or -');
-  const consumerGroup = get('LOGS_INGESTION_CONSUMER_GROUP') ?? 'logs-ingestion';
-  if (!/^[A-Za-z0-9$][A-Za-z0-9._-]{0,49}$/.test(consumerGroup)) problems.push('LOGS_INGESTION_CONSUMER_GROUP: expected 1-50 letters, digits, periods, hyphens or underscores');
+  else checkText(specOf('LOGS_INGESTION_RULE_ID', 'text'), ruleId, problems);
+  const streamName = textSetting(get, 'LOGS_INGESTION_STREAM', problems)!;
+  const consumerGroup = textSetting(get, 'LOGS_INGESTION_CONSUMER_GROUP', problems)!;
   if (endpoint === undefined || ruleId === undefined) return undefined;
   return { endpoint, ruleId, streamName, consumerGroup, audience: monitorAudience(new URL(endpoint).hostname) };
 }
@@ -497,7 +649,8 @@ function parseContentTypeList(raw: string | undefined, at: string, problems: str
   return [...new Set(values as ContentType[])];
 }
 
-function optionalHttpsOrigin(get: (n: string) => string | undefined, name: string, problems: string[]): string | undefined {
+function optionalHttpsOrigin(get: Get, name: string, problems: string[]): string | undefined {
+  specOf(name, 'url');
   const raw = get(name);
   return raw === undefined ? undefined : toHttpsOrigin(raw, name, problems);
 }
@@ -527,7 +680,7 @@ function toHttpsOrigin(raw: string, at: string, problems: string[]): string | un
   return url.origin;
 }
 
-function parseStorage(get: (n: string) => string | undefined, problems: string[]): StorageConfig {
+function parseStorage(get: Get, problems: string[]): StorageConfig {
   const connectionString = get('AzureWebJobsStorage');
   const accountName = get('AzureWebJobsStorage__accountName');
   const blobServiceUri = get('AzureWebJobsStorage__blobServiceUri');
@@ -538,13 +691,11 @@ function parseStorage(get: (n: string) => string | undefined, problems: string[]
       'AzureWebJobsStorage: required; set AzureWebJobsStorage (a connection string, e.g. UseDevelopmentStorage=true for Azurite) or AzureWebJobsStorage__accountName (identity-based)',
     );
   }
-  if (accountName && !/^[a-z0-9]{3,24}$/.test(accountName)) {
-    problems.push(`AzureWebJobsStorage__accountName: expected 3–24 lowercase letters and digits, got ${show(accountName)}`);
-  }
+  if (accountName) checkText(specOf('AzureWebJobsStorage__accountName', 'text'), accountName, problems);
   return { connectionString, accountName, blobServiceUri, queueServiceUri, tableServiceUri };
 }
 
-function parseEventHub(get: (n: string) => string | undefined, problems: string[]): EventHubConfig {
+function parseEventHub(get: Get, problems: string[]): EventHubConfig {
   const connectionString = get('EVENTHUB_CONNECTION');
   const fullyQualifiedNamespace = get('EVENTHUB_CONNECTION__fullyQualifiedNamespace');
   const entityPath = connectionString ? /(?:^|;)EntityPath=([^;]+)/i.exec(connectionString)?.[1] : undefined;
@@ -554,26 +705,26 @@ function parseEventHub(get: (n: string) => string | undefined, problems: string[
       'EVENTHUB_CONNECTION__fullyQualifiedNamespace: required (e.g. myns.servicebus.windows.net, identity-based), or EVENTHUB_CONNECTION with a connection string',
     );
   }
-  if (connectionString && !/(?:^|;)Endpoint=sb:\/\//i.test(connectionString)) {
-    problems.push('EVENTHUB_CONNECTION: expected an Event Hubs connection string starting with Endpoint=sb://');
-  }
-  if (fullyQualifiedNamespace && /[/\s]/.test(fullyQualifiedNamespace)) {
-    problems.push(`EVENTHUB_CONNECTION__fullyQualifiedNamespace: expected a host name such as myns.servicebus.windows.net (no scheme, path or key), got ${show(fullyQualifiedNamespace)}`);
-  }
+  if (connectionString) checkText(specOf('EVENTHUB_CONNECTION', 'secret'), connectionString, problems);
+  if (fullyQualifiedNamespace) checkText(specOf('EVENTHUB_CONNECTION__fullyQualifiedNamespace', 'text'), fullyQualifiedNamespace, problems);
   if (!name) problems.push('EVENTHUB_NAME: required; the event hub that receives normalized events');
-  else if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,255}$/.test(name)) problems.push(`EVENTHUB_NAME: expected letters, digits, '.', '_' and '-', got ${show(name)}`);
+  else checkText(specOf('EVENTHUB_NAME', 'text'), name, problems);
   return { name: name ?? '', connectionString, fullyQualifiedNamespace };
 }
 
-function scheduleSetting(get: (n: string) => string | undefined, name: string, fallback: string, problems: string[]): string {
-  const schedule = get(name) ?? fallback;
+type Get = (name: string) => string | undefined;
+
+function scheduleSetting(get: Get, name: string, problems: string[]): string {
+  const schedule = get(name) ?? specOf(name, 'schedule').default!;
   if (schedule.split(/\s+/).length !== 6) {
     problems.push(`${name}: expected an NCRONTAB expression with 6 fields (second minute hour day month weekday), got ${/^(?:[0-9A-Za-z*/,-]{1,20}\s+){0,9}[0-9A-Za-z*/,-]{1,20}$/.test(schedule) ? JSON.stringify(schedule) : show(schedule)}`);
   }
   return schedule;
 }
 
-function integerSetting(get: (n: string) => string | undefined, name: string, fallback: number, min: number, max: number, problems: string[]): number {
+function integerSetting(get: Get, name: string, problems: string[]): number {
+  const { min, max, default: fallbackText } = specOf(name, 'integer');
+  const fallback = Number(fallbackText);
   const raw = get(name);
   if (raw === undefined) return fallback;
   const value = Number(raw);
@@ -582,6 +733,51 @@ function integerSetting(get: (n: string) => string | undefined, name: string, fa
     return fallback;
   }
   return value;
+}
+
+/** A `text` setting (its default when unset), checked against its pattern. */
+function textSetting(get: Get, name: string, problems: string[]): string | undefined {
+  const spec = specOf(name, 'text');
+  const value = get(name) ?? spec.default;
+  if (value !== undefined) checkText(spec, value, problems);
+  return value;
+}
+
+/** Checks a `text` or `secret` value against the table's pattern; a secret's message never quotes it. */
+function checkText(spec: Extract<SettingSpec, { kind: 'text' | 'secret' }>, value: string, problems: string[]): void {
+  if (!spec.pattern || spec.pattern.test(value)) return;
+  const echo = spec.kind === 'text' && spec.echo === true;
+  problems.push(`${spec.name}: expected ${spec.expected}${echo ? `, got ${show(value)}` : ''}`);
+}
+
+function guidSetting(get: Get, name: string, problems: string[]): string | undefined {
+  const spec = specOf(name, 'guid');
+  const value = get(name);
+  if (value !== undefined && !isGuid(value)) problems.push(`${name}: expected ${spec.expected}, got ${show(value)}`);
+  return value;
+}
+
+function booleanSetting(get: Get, name: string, problems: string[]): boolean {
+  const raw = get(name);
+  const value = (raw ?? specOf(name, 'boolean').default!).toLowerCase();
+  if (value !== 'true' && value !== 'false') problems.push(`${name}: expected true or false, got "${raw}"`);
+  return value === 'true';
+}
+
+/** One of the table's values (unchecked type when it is not: loadConfig then throws). */
+function enumSetting<T extends string>(get: Get, name: string, problems: string[]): T {
+  const spec = specOf(name, 'enum');
+  const value = get(name) ?? spec.default!;
+  if (!spec.values.includes(value)) {
+    const expected = spec.values.length === 2 ? spec.values.join(' or ') : `one of ${spec.values.join(', ')}`;
+    problems.push(`${name}: expected ${expected}, got ${spec.quoteAsTyped ? `"${value}"` : show(value)}`);
+  }
+  return value as T;
+}
+
+function contentTypesSetting(get: Get, name: string, problems: string[]): ContentType[] {
+  const spec = specOf(name, 'list');
+  return parseContentTypeList(get(name), name, problems) ?? (spec.default!.split(',') as ContentType[]);
 }
 
 /**

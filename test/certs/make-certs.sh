@@ -3,7 +3,7 @@
 # simulated tenant (client.pem is registered there; rogue-combined.pem is not and must be rejected).
 # Each is self-signed and no one trusts it as a CA: they only prove possession of a key. The TLS
 # material of the stand-ins (CA and server certificate) is not here: it is generated on each machine
-# under .local/pki by tools/stack/localPki.ts, and its CA key is discarded at once.
+# under .local/pki by tools/local/localPki.ts, and its CA key is discarded at once.
 # These keys protect nothing. Valid for 10 years.
 set -euo pipefail
 cd "$(dirname "$0")"

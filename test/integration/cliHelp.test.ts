@@ -6,15 +6,15 @@ const run = promisify(execFile);
 
 // Every operator command answers --help with its usage on stdout and exit code 0, whatever else is on the line.
 const COMMANDS: ReadonlyArray<readonly [string, string, RegExp]> = [
-  ['ops', 'tools/ops.ts', /^npm run ops -- <command>/],
-  ['local', 'tools/local.ts', /^npm run local -- \[options\]/],
-  ['normalize', 'tools/normalize.ts', /^usage: npm run --silent normalize/],
+  ['ops', 'tools/cli/ops.ts', /^npm run ops -- <command>/],
+  ['local', 'tools/local/local.ts', /^npm run local -- \[options\]/],
+  ['normalize', 'tools/cli/normalize.ts', /^usage: npm run --silent normalize/],
   ['bench', 'tools/bench/run.ts', /^npm run bench -- /],
   ['soak', 'tools/soak/run.ts', /^npm run soak -- /],
-  ['sim', 'tools/simTenant/cli.ts', /^npm run sim -- /],
-  ['package', 'tools/package.ts', /^npm run package /],
-  ['event hub broker', 'tools/eventHubBroker/cli.ts', /^usage: tsx tools\/eventHubBroker\/cli\.ts/],
-  ['local CA', 'tools/stack/localPki.ts', /^tsx tools\/stack\/localPki\.ts/],
+  ['sim', 'tools/standins/simTenant/cli.ts', /^npm run sim -- /],
+  ['package', 'tools/cli/package.ts', /^npm run package /],
+  ['event hub broker', 'tools/standins/eventHubBroker/cli.ts', /^usage: tsx tools\/standins\/eventHubBroker\/cli\.ts/],
+  ['local CA', 'tools/local/localPki.ts', /^tsx tools\/local\/localPki\.ts/],
 ];
 
 describe('--help on every command', () => {

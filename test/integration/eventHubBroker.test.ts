@@ -20,8 +20,8 @@ import {
 } from '@azure/event-hubs';
 import rhea, { type Connection, type EventContext, type Receiver, type Sender } from 'rhea';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startEventHubBroker, type EventHubBroker, type ReceivedEvent } from '../../tools/eventHubBroker/index.js';
-import { localServerTls } from '../../tools/stack/localPki.js';
+import { startEventHubBroker, type EventHubBroker, type ReceivedEvent } from '../../tools/standins/eventHubBroker/index.js';
+import { localServerTls } from '../../tools/local/localPki.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Short retries so fault tests finish fast; timeoutInMs bounds how long the SDK waits for an unsettled send. */
@@ -625,7 +625,7 @@ describe('test Event Hubs broker CLI', () => {
     const out = join(dir, 'events.ndjson');
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'tools/eventHubBroker/cli.ts', '--port', '0', '--hub', 'audit', '--partitions', '2', '--out', out],
+      ['--import', 'tsx', 'tools/standins/eventHubBroker/cli.ts', '--port', '0', '--hub', 'audit', '--partitions', '2', '--out', out],
       { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     try {

@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { startAzurite } from '../../tools/stack/azurite.js';
+import { startAzurite } from '../../tools/local/azurite.js';
 
 /**
  * Starts the stand-ins every integration test file shares: Azurite (blob, queue, table) in memory on

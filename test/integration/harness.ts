@@ -10,7 +10,7 @@ import { DEFAULT_SECURITY_OVERLAP_MS, pollSecurity } from '../../shared/usecases
 import { pollStreams } from '../../shared/usecases/pollStreams.js';
 import { sweepStreams } from '../../shared/usecases/sweepStreams.js';
 import { createWiring, type Wiring } from '../../shared/wiring.js';
-import { startSimTenant, type SimTenant, type SimTenantOptions, type SimTenantSpec } from '../../tools/simTenant/index.js';
+import { startSimTenant, type SimTenant, type SimTenantOptions, type SimTenantSpec } from '../../tools/standins/simTenant/index.js';
 import { ManualClock, RecordingLogger } from '../fakes/ports.js';
 
 // @azure/functions is CommonJS; Node's ESM loader cannot see this export by name.

@@ -31,7 +31,7 @@ describe('npm run local', () => {
   let events: Line[];
 
   beforeAll(async () => {
-    local = await run(['tools/local.ts', '--seconds', '15', '--lookback-hours', '1', '--out', out, '--report', reportPath, '--quiet'], {
+    local = await run(['tools/local/local.ts', '--seconds', '15', '--lookback-hours', '1', '--out', out, '--report', reportPath, '--quiet'], {
       ...process.env, O365_TENANTS: '', EVENTHUB_CONNECTION: '', EVENTHUB_CONNECTION__fullyQualifiedNamespace: '', AzureWebJobsStorage: '',
     });
     report = JSON.parse(readFileSync(reportPath, 'utf8')) as Report;
@@ -59,7 +59,7 @@ describe('npm run local', () => {
   });
 
   it('its output passes ops verify: no blob is short of its manifest', async () => {
-    const verify = await run(['tools/ops.ts', 'verify', '--events', out, '--json'], { PATH: process.env.PATH });
+    const verify = await run(['tools/cli/ops.ts', 'verify', '--events', out, '--json'], { PATH: process.env.PATH });
     expect(verify.code, verify.output).toBe(0);
     const { summary } = JSON.parse(verify.stdout) as { summary: VerifySummary };
     expect(summary).toMatchObject({ short: 0, mismatch: 0, unreadable: 0 });
@@ -67,7 +67,7 @@ describe('npm run local', () => {
   });
 
   it('every content blob the tenant served has a manifest, and every one verifies', async () => {
-    const verify = await run(['tools/ops.ts', 'verify', '--events', out, '--json'], { PATH: process.env.PATH });
+    const verify = await run(['tools/cli/ops.ts', 'verify', '--events', out, '--json'], { PATH: process.env.PATH });
     const { summary, blobs } = JSON.parse(verify.stdout) as { summary: VerifySummary; blobs: BlobVerification[] };
     const content = blobs.filter((b) => !b.contentType?.startsWith('DefenderXDR.'));
     expect(content.filter((b) => b.verdict !== 'complete')).toEqual([]);
@@ -84,7 +84,7 @@ describe('npm run local with every blob download failing for three minutes', () 
 
   beforeAll(async () => {
     // Three minutes of 503s, then at most one 60 s backoff (the local maximum) and the delivery itself.
-    local = await run(['tools/local.ts', '--seconds', '270', '--download-outage', '180', '--lookback-hours', '1', '--out', out, '--report', reportPath], {
+    local = await run(['tools/local/local.ts', '--seconds', '270', '--download-outage', '180', '--lookback-hours', '1', '--out', out, '--report', reportPath], {
       ...process.env, O365_TENANTS: '', EVENTHUB_CONNECTION: '', EVENTHUB_CONNECTION__fullyQualifiedNamespace: '', AzureWebJobsStorage: '',
     });
   }, 330_000);

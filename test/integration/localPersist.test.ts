@@ -9,7 +9,7 @@ function run(args: string[], env: Record<string, string | undefined> = {}) {
 
 describe('npm run local -- --persist', () => {
   it('keeps Azurite\'s data under .local/azurite and prints the settings with which ops reads the run', async () => {
-    const local = spawn(process.execPath, ['--import', 'tsx', 'tools/local.ts', '--persist', '--seconds', '60', '--quiet', '--lookback-hours', '1', '--out', '.local/persist-test-events.ndjson'], {
+    const local = spawn(process.execPath, ['--import', 'tsx', 'tools/local/local.ts', '--persist', '--seconds', '60', '--quiet', '--lookback-hours', '1', '--out', '.local/persist-test-events.ndjson'], {
       env: { PATH: process.env.PATH, NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS },
     });
     let stdout = '';
@@ -27,7 +27,7 @@ describe('npm run local -- --persist', () => {
       const tenants = /O365_TENANTS='([^']+)'/.exec(opsLine)![1]!;
       expect(storage).toMatch(/AccountName=devstoreaccount1;/);
       // The printed settings are all ops status needs: no Event Hubs setting, no secret.
-      const status = await run(['tools/ops.ts', 'status'], { AzureWebJobsStorage: storage, O365_TENANTS: tenants });
+      const status = await run(['tools/cli/ops.ts', 'status'], { AzureWebJobsStorage: storage, O365_TENANTS: tenants });
       expect(status.code, status.stderr).toBe(0);
       expect(status.stdout).toMatch(/simulated Audit\.Exchange: /);
     } finally {

@@ -6,9 +6,9 @@ import { RateLimiter } from '../../shared/adapters/http/rateLimiter.js';
 import { createTenantCredential, type CredentialMaterial } from '../../shared/adapters/identity/credentials.js';
 import { CredentialTokenSource } from '../../shared/adapters/identity/tokenSource.js';
 import { StorageClients } from '../../shared/adapters/storage/clients.js';
-import { startEventHubBroker } from '../../tools/eventHubBroker/index.js';
-import { startSimTenant, type SimTenant, type SimTenantOptions } from '../../tools/simTenant/index.js';
-import { createQueueWorker } from '../../tools/stack/queueWorker.js';
+import { startEventHubBroker } from '../../tools/standins/eventHubBroker/index.js';
+import { startSimTenant, type SimTenant, type SimTenantOptions } from '../../tools/standins/simTenant/index.js';
+import { createQueueWorker } from '../../tools/local/queueWorker.js';
 import { startHarness, type Harness, type HarnessOptions } from './harness.js';
 
 /**

@@ -3,8 +3,8 @@
  * thread with the code being measured. Commands over IPC: `start` (→ connection string), `count`
  * (events and body bytes accepted since the last `reset`), `reset` (drops stored events, keeps links).
  */
-import { startEventHubBroker, type EventHubBroker } from '../eventHubBroker/index.js';
-import { serveCommands } from './ipc.js';
+import { startEventHubBroker, type EventHubBroker } from '../standins/eventHubBroker/index.js';
+import { serveCommands } from '../common/ipc.js';
 
 let broker: EventHubBroker | undefined;
 let events = 0;

@@ -4,8 +4,8 @@
  * bytes every time and the generator's own cost stays out of the ingest figures.
  */
 import { performance } from 'node:perf_hooks';
-import { Rng } from '../simTenant/rng.js';
-import { CONTENT_TYPES, type SimTenant } from '../simTenant/index.js';
+import { Rng } from '../standins/simTenant/rng.js';
+import { CONTENT_TYPES, type SimTenant } from '../standins/simTenant/index.js';
 
 /** Record sizes are drawn log-uniformly from this range: most records are small, some are large. */
 export const RECORD_BYTES = { min: 1024, max: 5 * 1024 } as const;

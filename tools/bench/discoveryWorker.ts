@@ -12,8 +12,8 @@ import { pollStream } from '../../functions/pollStream.js';
 import { loadConfig } from '../../shared/config.js';
 import { silentLogger } from '../../shared/ports.js';
 import { createWiring } from '../../shared/wiring.js';
-import { createQueueWorker } from '../stack/queueWorker.js';
-import { serveCommands } from './ipc.js';
+import { createQueueWorker } from '../local/queueWorker.js';
+import { serveCommands } from '../common/ipc.js';
 
 // @azure/functions is CommonJS; Node's ESM loader cannot see this export by name.
 const { InvocationContext } = functions;

@@ -22,7 +22,7 @@ import { ingestContent, ledgerEntryFor, MALFORMED_ATTEMPTS, type IngestDependenc
 import { pollStreams, type StreamPollResult } from '../../shared/usecases/pollStreams.js';
 import { sweepStreams } from '../../shared/usecases/sweepStreams.js';
 import { createWiring } from '../../shared/wiring.js';
-import { notify, serveCommands } from './ipc.js';
+import { notify, serveCommands } from '../common/ipc.js';
 
 /**
  * The stage breakdown normalizes as the ingest path does, for a blob of this (fixed) identity in the

@@ -1,7 +1,7 @@
 /** What a measurement ran on: the machine, and the code it exercised. Both go into the reports. */
 import { execFileSync } from 'node:child_process';
 import { cpus, release, totalmem, type as osType } from 'node:os';
-import { REPO_ROOT } from './ipc.js';
+import { REPO_ROOT } from '../common/ipc.js';
 import { formatFixed } from './stats.js';
 
 /** CPU model, logical cores, RAM, Node version and kernel. */

@@ -25,8 +25,8 @@ import { DAY_MS, HOUR_MS, MINUTE_MS, utcHourOf } from '../../shared/core/windows
 import { silentLogger, type LedgerEntry } from '../../shared/ports.js';
 import { reconcile } from '../../shared/usecases/reconcile.js';
 import { createWiring } from '../../shared/wiring.js';
-import { startAzurite } from '../stack/azurite.js';
-import { REPO_ROOT } from './ipc.js';
+import { startAzurite } from '../local/azurite.js';
+import { REPO_ROOT } from '../common/ipc.js';
 import { describeCode, describeMachine } from './machine.js';
 import { formatCount, formatFixed, markdownTable, median, replaceBlock } from './stats.js';
 

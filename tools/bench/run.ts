@@ -14,14 +14,14 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { startSimTenant, CONTENT_TYPES, type SimTenant } from '../simTenant/index.js';
-import { startAzurite } from '../stack/azurite.js';
+import { startSimTenant, CONTENT_TYPES, type SimTenant } from '../standins/simTenant/index.js';
+import { startAzurite } from '../local/azurite.js';
 import { blobBody, buildCorpus, recordsForBytes, RECORD_BYTES } from './corpus.js';
-import { REPO_ROOT, spawnCompiled, spawnTs, type Notice, type TsChild } from './ipc.js';
+import { REPO_ROOT, spawnCompiled, spawnTs, type Notice, type TsChild } from '../common/ipc.js';
 import { describeCode, describeMachine } from './machine.js';
 import { summarizeProfile } from './profile.js';
 import { formatCount, formatFixed, formatMiB, markdownTable, median, replaceBlock } from './stats.js';
-import { exitOnHelp } from '../stack/cliHelp.js';
+import { exitOnHelp } from '../common/cliHelp.js';
 
 const HUB = 'm365-audit';
 const INGEST_TENANT = '0b5e7a1c-2d3f-4a5b-9c6d-7e8f9a0b1c2d';

@@ -12,8 +12,8 @@ import { onPoison } from '../../functions/onPoison.js';
 import { consoleLogger } from '../../shared/adapters/functions/logging.js';
 import { loadConfig } from '../../shared/config.js';
 import { createWiring } from '../../shared/wiring.js';
-import { notify } from '../bench/ipc.js';
-import { createQueueWorker } from '../stack/queueWorker.js';
+import { notify } from '../common/ipc.js';
+import { createQueueWorker } from '../local/queueWorker.js';
 
 const config = loadConfig(process.env);
 const wiring = createWiring(config, { logger: consoleLogger('warn') });

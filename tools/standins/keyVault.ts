@@ -29,7 +29,7 @@ export interface KeyVaultStandIn {
 
 /** Options of {@link startKeyVaultStandIn}. */
 export interface KeyVaultStandInOptions {
-  /** Server certificate and key (usually `localServerTls()` from tools/stack/localPki.ts; its CA must be trusted). */
+  /** Server certificate and key (usually `localServerTls()` from tools/local/localPki.ts; its CA must be trusted). */
   readonly tls: { readonly cert: string | Buffer; readonly key: string | Buffer };
   /** The vault's tenant: the challenge names it and tokens must be issued in it. */
   readonly tenantId: string;

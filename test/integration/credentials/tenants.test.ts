@@ -6,7 +6,7 @@ import { HOUR_MS, MINUTE_MS } from '../../../shared/core/windows.js';
 import type { Logger } from '../../../shared/ports.js';
 import { pollStreams } from '../../../shared/usecases/pollStreams.js';
 import { createWiring, type Wiring } from '../../../shared/wiring.js';
-import { startSimTenant, type SimTenant } from '../../../tools/simTenant/index.js';
+import { startSimTenant, type SimTenant } from '../../../tools/standins/simTenant/index.js';
 import { startKeyVaultStandIn, type KeyVaultStandIn } from '../../../tools/standins/keyVault.js';
 import { startManagedIdentityStandIn, type ManagedIdentityStandIn } from '../../../tools/standins/managedIdentity.js';
 import { ManualClock } from '../../fakes/ports.js';

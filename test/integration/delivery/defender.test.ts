@@ -5,7 +5,7 @@ import { reconcile } from '../../../functions/reconcile.js';
 import { status } from '../../../functions/status.js';
 import type { SecurityStreamKey } from '../../../shared/core/model.js';
 import { HOUR_MS, MINUTE_MS } from '../../../shared/core/windows.js';
-import type { SimTenantOptions } from '../../../tools/simTenant/index.js';
+import type { SimTenantOptions } from '../../../tools/standins/simTenant/index.js';
 import { newTenantId, T0 } from '../harness.js';
 import { startDeliveryStack } from '../setup.js';
 

@@ -4,7 +4,7 @@ import { CONTENT_TYPES, type ContentType } from '../../../shared/core/model.js';
 import { HOUR_MS, MINUTE_MS } from '../../../shared/core/windows.js';
 import { noMetrics, silentLogger } from '../../../shared/ports.js';
 import { reconcile } from '../../../shared/usecases/reconcile.js';
-import { createQueueWorker } from '../../../tools/stack/queueWorker.js';
+import { createQueueWorker } from '../../../tools/local/queueWorker.js';
 import { newTenantId, T0, type Harness } from '../harness.js';
 import { ingestWorker, startDeliveryStack } from '../setup.js';
 

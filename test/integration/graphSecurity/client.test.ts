@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { GraphSecurityClient, type SecurityCollection } from '../../../shared/adapters/graphSecurity/client.js';
 import type { AccessTokenSource } from '../../../shared/adapters/identity/tokenSource.js';
 import { PermanentError, TransientError } from '../../../shared/core/errors.js';
-import { localServerTls } from '../../../tools/stack/localPki.js';
+import { localServerTls } from '../../../tools/local/localPki.js';
 import { recordedSleeps, simTokens, startSimTenantForFile } from '../setup.js';
 
 const TENANT = '3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f';

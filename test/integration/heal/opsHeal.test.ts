@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../shared/config.js';
 import { silentLogger } from '../../../shared/ports.js';
 import { createWiring } from '../../../shared/wiring.js';
-import { startEventHubBroker, type EventHubBroker } from '../../../tools/eventHubBroker/index.js';
-import { startSimTenant, type SimTenant } from '../../../tools/simTenant/index.js';
+import { startEventHubBroker, type EventHubBroker } from '../../../tools/standins/eventHubBroker/index.js';
+import { startSimTenant, type SimTenant } from '../../../tools/standins/simTenant/index.js';
 import { opsEnv, runTsx } from '../setup.js';
 
 const TENANT = randomUUID();
@@ -42,7 +42,7 @@ afterAll(async () => {
 });
 
 function ops(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return runTsx(['tools/ops.ts', ...args], { PATH: process.env.PATH, NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS, ...env });
+  return runTsx(['tools/cli/ops.ts', ...args], { PATH: process.env.PATH, NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS, ...env });
 }
 
 describe('npm run ops -- heal', () => {

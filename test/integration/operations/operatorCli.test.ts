@@ -14,7 +14,7 @@ const TENANT = randomUUID();
 const APP = randomUUID();
 
 function ops(args: string[], env: Record<string, string | undefined>) {
-  return runTsx(['tools/ops.ts', ...args], { PATH: process.env.PATH, ...env });
+  return runTsx(['tools/cli/ops.ts', ...args], { PATH: process.env.PATH, ...env });
 }
 
 const tenants = JSON.stringify([{ tenantId: TENANT, clientId: APP, name: 'contoso', credential: { type: 'secret', secretName: 'CONTOSO_SECRET' } }]);

@@ -12,7 +12,7 @@ import type { StreamKey } from '../../../shared/core/model.js';
 import { DAY_MS, HOUR_MS } from '../../../shared/core/windows.js';
 import { silentLogger } from '../../../shared/ports.js';
 import { createWiring, type Wiring } from '../../../shared/wiring.js';
-import { startSimTenant, type SimTenant } from '../../../tools/simTenant/index.js';
+import { startSimTenant, type SimTenant } from '../../../tools/standins/simTenant/index.js';
 import { opsEnv, runTsx } from '../setup.js';
 
 const TENANT = randomUUID();
@@ -43,7 +43,7 @@ function ops(...args: string[]): Promise<{ code: number | null; stdout: string; 
 }
 
 function opsWith(childEnv: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return runTsx(['tools/ops.ts', ...args], childEnv);
+  return runTsx(['tools/cli/ops.ts', ...args], childEnv);
 }
 
 async function drain(): Promise<ContentMessage[]> {

@@ -9,7 +9,7 @@ import { ManagementActivityClient } from '../../../shared/adapters/managementApi
 import { webSocketsThroughProxy } from '../../../shared/adapters/eventHubs/eventHubsSink.js';
 import { StorageClients } from '../../../shared/adapters/storage/clients.js';
 import { TableCursorStore } from '../../../shared/adapters/storage/tableCursorStore.js';
-import { startSimTenant, type SimTenant } from '../../../tools/simTenant/index.js';
+import { startSimTenant, type SimTenant } from '../../../tools/standins/simTenant/index.js';
 import { startConnectProxy, type ConnectProxy } from '../../../tools/standins/connectProxy.js';
 import { startKeyVaultStandIn, type KeyVaultStandIn } from '../../../tools/standins/keyVault.js';
 import { startManagedIdentityStandIn, type ManagedIdentityStandIn } from '../../../tools/standins/managedIdentity.js';

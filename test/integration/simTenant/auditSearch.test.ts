@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SimTenant } from '../../../tools/simTenant/index.js';
+import type { SimTenant } from '../../../tools/standins/simTenant/index.js';
 import { CLIENT_ID, DAY, HOUR, SECRET, T0, TENANT, manualClock, startSim, tenantSpec, tokenFor } from './helpers.js';
 
 const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';

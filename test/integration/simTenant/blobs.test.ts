@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ContentListing, ContentType, SimTenant } from '../../../tools/simTenant/index.js';
+import type { ContentListing, ContentType, SimTenant } from '../../../tools/standins/simTenant/index.js';
 import { DAY, HOUR, T0, TENANT, afError, feedClient, manualClock, startSim, tenantSpec, tokenFor, type FeedClient } from './helpers.js';
 
 type Rec = Record<string, unknown>;

@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
-const CLI = fileURLToPath(new URL('../../../tools/simTenant/cli.ts', import.meta.url));
+const CLI = fileURLToPath(new URL('../../../tools/standins/simTenant/cli.ts', import.meta.url));
 const TENANT_A = '0b7c6d5e-4f3a-4b2c-9d1e-8f7a6b5c4d3e';
 const TENANT_B = '1c8d7e6f-5a4b-4c3d-8e2f-9a8b7c6d5e4f';
 const CLIENT = '2d9e8f7a-6b5c-4d4e-9f3a-0b9c8d7e6f5a';

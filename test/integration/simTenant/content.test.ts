@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ContentListing, SimTenant, SimTenantOptions, SimTenantSpec } from '../../../tools/simTenant/index.js';
+import type { ContentListing, SimTenant, SimTenantOptions, SimTenantSpec } from '../../../tools/standins/simTenant/index.js';
 import { DAY, HOUR, T0, TENANT, afError, feedClient, iso, listAll, manualClock, startSim, tenantSpec, tokenFor, window } from './helpers.js';
 
 const MINUTE = 60_000;

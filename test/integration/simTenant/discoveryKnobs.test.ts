@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ContentListing, SimTenant, SimTenantOptions, SimTenantSpec, UnusableEntryKind } from '../../../tools/simTenant/index.js';
+import type { ContentListing, SimTenant, SimTenantOptions, SimTenantSpec, UnusableEntryKind } from '../../../tools/standins/simTenant/index.js';
 import { CLIENT_ID, HOUR, SECRET, T0, TENANT, afError, feedClient, manualClock, startSim, tenantSpec, tokenFor, window } from './helpers.js';
 
 const MINUTE = 60_000;

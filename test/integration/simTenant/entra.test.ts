@@ -2,7 +2,7 @@ import { createHash, createSign, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ClientCertificateCredential, ClientSecretCredential } from '@azure/identity';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { SimTenant } from '../../../tools/simTenant/index.js';
+import type { SimTenant } from '../../../tools/standins/simTenant/index.js';
 import { CLIENT_CERT_PEM, CLIENT_ID, HOUR, OTHER_TENANT, SECRET, TENANT, certFile, claimsOf, feedClient, startSim, tenantSpec, tokenFor, afError } from './helpers.js';
 
 const SCOPE = 'https://manage.office.com/.default';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { startSimTenant, type ContentListing, type SimTenant, type SimTenantOptions, type SimTenantSpec } from '../../../tools/simTenant/index.js';
+import { startSimTenant, type ContentListing, type SimTenant, type SimTenantOptions, type SimTenantSpec } from '../../../tools/standins/simTenant/index.js';
 
 export const TENANT = '6b1f5a2e-3c4d-4e5f-8a9b-0c1d2e3f4a5b';
 export const OTHER_TENANT = '7c2a6b3f-4d5e-4f60-9bac-1d2e3f4a5b6c';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SimTenant, SimTenantOptions } from '../../../tools/simTenant/index.js';
+import type { SimTenant, SimTenantOptions } from '../../../tools/standins/simTenant/index.js';
 import { HOUR, T0, TENANT, afError, feedClient, manualClock, startSim, tenantSpec, tokenFor, window } from './helpers.js';
 
 const MINUTE = 60_000;

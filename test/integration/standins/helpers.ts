@@ -1,4 +1,4 @@
-import { localServerTls } from '../../../tools/stack/localPki.js';
+import { localServerTls } from '../../../tools/local/localPki.js';
 import type { ManagedIdentityStandIn } from '../../../tools/standins/managedIdentity.js';
 
 /** The stand-ins' server certificate (SAN localhost, 127.0.0.1), generated at test setup; the test runner trusts its CA. */

@@ -5,7 +5,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzureMonitorTelemetry } from '../../../shared/adapters/telemetry/azureMonitor.js';
 import type { Telemetry } from '../../../shared/adapters/telemetry/openTelemetry.js';
-import { localServerTls } from '../../../tools/stack/localPki.js';
+import { localServerTls } from '../../../tools/local/localPki.js';
 
 // A local stand-in of Application Insights' ingestion endpoint (https, `POST /v2.1/track`, a JSON array of
 // envelopes, possibly gzipped): the real Azure Monitor exporter sends to it what Application Insights

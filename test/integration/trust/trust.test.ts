@@ -7,8 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startSimTenant, type SimTenant } from '../../../tools/simTenant/index.js';
-import { ensureLocalPki, localServerTls, pkiPaths, writeTrustBundle } from '../../../tools/stack/localPki.js';
+import { startSimTenant, type SimTenant } from '../../../tools/standins/simTenant/index.js';
+import { ensureLocalPki, localServerTls, pkiPaths, writeTrustBundle } from '../../../tools/local/localPki.js';
 import { runTsx } from '../setup.js';
 
 const ROOT = new URL('../../../', import.meta.url);
@@ -96,7 +96,7 @@ describe('the generated stand-in PKI', () => {
 
       // The user's setting alone: only the corporate server is trusted.
       expect(await probeWith(corporate.caCertPath)).toMatch(new RegExp(`${corp} ok\\n${loc} (?!ok)`));
-      // What the npm scripts do: `NODE_EXTRA_CA_CERTS=$(tsx tools/stack/localPki.ts)`, run as the user would, with their variable set.
+      // What the npm scripts do: `NODE_EXTRA_CA_CERTS=$(tsx tools/local/localPki.ts)`, run as the user would, with their variable set.
       const bundle = writeTrustBundle(local, corporate.caCertPath);
       expect(readFileSync(bundle, 'utf8')).toContain(readFileSync(corporate.caCertPath, 'utf8').trim());
       expect(await probeWith(bundle)).toBe(`${corp} ok\n${loc} ok\n`);
@@ -109,7 +109,7 @@ describe('the generated stand-in PKI', () => {
 
   it('the npm scripts\' helper prints a bundle that includes the user\'s file', async () => {
     const user = pkiPaths(join(dir, 'corporate')).caCertPath;
-    const out = execFileSync('sh', ['-c', 'NODE_EXTRA_CA_CERTS="$USER_CA" npx tsx tools/stack/localPki.ts'], {
+    const out = execFileSync('sh', ['-c', 'NODE_EXTRA_CA_CERTS="$USER_CA" npx tsx tools/local/localPki.ts'], {
       cwd: ROOT,
       env: { PATH: process.env.PATH, USER_CA: user },
       encoding: 'utf8',
@@ -131,7 +131,7 @@ describe('ops against a host whose certificate it does not trust', () => {
 
   it('reports a TLS trust failure with the host, not "Unauthorized", and prints no [object Object]', async () => {
     // As `npm run ops` runs it: no NODE_EXTRA_CA_CERTS of ours, so the stand-in's certificate is not trusted.
-    const result = await run('tools/ops.ts', ['backfill', '--tenant', tenantId, '--content-type', 'Audit.Exchange', '--from', new Date(Date.now() - 3_600_000).toISOString()], {
+    const result = await run('tools/cli/ops.ts', ['backfill', '--tenant', tenantId, '--content-type', 'Audit.Exchange', '--from', new Date(Date.now() - 3_600_000).toISOString()], {
       O365_TENANTS: JSON.stringify([{ tenantId, clientId, credential: { type: 'secret', secretName: 'OPS_SECRET' } }]),
       OPS_SECRET: 's',
       O365_MANAGEMENT_ENDPOINT: sim.url,

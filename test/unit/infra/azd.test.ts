@@ -38,9 +38,9 @@ describe('azure.yaml (azd up)', () => {
     expect(yaml.get('services.app.language')).toBe('ts');
     // azd runs `npm run package` before it uploads `dist`: that script must stage exactly that folder.
     const { scripts } = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
-    expect(scripts.package).toMatch(/tsx tools\/package\.ts/);
+    expect(scripts.package).toMatch(/tsx tools\/cli\/package\.ts/);
     expect(yaml.get('services.app.dist')).toBe('.package/app');
-    expect(read('tools/package.ts')).toMatch(/join\(ROOT, '\.package'\)/);
+    expect(read('tools/cli/package.ts')).toMatch(/join\(ROOT, '\.package'\)/);
     expect(yaml.get('services.app.remoteBuild')).toBe('false');
   });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { blobBody, padRecord, recordsForBytes } from '../../../tools/bench/corpus.js';
 import { formatCount, formatFixed, formatMiB, markdownTable, median, replaceBlock } from '../../../tools/bench/stats.js';
-import { Rng } from '../../../tools/simTenant/rng.js';
+import { Rng } from '../../../tools/standins/simTenant/rng.js';
 
 describe('median', () => {
   it('takes the middle value of an odd count, whatever the order', () => {

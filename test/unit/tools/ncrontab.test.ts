@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nextFire } from '../../../tools/stack/ncrontab.js';
+import { nextFire } from '../../../tools/local/ncrontab.js';
 
 const at = (iso: string) => Date.parse(iso);
 

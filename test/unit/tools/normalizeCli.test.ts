@@ -19,7 +19,7 @@ interface Run {
 /** Runs the CLI with `input` on stdin; with `stopAfterFirstOutput`, closes its stdout after the first bytes. */
 function run(args: string[], input: string, stopAfterFirstOutput = false): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'tools/normalize.ts', ...args], { cwd: repoRoot });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'tools/cli/normalize.ts', ...args], { cwd: repoRoot });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (text: string) => {

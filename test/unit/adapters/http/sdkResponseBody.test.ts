@@ -6,7 +6,7 @@ import { CredentialTokenSource } from '../../../../shared/adapters/identity/toke
 import { KeyVaultSecretProvider } from '../../../../shared/adapters/keyVault/secretProviders.js';
 import { MAX_TOKEN_RESPONSE_BYTES } from '../../../../shared/adapters/http/responseBody.js';
 import { TransientError } from '../../../../shared/core/errors.js';
-import { localServerTls } from '../../../../tools/stack/localPki.js';
+import { localServerTls } from '../../../../tools/local/localPki.js';
 import { startConnectProxy, type ConnectProxy } from '../../../../tools/standins/connectProxy.js';
 import { closeLocal, ingestErrorOf, listenLocal } from '../../../fakes/localServer.js';
 

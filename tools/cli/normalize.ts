@@ -6,15 +6,15 @@
  *
  *   npm run --silent normalize -- --tenant <GUID> --content-type Audit.Exchange [--content-id <id>] [--profile compact] < blob.json
  *
- * `npm run normalize` runs this file compiled (tools/normalizeCli.mjs builds it on first use and again
+ * `npm run normalize` runs this file compiled (tools/cli/normalizeCli.mjs builds it on first use and again
  * whenever a source file changed), so a run does not pay for a TypeScript transpile.
  */
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
-import { exitOnHelp } from './stack/cliHelp.js';
-import { JsonArraySplitter, JsonStreamError } from '../shared/core/jsonArrayStream.js';
-import { CONTENT_TYPES, isContentType, isGuid } from '../shared/core/model.js';
-import { serializeRecord, type EventProfile, type NormalizeContext } from '../shared/core/normalize/index.js';
+import { exitOnHelp } from '../common/cliHelp.js';
+import { JsonArraySplitter, JsonStreamError } from '../../shared/core/jsonArrayStream.js';
+import { CONTENT_TYPES, isContentType, isGuid } from '../../shared/core/model.js';
+import { serializeRecord, type EventProfile, type NormalizeContext } from '../../shared/core/normalize/index.js';
 
 const USAGE = `usage: npm run --silent normalize -- --tenant <tenant GUID> --content-type <type> [--content-id <id>] [--profile full|compact]
 

@@ -3,14 +3,14 @@
  * listens (the client secret is never printed). With no arguments: one tenant with a fixed well-known
  * test GUID and app, which also accepts assertions signed with test/certs/client.pem's key.
  *
- *   npx tsx tools/simTenant/cli.ts [--port 0] [--seed 1] [--tenant <guid>]... [--client-id <guid>]
+ *   npx tsx tools/standins/simTenant/cli.ts [--port 0] [--seed 1] [--tenant <guid>]... [--client-id <guid>]
  *     [--client-secret <s>] [--blobs-per-hour 12] [--records-per-blob 20] [--incidents-per-hour 1] [--page-size 100]
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startSimTenant } from './server.js';
-import { exitOnHelp } from '../stack/cliHelp.js';
+import { exitOnHelp } from '../../common/cliHelp.js';
 
 /** The tenant the simulator serves when none is given. */
 const DEFAULT_TENANT_ID = '5f1e2d3c-4b5a-4697-8877-665544332211';
@@ -52,7 +52,7 @@ function num(name: string, text: string): number {
 }
 
 const clientId = values['client-id'];
-const certificatePem = readFileSync(fileURLToPath(new URL('../../test/certs/client.pem', import.meta.url)), 'utf8');
+const certificatePem = readFileSync(fileURLToPath(new URL('../../../test/certs/client.pem', import.meta.url)), 'utf8');
 const tenantIds = values.tenant?.length ? values.tenant : [DEFAULT_TENANT_ID];
 const sim = await startSimTenant({
   host: values.host,

@@ -4,7 +4,7 @@ import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AUDIT_DEFAULTS, AuditSearchApi, type AuditOperation } from './auditSearch.js';
-import { localServerTls } from '../stack/localPki.js';
+import { localServerTls } from '../../local/localPki.js';
 import { Entra, type AccessTokenClaims } from './entra.js';
 import { GRAPH_PRE_FAULTS, PRE_FAULTS, REJECTING_FAULTS, Faults } from './faults.js';
 import { Feed, afError, feedRoute, listingEntry, type FeedRequest, type JsonReply } from './feed.js';

@@ -21,22 +21,22 @@ import functions from '@azure/functions';
 
 // @azure/functions is CommonJS; Node's ESM loader cannot see this export by name (tsx, plain node).
 const { InvocationContext } = functions;
-import { ingestContent } from '../functions/ingestContent.js';
-import { onPoison } from '../functions/onPoison.js';
-import { pollContent } from '../functions/pollContent.js';
-import { pollSecurity } from '../functions/pollSecurity.js';
-import { reconcile } from '../functions/reconcile.js';
-import { pollStream } from '../functions/pollStream.js';
-import { sweepContent } from '../functions/sweepContent.js';
-import { loadConfig, ConfigError } from '../shared/config.js';
-import { DAY_MS } from '../shared/core/windows.js';
-import { createWiring } from '../shared/wiring.js';
-import { startEventHubBroker, type EventHubBroker } from './eventHubBroker/index.js';
-import { startSimTenant, type SimTenant } from './simTenant/index.js';
-import { startAzurite } from './stack/azurite.js';
-import { nextFire } from './stack/ncrontab.js';
-import { createQueueWorker } from './stack/queueWorker.js';
-import { exitOnHelp } from './stack/cliHelp.js';
+import { ingestContent } from '../../functions/ingestContent.js';
+import { onPoison } from '../../functions/onPoison.js';
+import { pollContent } from '../../functions/pollContent.js';
+import { pollSecurity } from '../../functions/pollSecurity.js';
+import { reconcile } from '../../functions/reconcile.js';
+import { pollStream } from '../../functions/pollStream.js';
+import { sweepContent } from '../../functions/sweepContent.js';
+import { loadConfig, ConfigError } from '../../shared/config.js';
+import { DAY_MS } from '../../shared/core/windows.js';
+import { createWiring } from '../../shared/wiring.js';
+import { startEventHubBroker, type EventHubBroker } from '../standins/eventHubBroker/index.js';
+import { startSimTenant, type SimTenant } from '../standins/simTenant/index.js';
+import { startAzurite } from './azurite.js';
+import { nextFire } from './ncrontab.js';
+import { createQueueWorker } from './queueWorker.js';
+import { exitOnHelp } from '../common/cliHelp.js';
 
 const SIM_TENANT = '5f1e2d3c-4b5a-4697-8877-665544332211';
 const SIM_APP = 'a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d';

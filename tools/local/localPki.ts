@@ -12,7 +12,7 @@
  * `soak`, `sim`), through a bundle that appends it to whatever the user's own `NODE_EXTRA_CA_CERTS`
  * already names (a corporate CA keeps working). `npm run ops` trusts nothing extra.
  *
- * As a command (`tsx tools/stack/localPki.ts`), it makes sure the material exists and prints the path
+ * As a command (`tsx tools/local/localPki.ts`), it makes sure the material exists and prints the path
  * of that trust bundle, for `NODE_EXTRA_CA_CERTS=$(...)` in the npm scripts.
  */
 import { createHash, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
@@ -73,7 +73,7 @@ export function localServerTls(dir = DEFAULT_PKI_DIR): ServerTls {
   if (!existsSync(paths.serverCertPath) || !existsSync(paths.serverKeyPath)) {
     throw new Error(
       `The local stand-ins' certificate is missing (${paths.serverCertPath}). Run through npm (npm test, npm run local, ...), ` +
-        'which generates it, or run: npx tsx tools/stack/localPki.ts',
+        'which generates it, or run: npx tsx tools/local/localPki.ts',
     );
   }
   return { cert: readFileSync(paths.serverCertPath), key: readFileSync(paths.serverKeyPath) };
@@ -183,7 +183,7 @@ function writeAtomically(path: string, content: string, mode = 0o644): void {
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
-    process.stdout.write('tsx tools/stack/localPki.ts\n\nMakes sure the local stand-ins\' CA and server certificate exist under .local/pki (generating them on\nfirst use) and prints the path of a PEM bundle: the file NODE_EXTRA_CA_CERTS named, then that CA.\n');
+    process.stdout.write('tsx tools/local/localPki.ts\n\nMakes sure the local stand-ins\' CA and server certificate exist under .local/pki (generating them on\nfirst use) and prints the path of a PEM bundle: the file NODE_EXTRA_CA_CERTS named, then that CA.\n');
     process.exit(0);
   }
   ensureLocalPki()

@@ -59,7 +59,7 @@ export interface SimTenantOptions {
   host?: string;
   /** Default 0 (a free port). */
   port?: number;
-  /** Server certificate and key; default the stand-ins' certificate generated under .local/pki (tools/stack/localPki.ts). */
+  /** Server certificate and key; default the stand-ins' certificate generated under .local/pki (tools/local/localPki.ts). */
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** Seed of every generated value (default 1). Same seed + same options → same blobs, ids and records. */
   seed?: number;

@@ -19,18 +19,18 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../shared/config.js';
-import { describeError } from '../shared/core/errors.js';
-import { describeInvariant } from '../shared/core/invariant.js';
-import { isContentType, isSecurityStream, type StreamKey } from '../shared/core/model.js';
-import { summarizeGapHeals } from '../shared/core/auditSearch.js';
-import { describeVerification, ManifestVerifier } from '../shared/core/verify.js';
-import type { HourAccount, LedgerStatus, Logger, StreamHealth } from '../shared/ports.js';
-import { healOptionsOf, healRange } from '../shared/usecases/healGaps.js';
-import { backfill, replay, status } from '../shared/usecases/operations.js';
-import { reconcile } from '../shared/usecases/reconcile.js';
-import { createWiring } from '../shared/wiring.js';
-import { exitOnHelp } from './stack/cliHelp.js';
+import { ConfigError, loadConfig } from '../../shared/config.js';
+import { describeError } from '../../shared/core/errors.js';
+import { describeInvariant } from '../../shared/core/invariant.js';
+import { isContentType, isSecurityStream, type StreamKey } from '../../shared/core/model.js';
+import { summarizeGapHeals } from '../../shared/core/auditSearch.js';
+import { describeVerification, ManifestVerifier } from '../../shared/core/verify.js';
+import type { HourAccount, LedgerStatus, Logger, StreamHealth } from '../../shared/ports.js';
+import { healOptionsOf, healRange } from '../../shared/usecases/healGaps.js';
+import { backfill, replay, status } from '../../shared/usecases/operations.js';
+import { reconcile } from '../../shared/usecases/reconcile.js';
+import { createWiring } from '../../shared/wiring.js';
+import { exitOnHelp } from '../common/cliHelp.js';
 
 const USAGE = `usage:
   ops status [--json] [--hours]

@@ -36,12 +36,12 @@ export interface SpawnOptions {
 }
 
 /**
- * Starts `script` (a .ts path from the repository root) compiled to JavaScript (tools/buildOnDemand.mjs),
+ * Starts `script` (a .ts path from the repository root) compiled to JavaScript (tools/cli/buildOnDemand.mjs),
  * as a child with an IPC channel: no tsx loader in the child, which is how the Functions host runs the
  * code (compiled), and without tsx's own 45 MiB in a memory measurement.
  */
 export async function spawnCompiled(script: string, options: SpawnOptions = {}): Promise<TsChild> {
-  const { compiledEntry } = (await import('../buildOnDemand.mjs' as string)) as { compiledEntry: (entry: string) => Promise<string> };
+  const { compiledEntry } = (await import('../cli/buildOnDemand.mjs' as string)) as { compiledEntry: (entry: string) => Promise<string> };
   return spawnTs(script, options, await compiledEntry(script));
 }
 

@@ -13,7 +13,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } 
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CACHE_ROOT = join(ROOT, 'node_modules', '.cache', 'm365-audit-ingest');
 const CHECKOUT = createHash('sha256').update(ROOT).digest('hex').slice(0, 8);
 

@@ -1,14 +1,14 @@
 // Runs the test Event Hubs broker as a process, for `npm run local` and manual runs:
-//   npx tsx tools/eventHubBroker/cli.ts --port 5672 --hub audit --partitions 4 [--out events.ndjson]
+//   npx tsx tools/standins/eventHubBroker/cli.ts --port 5672 --hub audit --partitions 4 [--out events.ndjson]
 // Prints the connection string (its key is a placeholder: SAS verification is off here), appends every accepted
 // event to --out as one NDJSON line, and stops cleanly on SIGINT/SIGTERM.
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { exitOnHelp } from '../stack/cliHelp.js';
+import { exitOnHelp } from '../../common/cliHelp.js';
 import { startEventHubBroker, type ReceivedEvent } from './broker.js';
 
 const USAGE =
-  'usage: tsx tools/eventHubBroker/cli.ts [--host 127.0.0.1] [--port 5672] --hub <name> [--hub <name> ...] ' +
+  'usage: tsx tools/standins/eventHubBroker/cli.ts [--host 127.0.0.1] [--port 5672] --hub <name> [--hub <name> ...] ' +
   '[--partitions 4] [--max-message-size 1048576] [--out events.ndjson]';
 
 /** One NDJSON line: the body as JSON when it parses as UTF-8 JSON, else base64 (flagged by bodyEncoding). */
