@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startSimTenant, type SimTenant } from '../../../tools/standins/simTenant/index.js';
 import { ensureLocalPki, localServerTls, pkiPaths, writeTrustBundle } from '../../../tools/local/localPki.js';
+import { loadConfig } from '../../../shared/config.js';
+import { createWiring } from '../../../shared/wiring.js';
 import { runTsx } from '../setup.js';
 
 const ROOT = new URL('../../../', import.meta.url);
@@ -34,7 +36,7 @@ describe('no committed CA key is in any trust path', () => {
       for (const s of settings) expect(s, `${name}`).toBe('NODE_EXTRA_CA_CERTS=$(tsx');
       expect(line, name).not.toMatch(/test\/certs/);
     }
-    for (const name of ['local', 'bench', 'soak', 'sim']) expect(scripts[name], name).toMatch(/^NODE_EXTRA_CA_CERTS=\$\(tsx tools\/stack\/localPki\.ts\) tsx /);
+    for (const name of ['local', 'bench', 'soak', 'sim']) expect(scripts[name], name).toMatch(/^NODE_EXTRA_CA_CERTS=\$\(tsx tools\/local\/localPki\.ts\) tsx /);
     for (const name of ['ops', 'normalize', 'start']) expect(scripts[name], name).not.toContain('NODE_EXTRA_CA_CERTS');
     expect(readFileSync(new URL('.ci/run', ROOT), 'utf8')).not.toMatch(/NODE_EXTRA_CA_CERTS=/);
   });
@@ -124,20 +126,26 @@ describe('ops against a host whose certificate it does not trust', () => {
   let sim: SimTenant;
   const tenantId = randomUUID();
   const clientId = randomUUID();
+  const env = (): Record<string, string> => ({
+    O365_TENANTS: JSON.stringify([{ tenantId, clientId, credential: { type: 'secret', secretName: 'OPS_SECRET' } }]),
+    OPS_SECRET: 's',
+    O365_MANAGEMENT_ENDPOINT: sim.url,
+    O365_AUTHORITY_HOST: sim.url,
+    AzureWebJobsStorage: inject('azuriteConnectionString'),
+  });
   beforeAll(async () => {
     sim = await startSimTenant({ tenants: [{ tenantId, apps: [{ clientId, secret: 's' }], contentTypes: ['Audit.Exchange'] }] });
+    // The tables, as a deployment has them, so the CLI gets as far as the API whichever test files ran before.
+    // (No event is sent: the hub settings only complete the configuration.)
+    const wiring = createWiring(loadConfig({ ...env(), EVENTHUB_NAME: 'unused', EVENTHUB_CONNECTION__fullyQualifiedNamespace: 'unused.servicebus.windows.net' }));
+    await wiring.ensureResources();
+    await wiring.close();
   });
   afterAll(() => sim.close());
 
   it('reports a TLS trust failure with the host, not "Unauthorized", and prints no [object Object]', async () => {
     // As `npm run ops` runs it: no NODE_EXTRA_CA_CERTS of ours, so the stand-in's certificate is not trusted.
-    const result = await run('tools/cli/ops.ts', ['backfill', '--tenant', tenantId, '--content-type', 'Audit.Exchange', '--from', new Date(Date.now() - 3_600_000).toISOString()], {
-      O365_TENANTS: JSON.stringify([{ tenantId, clientId, credential: { type: 'secret', secretName: 'OPS_SECRET' } }]),
-      OPS_SECRET: 's',
-      O365_MANAGEMENT_ENDPOINT: sim.url,
-      O365_AUTHORITY_HOST: sim.url,
-      AzureWebJobsStorage: inject('azuriteConnectionString'),
-    });
+    const result = await run('tools/cli/ops.ts', ['backfill', '--tenant', tenantId, '--content-type', 'Audit.Exchange', '--from', new Date(Date.now() - 3_600_000).toISOString()], env());
     const host = new URL(sim.url).host;
     expect(result.code, result.stderr).toBe(1);
     expect(result.stderr).toContain(`TLS: the certificate of ${host} is not trusted`);
