@@ -1,4 +1,5 @@
-import type { HourAccount, HourSummary, InvariantProblem, InvariantState, InvariantViolation, LedgerEntry, LedgerStatus, ListingFact } from '../ports.js';
+import type { HourAccount, HourSummary, InvariantProblem, InvariantState, InvariantViolation } from './accounting.js';
+import type { LedgerEntry, LedgerStatus, ListingFact } from './ledger.js';
 import { HOUR_MS, MINUTE_MS, utcHourOf } from './windows.js';
 
 /**

@@ -1,5 +1,6 @@
 import { TransientError } from '../core/errors.js';
-import type { BlobStore, Logger, LogsIngestion, LogsUploadFailure, Metrics } from '../ports.js';
+import type { BlobStore, Logger, LogsIngestion, Metrics } from '../ports.js';
+import type { LogsUploadFailure } from '../core/io.js';
 import { CONTAINER_QUARANTINE } from './ingestContent.js';
 
 /**

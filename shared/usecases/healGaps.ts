@@ -20,9 +20,9 @@ import { normalizeRecord } from '../core/normalize/normalizeRecord.js';
 import { partitionKeyFor } from '../core/partitionKey.js';
 import { pipelineHealEvent, type PipelineHealEvent } from '../core/pipelineEvent.js';
 import { HOUR_MS } from '../core/windows.js';
-import type {
-  AuditLogQueryInfo, AuditSearch, BlobStore, Clock, CursorStore, EventSink, GapHeal, GapRecord, GapStore, HealQuery, HealState, Ledger, Logger, Metrics, OutgoingEvent,
-} from '../ports.js';
+import type { AuditSearch, BlobStore, Clock, CursorStore, EventSink, GapStore, Ledger, Logger, Metrics } from '../ports.js';
+import type { GapHeal, GapRecord, HealQuery, HealState } from '../core/gaps.js';
+import type { AuditLogQueryInfo, OutgoingEvent } from '../core/io.js';
 import { CONTAINER_CLAIM_CHECK } from './ingestContent.js';
 
 /**

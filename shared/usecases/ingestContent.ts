@@ -11,7 +11,9 @@ import { buildElement, serializeElement } from '../core/normalize/serialize.js';
 import { blobManifestEvent, EventIdDigest, type BlobManifestEvent } from '../core/manifest.js';
 import { partitionKeyFor } from '../core/partitionKey.js';
 import { pipelineErrorEvent, type PipelineErrorEvent } from '../core/pipelineEvent.js';
-import type { BlobStore, Clock, ContentQueue, ContentSource, EventPublication, EventSink, Ledger, LedgerEntry, LedgerPatch, LedgerStatus, Logger, Metrics, OutgoingEvent } from '../ports.js';
+import type { BlobStore, Clock, ContentQueue, ContentSource, EventPublication, EventSink, Ledger, Logger, Metrics } from '../ports.js';
+import type { OutgoingEvent } from '../core/io.js';
+import type { LedgerEntry, LedgerPatch, LedgerStatus } from '../core/ledger.js';
 
 export interface IngestDependencies {
   /** The configured tenants: the management endpoint a tenant's content may be fetched from. */

@@ -7,7 +7,9 @@ import { lastUpdateOf, normalizeDefender, type DefenderEntityKind, type Defender
 import { partitionKeyFor } from '../core/partitionKey.js';
 import { keepRevisions, parseRevisions, revisionHash } from '../core/revisions.js';
 import { MINUTE_MS } from '../core/windows.js';
-import type { BlobStore, CallOptions, Clock, CursorState, CursorStore, EventSink, Ledger, LedgerEntry, Logger, Metrics, OutgoingEvent, SecurityFeed, SecurityPage } from '../ports.js';
+import type { BlobStore, Clock, CursorStore, EventSink, Ledger, Logger, Metrics, SecurityFeed } from '../ports.js';
+import type { CallOptions, OutgoingEvent, SecurityPage } from '../core/io.js';
+import type { CursorState, LedgerEntry } from '../core/ledger.js';
 import { ConcurrentPollerError, StreamCursor, type StreamOutcome } from './streamCursor.js';
 
 /** The ports a Defender XDR poll works through. */

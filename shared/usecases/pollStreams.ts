@@ -2,7 +2,10 @@ import { describeError, IngestError, PermanentError } from '../core/errors.js';
 import { streamId, type StreamKey, type TimeWindow } from '../core/model.js';
 import { mapLimit } from '../core/concurrency.js';
 import { HOUR_MS, MINUTE_MS, planWindows } from '../core/windows.js';
-import type { ActivityFeed, CallOptions, CursorState, CursorStore, GapRecord, GapStore } from '../ports.js';
+import type { ActivityFeed, CursorStore, GapStore } from '../ports.js';
+import type { GapRecord } from '../core/gaps.js';
+import type { CallOptions } from '../core/io.js';
+import type { CursorState } from '../core/ledger.js';
 import { WindowRecorder, type ListingRecorderDependencies } from './listingRecorder.js';
 import { ConcurrentPollerError, StreamCursor, type StreamOutcome } from './streamCursor.js';
 

@@ -7,10 +7,10 @@ import {
 import type { RetryPolicy } from '../core/deliveryRetry.js';
 import { isSecurityStream, streamId, type AnyStreamKey, type StreamKey } from '../core/model.js';
 import { DAY_MS, HOUR_MS, utcHourOf } from '../core/windows.js';
-import type {
-  CallOptions, Clock, ContentQueue, CursorStore, GapStore, HealthStore, HourSummary, Ledger, LedgerEntry, ListingFact, ListingLog, Logger, Metrics, StreamHealth, SummaryStore,
-  SweepStore,
-} from '../ports.js';
+import type { Clock, ContentQueue, CursorStore, GapStore, HealthStore, Ledger, ListingLog, Logger, Metrics, SummaryStore, SweepStore } from '../ports.js';
+import type { HourSummary, StreamHealth } from '../core/accounting.js';
+import type { CallOptions } from '../core/io.js';
+import type { LedgerEntry, ListingFact } from '../core/ledger.js';
 import { redeliverStream } from './redelivery.js';
 import { FINAL_AFTER_MS, finalizeHours, purgeExpiredState } from './retention.js';
 

@@ -1,7 +1,9 @@
 import { checkHours, hourOf, hoursBetween, hourStart, type HourCheck, type InvariantOptions } from '../core/invariant.js';
 import { isSecurityStream, type AnyStreamKey } from '../core/model.js';
 import { DAY_MS, HOUR_MS, LISTING_RETENTION_MS, utcHourOf } from '../core/windows.js';
-import type { CallOptions, Ledger, ListingLog, SummaryProgress, SummaryStore } from '../ports.js';
+import type { Ledger, ListingLog, SummaryStore } from '../ports.js';
+import type { SummaryProgress } from '../core/accounting.js';
+import type { CallOptions } from '../core/io.js';
 import type { RangeReader } from './reconcile.js';
 
 /**

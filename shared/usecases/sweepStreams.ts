@@ -2,7 +2,9 @@ import { mapLimit } from '../core/concurrency.js';
 import { describeError } from '../core/errors.js';
 import { streamId, type StreamKey, type TimeWindow } from '../core/model.js';
 import { DAY_MS, DEFAULT_MAX_WINDOW_MS, DEFAULT_RETENTION_MARGIN_MS, LISTING_RETENTION_MS, MINUTE_MS } from '../core/windows.js';
-import type { ActivityFeed, CallOptions, CursorStore, LedgerEntry, SweepState, SweepStore } from '../ports.js';
+import type { ActivityFeed, CursorStore, SweepStore } from '../ports.js';
+import type { CallOptions } from '../core/io.js';
+import type { LedgerEntry, SweepState } from '../core/ledger.js';
 import { WindowRecorder, type ListingRecorderDependencies } from './listingRecorder.js';
 import type { StreamOutcome } from './streamCursor.js';
 

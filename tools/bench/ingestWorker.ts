@@ -17,7 +17,8 @@ import type { ContentListing, ContentType, StreamKey } from '../../shared/core/m
 import { buildEvent, serializeEvent, type EventProfile, type NormalizeContext } from '../../shared/core/normalize/index.js';
 import { partitionKeyFor } from '../../shared/core/partitionKey.js';
 import { HOUR_MS, MINUTE_MS } from '../../shared/core/windows.js';
-import { noMetrics, silentLogger, type ContentQueue, type CursorStore, type EventSink, type Ledger, type OutgoingEvent } from '../../shared/ports.js';
+import { noMetrics, silentLogger, type ContentQueue, type CursorStore, type EventSink, type Ledger } from '../../shared/ports.js';
+import type { OutgoingEvent } from '../../shared/core/io.js';
 import { ingestContent, ledgerEntryFor, MALFORMED_ATTEMPTS, type IngestDependencies, type IngestOutcome } from '../../shared/usecases/ingestContent.js';
 import { pollStreams, type StreamPollResult } from '../../shared/usecases/pollStreams.js';
 import { sweepStreams } from '../../shared/usecases/sweepStreams.js';

@@ -1,5 +1,6 @@
 import { PermanentError, TransientError } from '../../core/errors.js';
-import { silentLogger, type AuditLogQueryInfo, type AuditLogQuerySpec, type AuditRecordPage, type AuditSearch, type CallOptions, type Logger } from '../../ports.js';
+import { silentLogger, type AuditSearch, type Logger } from '../../ports.js';
+import type { AuditLogQueryInfo, AuditLogQuerySpec, AuditRecordPage, CallOptions } from '../../core/io.js';
 import { AuthorizedRequests } from '../http/authorizedRequests.js';
 import { RateLimiter, type Sleep } from '../http/rateLimiter.js';
 import { parseRetryAfter, type RetryOptions } from '../http/request.js';

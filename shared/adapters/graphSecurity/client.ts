@@ -1,6 +1,7 @@
 import { PermanentError, TransientError } from '../../core/errors.js';
 import { isGraphTimestamp } from '../../core/model.js';
-import { silentLogger, type CallOptions, type Logger } from '../../ports.js';
+import { silentLogger, type Logger } from '../../ports.js';
+import type { CallOptions } from '../../core/io.js';
 import { AuthorizedRequests } from '../http/authorizedRequests.js';
 import { RateLimiter, type Sleep } from '../http/rateLimiter.js';
 import { parseRetryAfter, type RetryOptions } from '../http/request.js';

@@ -1,7 +1,8 @@
 import type { QueueClient } from '@azure/storage-queue';
 import { mapLimit } from '../../core/concurrency.js';
 import { serializeContentMessage, type ContentMessage } from '../../core/contentMessage.js';
-import type { CallOptions, ContentQueue } from '../../ports.js';
+import type { ContentQueue } from '../../ports.js';
+import type { CallOptions } from '../../core/io.js';
 import { storageError } from './clients.js';
 
 /**

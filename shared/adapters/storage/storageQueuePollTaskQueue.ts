@@ -1,6 +1,7 @@
 import type { QueueClient } from '@azure/storage-queue';
 import type { PollTask } from '../../core/pollTask.js';
-import type { CallOptions, PollTaskQueue } from '../../ports.js';
+import type { PollTaskQueue } from '../../ports.js';
+import type { CallOptions } from '../../core/io.js';
 import { storageError } from './clients.js';
 import { encodeQueueMessage } from './storageQueueContentQueue.js';
 

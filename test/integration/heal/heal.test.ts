@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ingestContent } from '../../../functions/ingestContent.js';
 import { type ContentType, type StreamKey } from '../../../shared/core/model.js';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../../shared/core/windows.js';
-import type { GapRecord } from '../../../shared/ports.js';
+import type { GapRecord } from '../../../shared/core/gaps.js';
 import { healGaps, healRange, type HealDependencies, type HealOptions } from '../../../shared/usecases/healGaps.js';
 import { startEventHubBroker, type EventHubBroker } from '../../../tools/eventHubBroker/index.js';
 import { createQueueWorker } from '../../../tools/stack/queueWorker.js';

@@ -5,7 +5,7 @@ import { StorageQueueContentQueue } from '../../../shared/adapters/storage/stora
 import { TableLedger } from '../../../shared/adapters/storage/tableLedger.js';
 import { TableGapStore, TableListingLog, TableSweepStore } from '../../../shared/adapters/storage/tableStreamStores.js';
 import type { StreamKey } from '../../../shared/core/model.js';
-import type { LedgerEntry, ListingFact } from '../../../shared/ports.js';
+import type { LedgerEntry, ListingFact } from '../../../shared/core/ledger.js';
 
 const storage = new StorageClients({ connectionString: inject('azuriteConnectionString') });
 

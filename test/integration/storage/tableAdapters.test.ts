@@ -4,7 +4,7 @@ import { StorageClients } from '../../../shared/adapters/storage/clients.js';
 import { TableCursorStore } from '../../../shared/adapters/storage/tableCursorStore.js';
 import { TableLedger } from '../../../shared/adapters/storage/tableLedger.js';
 import type { StreamKey } from '../../../shared/core/model.js';
-import type { LedgerEntry } from '../../../shared/ports.js';
+import type { LedgerEntry } from '../../../shared/core/ledger.js';
 
 const storage = new StorageClients({ connectionString: inject('azuriteConnectionString') });
 

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { percentile, streamHealth, sweepHealth, unexplained, type StreamFacts } from '../../../shared/core/health.js';
 import { checkHours, invariantState } from '../../../shared/core/invariant.js';
 import { HOUR_MS, MINUTE_MS } from '../../../shared/core/windows.js';
-import type { CursorState, GapRecord, LedgerEntry, LedgerStatus, SweepState } from '../../../shared/ports.js';
+import type { GapRecord } from '../../../shared/core/gaps.js';
+import type { CursorState, LedgerEntry, LedgerStatus, SweepState } from '../../../shared/core/ledger.js';
 
 const now = Date.parse('2026-11-24T12:00:00Z');
 let n = 0;

@@ -3,7 +3,7 @@ import { serializeContentMessage, type ContentMessage } from '../../../shared/co
 import { TransientError } from '../../../shared/core/errors.js';
 import { digestOf } from '../../../shared/core/manifest.js';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../../shared/core/windows.js';
-import type { LedgerEntry } from '../../../shared/ports.js';
+import type { LedgerEntry } from '../../../shared/core/ledger.js';
 import { ingestContent, type IngestOptions, type IngestOutcome } from '../../../shared/usecases/ingestContent.js';
 import { onPoison } from '../../../shared/usecases/onPoison.js';
 import { replay } from '../../../shared/usecases/operations.js';

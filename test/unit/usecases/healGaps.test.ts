@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { PermanentError, TransientError } from '../../../shared/core/errors.js';
-import type { AuditLogQueryInfo, AuditLogQuerySpec, AuditRecordPage, AuditSearch, GapRecord } from '../../../shared/ports.js';
+import type { AuditSearch } from '../../../shared/ports.js';
+import type { GapRecord } from '../../../shared/core/gaps.js';
+import type { AuditLogQueryInfo, AuditLogQuerySpec, AuditRecordPage } from '../../../shared/core/io.js';
 import { healGaps, type HealOptions } from '../../../shared/usecases/healGaps.js';
 import { ManualClock, MemoryBlobStore, MemoryCursorStore, MemoryGapStore, MemoryLedger, MemorySink, RecordingLogger } from '../../fakes/ports.js';
 
