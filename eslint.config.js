@@ -6,6 +6,14 @@ const sdk = { group: ['@azure/*'], message: 'Only shared/adapters may import Azu
 const adapters = { group: ['**/adapters/**'], message: 'Depend on shared/ports.ts, not on an adapter.' };
 const settings = { group: ['**/wiring*', '**/config*'], message: 'core and usecases receive settings as arguments.' };
 const ports = { group: ['**/ports*'], message: 'core holds plain data and logic: its records live in shared/core, the ports depend on them, not the reverse.' };
+const entryFromEntry = {
+  regex: '^\\./(?!common/)|^\\.\\./usecases/',
+  message: 'An entry use case does not import another use case: move what they share to shared/usecases/common/.',
+};
+const entryFromCommon = {
+  regex: '^\\.\\./(?!\\.)',
+  message: 'shared/usecases/common serves the entry use cases and never imports one.',
+};
 const pure = {
   'no-restricted-globals': ['error', { name: 'process', message: 'No environment or process access in core/usecases.' }],
   'no-restricted-properties': ['error', { object: 'Date', property: 'now', message: 'Use the Clock port.' }],
@@ -21,8 +29,17 @@ export default tseslint.config(
     },
   },
   {
-    files: ['shared/usecases/**/*.ts', 'shared/ports.ts'],
+    files: ['shared/ports.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [sdk, adapters, settings] }], ...pure },
+  },
+  {
+    // The entry use cases (what a function calls) never import each other: what they share lives in shared/usecases/common.
+    files: ['shared/usecases/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [sdk, adapters, settings, entryFromEntry] }], ...pure },
+  },
+  {
+    files: ['shared/usecases/common/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [sdk, adapters, settings, entryFromCommon] }], ...pure },
   },
   {
     files: ['shared/core/**/*.ts'],

@@ -1,5 +1,6 @@
 import { app, type InvocationContext } from '@azure/functions';
-import { ingestContent as ingest, type IngestOutcome } from '../shared/usecases/ingestContent.js';
+import { ingestContent as ingest } from '../shared/usecases/ingestContent.js';
+import type { IngestOutcome } from '../shared/usecases/common/delivery.js';
 import { getWiring, observability, type Wiring } from '../shared/wiring.js';
 
 /**

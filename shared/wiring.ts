@@ -32,7 +32,7 @@ import { TableGapStore, TableListingLog, TableSweepStore } from './adapters/stor
 import { loadConfig, type Config, type TenantConfig } from './config.js';
 import { SECURITY_STREAMS, type SecurityStreamKey, type StreamKey } from './core/model.js';
 import type { RetryPolicy } from './core/deliveryRetry.js';
-import type { IngestDependencies, IngestOptions } from './usecases/ingestContent.js';
+import type { IngestDependencies, IngestOptions } from './usecases/common/delivery.js';
 import type {
   ActivityFeed, AuditSearch, BlobStore, Clock, ContentQueue, ContentSource, CursorStore, EventSink, GapStore, HealthStore, Ledger, ListingLog, Logger, Metrics, PollTaskQueue, SecretProvider, SecurityFeed,
   SummaryStore, SweepStore,

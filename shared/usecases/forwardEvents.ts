@@ -1,7 +1,7 @@
 import { TransientError } from '../core/errors.js';
 import type { BlobStore, Logger, LogsIngestion, Metrics } from '../ports.js';
 import type { LogsUploadFailure } from '../core/io.js';
-import { CONTAINER_QUARANTINE } from './ingestContent.js';
+import { CONTAINER_QUARANTINE } from '../core/containers.js';
 
 /**
  * Forwards a batch of the hub's events to the Logs Ingestion API (the second path into Sentinel, for

@@ -12,7 +12,6 @@ import {
   suspiciousReason,
 } from '../core/auditSearch.js';
 import type { CloudName } from '../core/clouds.js';
-import { exceedsBytes, shrinkToBudget } from '../core/eventBudget.js';
 import { describeError, IngestError } from '../core/errors.js';
 import { isContentType, type PartitionKeyMode, type StreamKey, type TimeWindow } from '../core/model.js';
 import type { EventProfile, NormalizeContext, NormalizedEvent } from '../core/normalize/event.js';
@@ -23,7 +22,8 @@ import { HOUR_MS } from '../core/windows.js';
 import type { AuditSearch, BlobStore, Clock, CursorStore, EventSink, GapStore, Ledger, Logger, Metrics } from '../ports.js';
 import type { GapHeal, GapRecord, HealQuery, HealState } from '../core/gaps.js';
 import type { AuditLogQueryInfo, OutgoingEvent } from '../core/io.js';
-import { CONTAINER_CLAIM_CHECK } from './ingestContent.js';
+import { bodyWithinBudget, eventProperties, publishPipelineEvent, safeName } from './common/hubEvents.js';
+import { RunBudget } from './common/streamRun.js';
 
 /**
  * Healing gaps from Microsoft Purview audit search: for each gap record (time the Management API can no
@@ -105,6 +105,7 @@ const LOST: ReadonlySet<string> = new Set(['expired', 'missing', 'failed', 'pois
 export async function healGaps(deps: HealDependencies, options: HealOptions, select: (gap: GapRecord) => boolean = () => true): Promise<GapRecord[]> {
   const all = await deps.gaps.listAll(options);
   const budgets = new Budgets(all, deps.clock.now(), options);
+  const time = new RunBudget(deps.clock, options);
   // Gaps of tenants no longer configured are left as they are.
   const work = all.filter((g) => isContentType(g.contentType) && deps.tenants.has(g.tenantId) && select(g)).map((g) => new GapHealing(g, all, budgets, deps, options));
   for (const w of work) await w.begin();
@@ -117,7 +118,7 @@ export async function healGaps(deps: HealDependencies, options: HealOptions, sel
       wait = options.pollInitialMs ?? 5000;
       continue;
     }
-    if (deps.clock.now() + wait > options.deadline) break;
+    if (time.cannotWait(wait)) break;
     await deps.sleep(wait, options.abortSignal);
     wait = Math.min(wait * 2, options.pollMaxMs ?? 60_000);
   }
@@ -228,6 +229,7 @@ class GapHealing {
   private reason?: string;
   private splits: number;
   private range: TimeWindow;
+  private readonly time: RunBudget;
 
   constructor(
     gap: GapRecord,
@@ -243,6 +245,7 @@ class GapHealing {
     this.reason = gap.heal?.reason;
     this.splits = gap.heal?.splits ?? 0;
     this.range = healRangeOf(gap, options.lookbehindMs);
+    this.time = new RunBudget(deps.clock, options);
   }
 
   private get fields() {
@@ -319,7 +322,7 @@ class GapHealing {
       progressed = (await this.submit()) || progressed;
       progressed = (await this.poll()) || progressed;
       for (const q of this.queries) {
-        if (!this.active || this.deps.clock.now() >= this.options.deadline) break;
+        if (!this.active || this.time.pastDeadline()) break;
         if (q.state === 'succeeded') progressed = (await this.page(q)) || progressed;
       }
     } catch (err) {
@@ -502,7 +505,7 @@ class GapHealing {
             return true;
           }
           await this.save();
-          if (deps.clock.now() >= options.deadline) return true;
+          if (this.time.pastDeadline()) return true;
         }
         // A listing that ended without a last page (no pages at all): nothing more to read.
         q.state = 'delivered';
@@ -528,29 +531,8 @@ class GapHealing {
   }
 
   private async outgoing(event: NormalizedEvent, record: unknown, sourceContentId: string): Promise<OutgoingEvent> {
-    let body = JSON.stringify(event);
-    if (exceedsBytes(body, this.options.maxEventBytes)) {
-      const ref = await this.deps.blobs.put(CONTAINER_CLAIM_CHECK, `${this.stream.tenantId}/${safeName(sourceContentId)}/${event.EventId}.json`, JSON.stringify(record), {
-        contentType: 'application/json',
-        abortSignal: this.options.abortSignal,
-      });
-      body = shrinkToBudget(event, ref, this.options.maxEventBytes);
-      this.deps.metrics.count('events.claimCheck', 1, { tenantId: this.stream.tenantId, contentType: this.stream.contentType });
-    }
-    return {
-      body,
-      messageId: event.EventId,
-      correlationId: sourceContentId,
-      properties: {
-        EnvelopeVersion: event.EnvelopeVersion,
-        EventSchema: event.EventSchema,
-        Source: event.Source,
-        Workload: event.Workload ?? '',
-        RecordTypeName: event.RecordTypeName,
-        OrganizationId: event.OrganizationId,
-        AMQPheaders: '1',
-      },
-    };
+    const body = await bodyWithinBudget(event, JSON.stringify(event), () => JSON.stringify(record), `${this.stream.tenantId}/${safeName(sourceContentId)}`, this.stream, this.deps, this.options);
+    return { body, messageId: event.EventId, correlationId: sourceContentId, properties: eventProperties(event) };
   }
 
   /** Every range settled (or none was needed): healed, partial, suspicious or failed. */
@@ -658,18 +640,7 @@ class GapHealing {
   }
 
   private async publishEvent(event: PipelineHealEvent): Promise<void> {
-    try {
-      const publication = this.deps.sink.open({ partitionKey: event.SourceContentId.length <= 128 ? event.SourceContentId : undefined });
-      await publication.add({
-        body: JSON.stringify(event),
-        messageId: event.EventId,
-        correlationId: event.SourceContentId,
-        properties: { EnvelopeVersion: event.EnvelopeVersion, EventSchema: event.EventSchema, Source: event.Source, OrganizationId: event.OrganizationId, AMQPheaders: '1' },
-      });
-      await publication.flush();
-    } catch (err) {
-      this.deps.logger.warn('could not publish the heal event; the gap record still shows the outcome', { ...this.fields, error: describeError(err) });
-    }
+    await publishPipelineEvent(event, this.deps, { message: 'could not publish the heal event; the gap record still shows the outcome', fields: this.fields });
   }
 }
 
@@ -681,8 +652,4 @@ async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
-}
-
-function safeName(id: string): string {
-  return id.replace(/[^A-Za-z0-9$_.\-]/g, '_');
 }

@@ -1,65 +1,20 @@
-import { createHash } from 'node:crypto';
-import { describeMessageForQuarantine, parseContentMessage, type ContentMessage } from '../core/contentMessage.js';
-import { exceedsBytes, shrinkToBudget } from '../core/eventBudget.js';
-import { nextRetry, type RetryPolicy } from '../core/deliveryRetry.js';
+import { parseContentMessage, type ContentMessage } from '../core/contentMessage.js';
+import { CONTAINER_QUARANTINE } from '../core/containers.js';
+import { nextRetry } from '../core/deliveryRetry.js';
 import { describeError, IngestError, PermanentError } from '../core/errors.js';
 import { checkFeedUrl, contentUriFor } from '../core/feedUrls.js';
 import { JsonStreamError, splitJsonArray } from '../core/jsonArrayStream.js';
-import type { PartitionKeyMode, StreamKey } from '../core/model.js';
-import type { EventProfile, NormalizeContext, NormalizedEvent } from '../core/normalize/event.js';
+import type { StreamKey } from '../core/model.js';
+import type { NormalizeContext } from '../core/normalize/event.js';
 import { buildElement, serializeElement } from '../core/normalize/serialize.js';
-import { blobManifestEvent, EventIdDigest, type BlobManifestEvent } from '../core/manifest.js';
+import { blobManifestEvent, EventIdDigest } from '../core/manifest.js';
 import { partitionKeyFor } from '../core/partitionKey.js';
-import { pipelineErrorEvent, type PipelineErrorEvent } from '../core/pipelineEvent.js';
-import type { BlobStore, Clock, ContentQueue, ContentSource, EventPublication, EventSink, Ledger, Logger, Metrics } from '../ports.js';
+import type { EventPublication } from '../ports.js';
 import type { OutgoingEvent } from '../core/io.js';
-import type { LedgerEntry, LedgerPatch, LedgerStatus } from '../core/ledger.js';
+import type { LedgerEntry, LedgerPatch } from '../core/ledger.js';
+import { DEFAULT_RETRY_POLICY, endWith, ledgerEntryFor, quarantineMessage, type FinalStatus, type IngestDependencies, type IngestOptions, type IngestOutcome } from './common/delivery.js';
+import { bodyWithinBudget, eventProperties, pipelineOutgoing, safeName } from './common/hubEvents.js';
 
-export interface IngestDependencies {
-  /** The configured tenants: the management endpoint a tenant's content may be fetched from. */
-  readonly tenants: ReadonlyMap<string, { readonly managementEndpoint: string }>;
-  readonly ledger: Ledger;
-  readonly source: ContentSource;
-  readonly sink: EventSink;
-  readonly blobs: BlobStore;
-  /** Where a blob goes back, with a visibility delay, after a transient failure (and a copy during another's lease). */
-  readonly queue: ContentQueue;
-  readonly clock: Clock;
-  readonly logger: Logger;
-  readonly metrics: Metrics;
-  /** Names this worker on the lease it takes (host and process, say). */
-  readonly workerId?: string;
-  /** Uniform in [0, 1): the backoff's jitter. Without it there is none (tests). */
-  readonly random?: () => number;
-}
-
-export interface IngestOptions {
-  readonly maxEventBytes: number;
-  readonly partitionKeyMode: PartitionKeyMode;
-  readonly abortSignal?: AbortSignal;
-  /** EVENT_PROFILE: `full` (default, the record in Raw) or `compact`. */
-  readonly eventProfile?: EventProfile;
-  /** RETRY_INITIAL_SECONDS / RETRY_MAX_SECONDS; default 30 s and 1 h. */
-  readonly retry?: RetryPolicy;
-  /** How long a claim on a blob holds without being renewed. Default 1 minute; renewed at every checkpoint. */
-  readonly leaseInMs?: number;
-}
-
-export type IngestStatus = 'done' | 'duplicate' | 'final' | 'expired' | 'missing' | 'failed' | 'quarantined' | 'retrying' | 'leased' | 'leaseLost';
-
-export interface IngestOutcome {
-  readonly status: IngestStatus;
-  readonly contentId?: string;
-  readonly records?: number;
-  readonly reason?: string;
-  /** `retrying`, `leased`: how long the blob's next message stays invisible. */
-  readonly delayMs?: number;
-}
-
-export const CONTAINER_QUARANTINE = 'quarantine';
-export const CONTAINER_CLAIM_CHECK = 'claim-check';
-
-export const DEFAULT_RETRY_POLICY: RetryPolicy = { initialMs: 30_000, maxMs: 3_600_000 };
 /** Short, so a crashed worker's blob is taken over within a minute; renewed at every checkpoint and every half lease. */
 export const DEFAULT_LEASE_MS = 60_000;
 /** A body that is not a JSON array is downloaded this many times before it counts as permanently malformed. */
@@ -281,15 +236,7 @@ class BlobDelivery {
     const { message, deps } = this;
     // Parse, normalize and serialize (an element that is not JSON is kept, its text as Raw).
     const { event, body: serialized } = serializeElement(text, this.context, { profile: this.options.eventProfile, index: this.index });
-    let body = serialized;
-    if (exceedsBytes(body, this.options.maxEventBytes)) {
-      const ref = await deps.blobs.put(CONTAINER_CLAIM_CHECK, `${message.tenantId}/${safeName(message.contentId)}/${event.EventId}.json`, text, {
-        contentType: 'application/json',
-        abortSignal: this.options.abortSignal,
-      });
-      body = shrinkToBudget(event, ref, this.options.maxEventBytes);
-      deps.metrics.count('events.claimCheck', 1, { tenantId: message.tenantId, contentType: message.contentType });
-    }
+    const body = await bodyWithinBudget(event, serialized, () => text, `${message.tenantId}/${safeName(message.contentId)}`, message, deps, this.options);
     return { body, messageId: event.EventId, correlationId: message.contentId, properties: eventProperties(event) };
   }
 
@@ -411,57 +358,6 @@ class BlobDelivery {
   }
 }
 
-type FinalStatus = Exclude<LedgerStatus, 'listed' | 'delivering' | 'done'>;
-
-/**
- * Ends a blob without (full) delivery: ledger status and reason, error log, metric, in-band pipeline event.
- * `write` records the outcome on the row (by default a merge; delivery passes its leased replace).
- */
-export async function endWith(
-  status: FinalStatus,
-  reason: string,
-  message: ContentMessage,
-  row: LedgerEntry,
-  deps: Pick<IngestDependencies, 'ledger' | 'sink' | 'clock' | 'logger' | 'metrics'>,
-  options: { abortSignal?: AbortSignal },
-  recordsPublished?: number,
-  write?: (patch: LedgerPatch) => Promise<void>,
-  extra: LedgerPatch = {},
-): Promise<IngestOutcome> {
-  const stream: StreamKey = { tenantId: message.tenantId, contentType: message.contentType };
-  const now = deps.clock.now();
-  const patch: LedgerPatch = { status, lastError: reason, completedAt: new Date(now).toISOString(), resumeOffset: row.resumeOffset, ...extra };
-  await (write ? write(patch) : deps.ledger.update(stream, message.contentId, patch, options));
-  deps.logger.error(`content ${status}`, { tenantId: message.tenantId, contentType: message.contentType, contentId: message.contentId, reason });
-  deps.metrics.count(`blobs.${status}`, 1, { tenantId: message.tenantId, contentType: message.contentType });
-  await publishPipelineEvent(
-    pipelineErrorEvent({ ...message, status, reason, attempts: row.attempts, recordsPublished, now }),
-    deps,
-  );
-  return { status: status === 'poisoned' ? 'failed' : status, contentId: message.contentId, reason };
-}
-
-/** Sends the in-band pipeline event; its failure is logged, never allowed to undo the ledger outcome. */
-export async function publishPipelineEvent(event: PipelineErrorEvent, deps: Pick<IngestDependencies, 'sink' | 'logger'>): Promise<void> {
-  try {
-    const publication = deps.sink.open({ partitionKey: event.SourceContentId.length <= 128 ? event.SourceContentId : undefined });
-    await publication.add(pipelineOutgoing(event));
-    await publication.flush();
-  } catch (err) {
-    deps.logger.warn('could not publish the pipeline event; the ledger row still records the outcome', { contentId: event.SourceContentId, error: describeError(err) });
-  }
-}
-
-/** A pipeline event (an error report or a blob manifest) as it goes on the hub. */
-function pipelineOutgoing(event: PipelineErrorEvent | BlobManifestEvent): OutgoingEvent {
-  return {
-    body: JSON.stringify(event),
-    messageId: event.EventId,
-    correlationId: event.SourceContentId,
-    properties: { EnvelopeVersion: event.EnvelopeVersion, EventSchema: event.EventSchema, Source: event.Source, OrganizationId: event.OrganizationId, AMQPheaders: '1' },
-  };
-}
-
 /**
  * A contentUri from a message is used only if it names this blob on the tenant's management host
  * under its feed path; otherwise it is rebuilt from the content id (the API has served wrong-host URIs).
@@ -474,53 +370,6 @@ function guardedContentUri(message: ContentMessage, managementEndpoint: string, 
   deps.logger.warn('contentUri anomaly: rebuilt from the management host, tenant and contentId', { ...fields, problem: verdict.ok ? 'not this blob' : verdict.problem, host: hostOf(message.contentUri) });
   deps.metrics.count('contentUri.rebuilt', 1, { tenantId: message.tenantId });
   return canonical;
-}
-
-/**
- * Keeps an unusable queue message for inspection, with the reason. Never throws on the message itself (a
- * message nested too deep to serialize is described instead), so bad input always ends here.
- */
-export async function quarantineMessage(input: unknown, reason: string, deps: Pick<IngestDependencies, 'blobs' | 'clock' | 'logger' | 'metrics'>): Promise<IngestOutcome> {
-  const text = describeMessageForQuarantine(input);
-  const digest = createHash('sha256').update(text).digest('hex').slice(0, 16);
-  const at = new Date(deps.clock.now()).toISOString();
-  const name = `messages/${at.slice(0, 10)}/${at.replace(/[:.]/g, '')}-${digest}.json`;
-  await deps.blobs.put(CONTAINER_QUARANTINE, name, JSON.stringify({ reason, quarantinedAt: at, message: text }), { contentType: 'application/json' });
-  deps.logger.error('queue message quarantined', { reason, blob: `${CONTAINER_QUARANTINE}/${name}` });
-  deps.metrics.count('messages.quarantined', 1);
-  return { status: 'quarantined', reason };
-}
-
-export function ledgerEntryFor(message: ContentMessage, status: LedgerStatus): LedgerEntry {
-  return {
-    tenantId: message.tenantId,
-    contentType: message.contentType,
-    contentId: message.contentId,
-    contentUri: message.contentUri,
-    contentCreated: message.contentCreated,
-    contentExpiration: message.contentExpiration,
-    listedAt: message.listedAt,
-    status,
-    attempts: 0,
-  };
-}
-
-function eventProperties(event: NormalizedEvent): Record<string, string> {
-  return {
-    EnvelopeVersion: event.EnvelopeVersion,
-    EventSchema: event.EventSchema,
-    Source: event.Source,
-    Workload: event.Workload ?? '',
-    RecordTypeName: event.RecordTypeName,
-    OrganizationId: event.OrganizationId,
-    // Marks AMQP-encoded headers for Kafka readers (docs/architecture.md, "The normalized event").
-    AMQPheaders: '1',
-  };
-}
-
-/** Content ids may contain `$`, which blob names allow; anything else odd is replaced. */
-function safeName(contentId: string): string {
-  return contentId.replace(/[^A-Za-z0-9$_.\-]/g, '_');
 }
 
 function hostOf(uri: string): string {

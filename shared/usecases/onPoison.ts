@@ -1,7 +1,7 @@
 import { parseContentMessage } from '../core/contentMessage.js';
 import { nextRetry } from '../core/deliveryRetry.js';
 import type { StreamKey } from '../core/model.js';
-import { DEFAULT_RETRY_POLICY, endWith, ledgerEntryFor, quarantineMessage, type IngestDependencies, type IngestOptions, type IngestOutcome } from './ingestContent.js';
+import { DEFAULT_RETRY_POLICY, endWith, ledgerEntryFor, quarantineMessage, type IngestDependencies, type IngestOptions, type IngestOutcome } from './common/delivery.js';
 
 /**
  * A content message the queue host gave up on (maxDequeueCount attempts that crashed or threw before delivery

@@ -6,7 +6,7 @@ import type { ActivityFeed, Clock, ContentQueue, CursorStore, HealthStore, Ledge
 import type { StreamHealth } from '../core/accounting.js';
 import type { CallOptions } from '../core/io.js';
 import type { CursorState, LedgerPatch, LedgerStatus } from '../core/ledger.js';
-import { WindowRecorder, type ListingRecorderDependencies } from './listingRecorder.js';
+import { WindowRecorder, type ListingRecorderDependencies } from './common/listingRecorder.js';
 
 /** Operator actions (the `ops` CLI): backfill a window, replay failed blobs, report status. */
 

@@ -1,6 +1,4 @@
 import { mapLimit } from '../core/concurrency.js';
-import { exceedsBytes, shrinkToBudget } from '../core/eventBudget.js';
-import { CONTAINER_CLAIM_CHECK } from '../core/containers.js';
 import { describeError, PermanentError } from '../core/errors.js';
 import { compareGraphTimestamps, graphTimestampMinus, isGraphTimestamp, type PartitionKeyMode, type SecurityStreamKey } from '../core/model.js';
 import { lastUpdateOf, normalizeDefender, type DefenderEntityKind, type DefenderEvent } from '../core/normalize/defender.js';
@@ -8,9 +6,11 @@ import { partitionKeyFor } from '../core/partitionKey.js';
 import { keepRevisions, parseRevisions, revisionHash } from '../core/revisions.js';
 import { MINUTE_MS } from '../core/windows.js';
 import type { BlobStore, Clock, CursorStore, EventSink, Ledger, Logger, Metrics, SecurityFeed } from '../ports.js';
-import type { CallOptions, OutgoingEvent, SecurityPage } from '../core/io.js';
-import type { CursorState, LedgerEntry } from '../core/ledger.js';
-import { ConcurrentPollerError, StreamCursor, type StreamOutcome } from './streamCursor.js';
+import type { OutgoingEvent, SecurityPage } from '../core/io.js';
+import type { LedgerEntry } from '../core/ledger.js';
+import { bodyWithinBudget } from './common/hubEvents.js';
+import type { StreamOutcome } from './common/streamCursor.js';
+import { CursorRun } from './common/streamRun.js';
 
 /** The ports a Defender XDR poll works through. */
 export interface SecurityPollDependencies {
@@ -85,12 +85,9 @@ export async function pollSecurity(streams: readonly SecurityStreamKey[], deps: 
 }
 
 /** One stream's scan: owns its cursor row for the duration of the run. */
-class SecurityScan {
-  private readonly row: StreamCursor;
+class SecurityScan extends CursorRun {
   private since?: string;
-  private readonly id: string;
   private readonly kind: DefenderEntityKind;
-  private readonly call: CallOptions;
   private readonly counts = { pages: 0, events: 0, skipped: 0 };
   /** Revisions published before (kept on the row), and every revision seen this scan with its timestamp. */
   private previous: ReadonlySet<string> = new Set();
@@ -102,49 +99,38 @@ class SecurityScan {
     private readonly deps: SecurityPollDependencies,
     private readonly options: SecurityPollOptions,
   ) {
+    super(stream, deps, options);
     this.kind = KIND_OF[stream.contentType];
-    this.call = { abortSignal: options.abortSignal };
-    this.row = new StreamCursor(stream, deps.cursors, this.call);
-    this.id = this.row.id;
   }
 
-  /** The cursor row as read (and as this run changes it). */
-  private get state(): CursorState {
-    return this.row.state;
+  run(): Promise<SecurityPollResult> {
+    return this.guarded(this.deps.logger, () => this.scan(), (reason) => this.finish('skipped', reason), (err) => this.fail(err));
   }
 
-  async run(): Promise<SecurityPollResult> {
-    try {
-      await this.row.load();
-      const now = this.deps.clock.now();
-      this.row.update({ lastRunAt: iso(now) });
-      // Claim the stream for this run: a poller that read the row before this write loses it here, before any work.
-      await this.row.save();
-      this.previous = parseRevisions(this.state.recentRevisions);
-      const since = (this.since = this.startOfScan(now));
+  private async scan(): Promise<SecurityPollResult> {
+    await this.row.load();
+    const now = this.deps.clock.now();
+    this.row.update({ lastRunAt: iso(now) });
+    // Claim the stream for this run: a poller that read the row before this write loses it here, before any work.
+    await this.row.save();
+    this.previous = parseRevisions(this.state.recentRevisions);
+    const since = (this.since = this.startOfScan(now));
 
-      let newest: string | undefined;
-      for await (const page of this.deps.feed.listUpdated(this.stream, since, this.call)) {
-        newest = later(newest, await this.deliver(page, since, now));
-        if (this.outOfTime()) {
-          this.row.update({ recentRevisions: keepRevisions(this.seen, undefined, this.previous) });
-          await this.row.save();
-          return this.finish('partial', 'time budget reached mid-scan; the next run scans again from the cursor');
-        }
+    let newest: string | undefined;
+    for await (const page of this.deps.feed.listUpdated(this.stream, since, this.call)) {
+      newest = later(newest, await this.deliver(page, since, now));
+      if (this.outOfTime()) {
+        this.row.update({ recentRevisions: keepRevisions(this.seen, undefined, this.previous) });
+        await this.row.save();
+        return this.finish('partial', 'time budget reached mid-scan; the next run scans again from the cursor');
       }
-      // Never backwards: the overlap re-reads entities older than the cursor.
-      const cursor = later(this.validCursor(), newest);
-      const nextSince = cursor === undefined ? since : graphTimestampMinus(cursor, this.options.overlapMs ?? DEFAULT_SECURITY_OVERLAP_MS);
-      this.row.succeeded({ cursor, recentRevisions: keepRevisions(this.seen, nextSince, this.previous) });
-      await this.row.save();
-      return this.finish('complete');
-    } catch (err) {
-      if (err instanceof ConcurrentPollerError) {
-        this.deps.logger.warn('stream skipped: another poller updated its cursor', { stream: this.id });
-        return this.finish('skipped', 'another poller is working on this stream');
-      }
-      return this.fail(err);
     }
+    // Never backwards: the overlap re-reads entities older than the cursor.
+    const cursor = later(this.validCursor(), newest);
+    const nextSince = cursor === undefined ? since : graphTimestampMinus(cursor, this.options.overlapMs ?? DEFAULT_SECURITY_OVERLAP_MS);
+    this.row.succeeded({ cursor, recentRevisions: keepRevisions(this.seen, nextSince, this.previous) });
+    await this.row.save();
+    return this.finish('complete');
   }
 
   /**
@@ -225,15 +211,7 @@ class SecurityScan {
   }
 
   private async toOutgoing(event: DefenderEvent, pageId: string): Promise<OutgoingEvent> {
-    let body = JSON.stringify(event);
-    if (exceedsBytes(body, this.options.maxEventBytes)) {
-      const ref = await this.deps.blobs.put(CONTAINER_CLAIM_CHECK, `${this.stream.tenantId}/${this.stream.contentType}/${event.EventId}.json`, JSON.stringify(event.Raw), {
-        contentType: 'application/json',
-        abortSignal: this.options.abortSignal,
-      });
-      body = shrinkToBudget(event, ref, this.options.maxEventBytes);
-      this.deps.metrics.count('events.claimCheck', 1, { tenantId: this.stream.tenantId, contentType: this.stream.contentType });
-    }
+    const body = await bodyWithinBudget(event, JSON.stringify(event), () => JSON.stringify(event.Raw), `${this.stream.tenantId}/${this.stream.contentType}`, this.stream, this.deps, this.options);
     return {
       body,
       messageId: event.EventId,
@@ -279,10 +257,6 @@ class SecurityScan {
       const sum = (key: 'records' | 'events' | 'bytes') => (existing?.[key] ?? 0) + counts[key];
       await deps.ledger.update(stream, pageId, { contentUri: page.url, contentCreated: row.contentCreated, listedAt: row.listedAt, status: 'done', ...counts, records: sum('records'), events: sum('events'), bytes: sum('bytes') }, this.call);
     }
-  }
-
-  private outOfTime(): boolean {
-    return this.deps.clock.now() >= this.options.deadline || this.options.abortSignal?.aborted === true;
   }
 
   private async fail(err: unknown): Promise<SecurityPollResult> {

@@ -4,12 +4,11 @@ import { mapLimit } from '../core/concurrency.js';
 import { HOUR_MS, MINUTE_MS, planWindows } from '../core/windows.js';
 import type { ActivityFeed, CursorStore, GapStore } from '../ports.js';
 import type { GapRecord } from '../core/gaps.js';
-import type { CallOptions } from '../core/io.js';
-import type { CursorState } from '../core/ledger.js';
-import { WindowRecorder, type ListingRecorderDependencies } from './listingRecorder.js';
-import { ConcurrentPollerError, StreamCursor, type StreamOutcome } from './streamCursor.js';
+import { WindowRecorder, type ListingRecorderDependencies } from './common/listingRecorder.js';
+import type { StreamOutcome } from './common/streamCursor.js';
+import { CursorRun } from './common/streamRun.js';
 
-export type { StreamOutcome } from './streamCursor.js';
+export type { StreamOutcome } from './common/streamCursor.js';
 
 export interface PollDependencies extends ListingRecorderDependencies {
   readonly feed: ActivityFeed;
@@ -77,10 +76,7 @@ export async function pollStreams(streams: readonly StreamKey[], deps: PollDepen
 }
 
 /** One stream's poll: owns its cursor row for the duration of the run. */
-class StreamPoll {
-  private readonly row: StreamCursor;
-  private readonly id: string;
-  private readonly call: CallOptions;
+class StreamPoll extends CursorRun {
   private readonly result = { windowsListed: 0, windowsPlanned: 0, pagesListed: 0, blobsListed: 0, blobsEnqueued: 0, entriesRejected: 0 };
   private gap?: TimeWindow;
 
@@ -89,70 +85,58 @@ class StreamPoll {
     private readonly deps: PollDependencies,
     private readonly options: PollOptions,
   ) {
-    this.call = { abortSignal: options.abortSignal };
-    this.row = new StreamCursor(stream, deps.cursors, this.call);
-    this.id = this.row.id;
+    super(stream, deps, options);
   }
 
-  /** The cursor row as read (and as this run changes it). */
-  private get state(): CursorState {
-    return this.row.state;
+  run(): Promise<StreamPollResult> {
+    return this.guarded(this.deps.logger, () => this.poll(), (reason) => this.finish('skipped', reason), (err) => this.fail(err));
   }
 
-  async run(): Promise<StreamPollResult> {
-    const { logger } = this.deps;
-    try {
-      await this.row.load();
-      const now = this.deps.clock.now();
-      this.row.update({ lastRunAt: iso(now) });
-      const cursor = this.checkedCursor(now);
-      const intended = this.checkedIntendedStart();
-      if (cursor === undefined && intended === undefined) {
-        // The first plan: persisted at once, so a first run that fails keeps where the stream was meant to start.
-        const start = iso(Math.floor((now - this.options.initialLookbackMs) / 1000) * 1000);
-        this.row.update({ intendedStart: start, coverageStart: start });
-        await this.row.save();
-      }
-      await this.finishRelisting(now);
-
-      // A stream that never listed anything starts its subscription first; later losses show up while listing.
-      if (cursor === undefined && this.state.subscription !== 'enabled' && this.state.enabledAt === undefined) await this.firstStart();
-
-      let intendedStart = this.state.intendedStart === undefined ? undefined : Date.parse(this.state.intendedStart);
-      if (intendedStart !== undefined && cursor !== undefined && this.state.enabledAt !== undefined) intendedStart = Math.max(intendedStart, Date.parse(this.state.enabledAt) - RELIST_BEFORE_START_MS);
-      const plan = planWindows({
-        cursor,
-        now,
-        settleLagMs: this.options.settleLagMs,
-        overlapMs: this.options.overlapMs,
-        initialLookbackMs: this.options.initialLookbackMs,
-        intendedStart: cursor === undefined || this.relisting(now) ? intendedStart : undefined,
-      });
-      this.result.windowsPlanned = plan.windows.length;
-
-      for (const [index, window] of plan.windows.entries()) {
-        if (this.outOfTime()) return this.finish('partial', 'time budget reached; the next run continues from the cursor');
-        // A window wholly before the cursor is a re-list: compare it with the ledger instead of inserting every entry.
-        const relist = cursor !== undefined && window.end <= cursor;
-        if (!(await this.listWindow(window, relist))) return this.finish('partial', 'time budget reached mid-window; the window is listed again next run');
-        // The gap becomes final when the cursor moves past it; until then a rerun would plan it again.
-        if (plan.gap && this.gap === undefined) await this.recordRetentionGap(plan.gap);
-        const next = Math.max(window.end, this.state.cursor === undefined ? -Infinity : Date.parse(this.state.cursor));
-        this.row.update({ subscription: 'enabled', cursor: iso(next) });
-        // Persist after every window, so a catch-up survives a crash or timeout window by window (the last one is saved below).
-        if (index < plan.windows.length - 1) await this.row.save();
-        this.result.windowsListed++;
-      }
-      this.row.succeeded({});
+  private async poll(): Promise<StreamPollResult> {
+    await this.row.load();
+    const now = this.deps.clock.now();
+    this.row.update({ lastRunAt: iso(now) });
+    const cursor = this.checkedCursor(now);
+    const intended = this.checkedIntendedStart();
+    if (cursor === undefined && intended === undefined) {
+      // The first plan: persisted at once, so a first run that fails keeps where the stream was meant to start.
+      const start = iso(Math.floor((now - this.options.initialLookbackMs) / 1000) * 1000);
+      this.row.update({ intendedStart: start, coverageStart: start });
       await this.row.save();
-      return this.finish('complete');
-    } catch (err) {
-      if (err instanceof ConcurrentPollerError) {
-        logger.warn('stream skipped: another poller updated its cursor', { stream: this.id });
-        return this.finish('skipped', 'another poller is working on this stream');
-      }
-      return this.fail(err);
     }
+    await this.finishRelisting(now);
+
+    // A stream that never listed anything starts its subscription first; later losses show up while listing.
+    if (cursor === undefined && this.state.subscription !== 'enabled' && this.state.enabledAt === undefined) await this.firstStart();
+
+    let intendedStart = this.state.intendedStart === undefined ? undefined : Date.parse(this.state.intendedStart);
+    if (intendedStart !== undefined && cursor !== undefined && this.state.enabledAt !== undefined) intendedStart = Math.max(intendedStart, Date.parse(this.state.enabledAt) - RELIST_BEFORE_START_MS);
+    const plan = planWindows({
+      cursor,
+      now,
+      settleLagMs: this.options.settleLagMs,
+      overlapMs: this.options.overlapMs,
+      initialLookbackMs: this.options.initialLookbackMs,
+      intendedStart: cursor === undefined || this.relisting(now) ? intendedStart : undefined,
+    });
+    this.result.windowsPlanned = plan.windows.length;
+
+    for (const [index, window] of plan.windows.entries()) {
+      if (this.outOfTime()) return this.finish('partial', 'time budget reached; the next run continues from the cursor');
+      // A window wholly before the cursor is a re-list: compare it with the ledger instead of inserting every entry.
+      const relist = cursor !== undefined && window.end <= cursor;
+      if (!(await this.listWindow(window, relist))) return this.finish('partial', 'time budget reached mid-window; the window is listed again next run');
+      // The gap becomes final when the cursor moves past it; until then a rerun would plan it again.
+      if (plan.gap && this.gap === undefined) await this.recordRetentionGap(plan.gap);
+      const next = Math.max(window.end, this.state.cursor === undefined ? -Infinity : Date.parse(this.state.cursor));
+      this.row.update({ subscription: 'enabled', cursor: iso(next) });
+      // Persist after every window, so a catch-up survives a crash or timeout window by window (the last one is saved below).
+      if (index < plan.windows.length - 1) await this.row.save();
+      this.result.windowsListed++;
+    }
+    this.row.succeeded({});
+    await this.row.save();
+    return this.finish('complete');
   }
 
   /**
@@ -325,10 +309,6 @@ class StreamPoll {
     });
     this.deps.logger.warn(message, { stream: this.id, gapStart: iso(gap.start), gapEnd: iso(gap.end), gapHours: Math.round((lengthMs / HOUR_MS) * 10) / 10 });
     this.deps.metrics.count('stream.gap.ms', lengthMs, { tenantId: this.stream.tenantId, contentType: this.stream.contentType });
-  }
-
-  private outOfTime(): boolean {
-    return this.deps.clock.now() >= this.options.deadline || this.options.abortSignal?.aborted === true;
   }
 
   private async fail(err: unknown): Promise<StreamPollResult> {

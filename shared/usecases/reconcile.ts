@@ -10,9 +10,10 @@ import { DAY_MS, HOUR_MS, utcHourOf } from '../core/windows.js';
 import type { Clock, ContentQueue, CursorStore, GapStore, HealthStore, Ledger, ListingLog, Logger, Metrics, SummaryStore, SweepStore } from '../ports.js';
 import type { HourSummary, StreamHealth } from '../core/accounting.js';
 import type { CallOptions } from '../core/io.js';
-import type { LedgerEntry, ListingFact } from '../core/ledger.js';
-import { redeliverStream } from './redelivery.js';
-import { FINAL_AFTER_MS, finalizeHours, purgeExpiredState } from './retention.js';
+import type { LedgerEntry } from '../core/ledger.js';
+import { RangeReader } from './common/rangeReader.js';
+import { redeliverStream } from './common/redelivery.js';
+import { FINAL_AFTER_MS, finalizeHours, purgeExpiredState } from './common/retention.js';
 
 export interface ReconcileDependencies {
   readonly ledger: Ledger;
@@ -181,31 +182,6 @@ async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
 
 export function summaryOf(check: HourCheck, now: number, final: boolean): HourSummary {
   return { ...check.account, computedAt: new Date(now).toISOString(), final, examples: check.examples };
-}
-
-/** Reads one stream's facts and ledger rows by hour range. */
-export class RangeReader {
-  constructor(
-    private readonly stream: AnyStreamKey,
-    private readonly deps: Pick<ReconcileDependencies, 'ledger' | 'listings'>,
-    private readonly call: CallOptions,
-  ) {}
-
-  /** Listing facts of the hours in [from, to) (none for a Defender XDR stream). */
-  async facts(from: string, to: string): Promise<ListingFact[]> {
-    if (isSecurityStream(this.stream)) return [];
-    const facts: ListingFact[] = [];
-    for await (const fact of this.deps.listings.range(this.stream, from, to, this.call)) facts.push(fact);
-    return facts;
-  }
-
-  /** Ledger rows whose contentCreated lies in the hours [from, to) (`to` undefined: no end). */
-  async rows(from: string, to: string | undefined): Promise<LedgerEntry[]> {
-    const rows: LedgerEntry[] = [];
-    const filter = { createdFrom: new Date(hourStart(from)).toISOString(), createdTo: to === undefined ? undefined : new Date(hourStart(to)).toISOString() };
-    for await (const row of this.deps.ledger.query(this.stream, filter, this.call)) rows.push(row);
-    return rows;
-  }
 }
 
 /**

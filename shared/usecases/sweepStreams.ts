@@ -5,8 +5,9 @@ import { DAY_MS, DEFAULT_MAX_WINDOW_MS, DEFAULT_RETENTION_MARGIN_MS, LISTING_RET
 import type { ActivityFeed, CursorStore, SweepStore } from '../ports.js';
 import type { CallOptions } from '../core/io.js';
 import type { LedgerEntry, SweepState } from '../core/ledger.js';
-import { WindowRecorder, type ListingRecorderDependencies } from './listingRecorder.js';
-import type { StreamOutcome } from './streamCursor.js';
+import { WindowRecorder, type ListingRecorderDependencies } from './common/listingRecorder.js';
+import type { StreamOutcome } from './common/streamCursor.js';
+import { RunBudget } from './common/streamRun.js';
 
 /**
  * The retention sweep: independently of the cursor, each stream's whole retrievable range
@@ -70,6 +71,7 @@ class StreamSweep {
   private readonly counts = { windowsPlanned: 0, windows: 0, blobsListed: 0, blobsFound: 0, entriesRejected: 0, apiCalls: 0, tableOps: 0 };
   private readonly found: LedgerEntry[] = [];
   private readonly started: number;
+  private readonly budget: RunBudget;
 
   constructor(
     private readonly stream: StreamKey,
@@ -78,6 +80,7 @@ class StreamSweep {
   ) {
     this.call = { abortSignal: options.abortSignal };
     this.started = deps.clock.now();
+    this.budget = new RunBudget(deps.clock, options);
   }
 
   async run(): Promise<StreamSweepResult> {
@@ -196,6 +199,6 @@ class StreamSweep {
   }
 
   private outOfTime(): boolean {
-    return this.deps.clock.now() >= this.options.deadline || this.options.abortSignal?.aborted === true;
+    return this.budget.spent();
   }
 }

@@ -4,11 +4,12 @@ import { TransientError } from '../../../shared/core/errors.js';
 import { digestOf } from '../../../shared/core/manifest.js';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../../shared/core/windows.js';
 import type { LedgerEntry } from '../../../shared/core/ledger.js';
-import { ingestContent, type IngestOptions, type IngestOutcome } from '../../../shared/usecases/ingestContent.js';
+import { ingestContent } from '../../../shared/usecases/ingestContent.js';
+import type { IngestOptions, IngestOutcome } from '../../../shared/usecases/common/delivery.js';
 import { onPoison } from '../../../shared/usecases/onPoison.js';
 import { replay } from '../../../shared/usecases/operations.js';
 import { reconcile } from '../../../shared/usecases/reconcile.js';
-import { redeliverStream } from '../../../shared/usecases/redelivery.js';
+import { redeliverStream } from '../../../shared/usecases/common/redelivery.js';
 import {
   ManualClock, MemoryBlobStore, MemoryContentSource, MemoryCursorStore, MemoryHealthStore, MemoryLedger, MemoryQueue, MemorySink, reconcileStores, RecordingLogger, RecordingMetrics,
 } from '../../fakes/ports.js';

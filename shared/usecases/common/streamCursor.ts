@@ -1,8 +1,8 @@
-import { describeError, IngestError } from '../core/errors.js';
-import { streamId, type AnyStreamKey } from '../core/model.js';
-import type { Clock, CursorStore, Logger, Metrics } from '../ports.js';
-import type { CallOptions } from '../core/io.js';
-import type { CursorState } from '../core/ledger.js';
+import { describeError, IngestError } from '../../core/errors.js';
+import { streamId, type AnyStreamKey } from '../../core/model.js';
+import type { Clock, CursorStore, Logger, Metrics } from '../../ports.js';
+import type { CallOptions } from '../../core/io.js';
+import type { CursorState } from '../../core/ledger.js';
 
 /** How one stream's run ended (polls, sweeps and Defender scans alike). */
 export type StreamOutcome = 'complete' | 'partial' | 'failed' | 'skipped';

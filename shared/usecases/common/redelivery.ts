@@ -1,9 +1,9 @@
-import { toContentMessage } from '../core/contentMessage.js';
-import { backoffMs, type RetryPolicy } from '../core/deliveryRetry.js';
-import { streamId, type StreamKey } from '../core/model.js';
-import { HOUR_MS, MINUTE_MS } from '../core/windows.js';
-import type { Clock, ContentQueue, Ledger, Logger, Metrics } from '../ports.js';
-import type { LedgerEntry } from '../core/ledger.js';
+import { toContentMessage } from '../../core/contentMessage.js';
+import { backoffMs, type RetryPolicy } from '../../core/deliveryRetry.js';
+import { streamId, type StreamKey } from '../../core/model.js';
+import { HOUR_MS, MINUTE_MS } from '../../core/windows.js';
+import type { Clock, ContentQueue, Ledger, Logger, Metrics } from '../../ports.js';
+import type { LedgerEntry } from '../../core/ledger.js';
 
 /** What reconcile's redelivery step works through. */
 export interface RedeliveryDependencies {
