@@ -62,6 +62,16 @@ export default tseslint.config(
   },
   {
     files: ['functions/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [adapters] }] },
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [adapters] }],
+      // A function file's handler is `handle<FunctionName><Trigger>`, so it never shadows its use case (no import aliases).
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'ExportNamedDeclaration > FunctionDeclaration[id.name!=/^handle[A-Z][A-Za-z]*(Timer|Message|Request|Events)$/]',
+          message: 'Name a function handler handle<FunctionName><Timer|Message|Request|Events>.',
+        },
+      ],
+    },
   },
 );

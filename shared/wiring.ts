@@ -32,12 +32,30 @@ import { TableGapStore, TableListingLog, TableSweepStore } from './adapters/stor
 import { loadConfig, type Config, type TenantConfig } from './config.js';
 import { SECURITY_STREAMS, type SecurityStreamKey, type StreamKey } from './core/model.js';
 import type { RetryPolicy } from './core/deliveryRetry.js';
+import { HOUR_MS, MINUTE_MS } from './core/windows.js';
 import type { IngestDependencies, IngestOptions } from './usecases/common/delivery.js';
+import type { ForwardDeps } from './usecases/forwardEvents.js';
+import { healOptionsOf, type HealDependencies, type HealOptions } from './usecases/healGaps.js';
+import { DEFAULT_SECURITY_OVERLAP_MS, type SecurityPollDependencies, type SecurityPollOptions } from './usecases/pollSecurity.js';
+import type { PollDependencies, PollOptions } from './usecases/pollStreams.js';
+import type { ReconcileDependencies, ReconcileOptions } from './usecases/reconcile.js';
+import type { ScheduleDependencies } from './usecases/scheduleDiscovery.js';
+import type { SweepDependencies, SweepOptions } from './usecases/sweepStreams.js';
 import type {
-  ActivityFeed, AuditSearch, BlobStore, Clock, ContentQueue, ContentSource, CursorStore, EventSink, GapStore, HealthStore, Ledger, ListingLog, Logger, Metrics, PollTaskQueue, SecretProvider, SecurityFeed,
-  SummaryStore, SweepStore,
-  LogsIngestion,
+  ActivityFeed, AuditSearch, BlobStore, Clock, ContentQueue, ContentSource, CursorStore, EventSink, GapStore, HealthStore, Ledger, ListingLog, Logger, Metrics, SecretProvider, SecurityFeed, SummaryStore, SweepStore,
 } from './ports.js';
+
+/** A function invocation's logger and metrics (see {@link observability}). */
+export interface Observed {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+}
+
+/** A use case's dependencies and options for one invocation. */
+export interface Invocation<D, O> {
+  readonly deps: D;
+  readonly options: O;
+}
 
 /** Process-wide parts, built once per worker from the configuration. */
 export interface Wiring {
@@ -58,10 +76,7 @@ export interface Wiring {
   readonly summaries: SummaryStore;
   /** The listing for retention sweeps: its own small request budget in front of the tenant's, so live polls go first. */
   readonly sweepFeed: ActivityFeed;
-  /** The poll-task queue (POLL_QUEUE_NAME): one poll, sweep or Defender scan of one stream per task. */
-  readonly pollTasks: PollTaskQueue;
   readonly storage: StorageClients;
-  readonly secrets: SecretProvider;
   readonly source: ContentSource;
   /** The hub; the producer connects on first use. */
   readonly sink: EventSink;
@@ -78,17 +93,30 @@ export interface Wiring {
   readonly auditSearch: AuditSearch;
   /** Waits (polling audit log queries with backoff). */
   readonly sleep: Sleep;
-  /** What the delivery functions (ingest, poison) need, bound to one invocation's logger and metrics. */
-  delivery(logger: Logger, metrics: Metrics): { readonly deps: IngestDependencies; readonly options: IngestOptions };
-  clientFor(tenantId: string): ManagementActivityClient;
-  graphClientFor(tenantId: string): GraphSecurityClient;
-  auditSearchClientFor(tenantId: string): GraphAuditSearchClient;
+  /*
+   * What each function's use case needs, bound to one invocation's logger and metrics (and, for the runs
+   * with a time budget, the instant `deadline`, epoch ms, by which they stop starting work).
+   */
+  /** ingestContent and onPoison. */
+  delivery(observed: Observed): Invocation<IngestDependencies, IngestOptions>;
+  /** scheduleDiscovery (the pollContent, pollSecurity and sweepContent timers). */
+  scheduling(observed: Observed): ScheduleDependencies;
+  /** pollStreams of one audit stream (a `poll` task). */
+  polling(observed: Observed, deadline: number): Invocation<PollDependencies, PollOptions>;
+  /** sweepStreams of one audit stream (a `sweep` task). */
+  sweeping(observed: Observed, deadline: number): Invocation<SweepDependencies, SweepOptions>;
+  /** pollSecurity of one Defender XDR stream (a `security` task). */
+  securityPolling(observed: Observed, deadline: number): Invocation<SecurityPollDependencies, SecurityPollOptions>;
+  /** healGaps. */
+  healing(observed: Observed, deadline: number): Invocation<HealDependencies, HealOptions>;
+  /** reconcile. */
+  reconciling(observed: Observed): Invocation<ReconcileDependencies, ReconcileOptions>;
+  /** forwardEvents; absent when LOGS_INGESTION_ENDPOINT is unset. */
+  forwarding(observed: Observed): ForwardDeps | undefined;
   /** Creates tables and queues that do not exist yet (Bicep creates them in Azure; Azurite starts empty). */
   ensureResources(): Promise<void>;
   /** Closes the Event Hubs connection (local runner, tests). */
   close(): Promise<void>;
-  /** The Logs Ingestion API stream the forwarder posts to; absent when LOGS_INGESTION_ENDPOINT is unset. */
-  readonly logsIngestion?: LogsIngestion;
 }
 
 export interface WiringOverrides {
@@ -229,6 +257,22 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
     retry: retryPolicyOf(config),
   };
 
+  const feed = new ManagementApiFeed(clientFor);
+  const cursors = new TableCursorStore(cursorTable);
+  const health = new TableHealthStore(healthTable);
+  const listings = new TableListingLog(listingsTable);
+  const gaps = new TableGapStore(gapsTable);
+  const sweeps = new TableSweepStore(sweepsTable);
+  const summaries = new TableSummaryStore(summariesTable);
+  const sweepFeed = new ManagementApiFeed(sweepClientFor);
+  const pollTasks = new StorageQueuePollTaskQueue(pollQueue);
+  const securityFeed = new GraphSecurityFeed(graphClientFor);
+  const auditSearch = new GraphAuditSearch(auditSearchClientFor);
+  const sleep = overrides.sleep ?? realSleep;
+  const logsIngestion = config.logsIngestion ? new AzureLogsIngestion({ ...config.logsIngestion, credential: azureCredential, retry: overrides.logsIngestionRetry }) : undefined;
+  const discovery = ({ logger, metrics }: Observed) => ({ ledger, queue, listings, sink: lazySink, blobs, clock, logger, metrics });
+  const listing = { settleLagMs: config.poll.settleLagMinutes * MINUTE_MS, overlapMs: config.poll.overlapMinutes * MINUTE_MS, concurrency: 1 };
+
   return {
     config,
     clock,
@@ -236,31 +280,55 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
     sink: lazySink,
     blobs,
     tenants,
-    feed: new ManagementApiFeed(clientFor),
+    feed,
     ledger,
-    cursors: new TableCursorStore(cursorTable),
+    cursors,
     queue,
-    health: new TableHealthStore(healthTable),
-    listings: new TableListingLog(listingsTable),
-    gaps: new TableGapStore(gapsTable),
-    sweeps: new TableSweepStore(sweepsTable),
-    summaries: new TableSummaryStore(summariesTable),
-    sweepFeed: new ManagementApiFeed(sweepClientFor),
-    pollTasks: new StorageQueuePollTaskQueue(pollQueue),
+    health,
+    listings,
+    gaps,
+    sweeps,
+    summaries,
+    sweepFeed,
     storage,
-    secrets,
     streams: config.tenants.flatMap((t) => t.contentTypes.map((contentType) => ({ tenantId: t.tenantId, contentType }))),
-    securityFeed: new GraphSecurityFeed(graphClientFor),
+    securityFeed,
     securityStreams: config.tenants.filter((t) => t.defenderXdr).flatMap((t) => SECURITY_STREAMS.map((contentType) => ({ tenantId: t.tenantId, contentType }))),
-    auditSearch: new GraphAuditSearch(auditSearchClientFor),
-    sleep: overrides.sleep ?? realSleep,
-    delivery: (log, metrics) => ({
+    auditSearch,
+    sleep,
+    delivery: ({ logger: log, metrics }) => ({
       deps: { tenants, ledger, source, sink: lazySink, blobs, queue, clock, logger: log, metrics, workerId, random: Math.random },
       options: deliveryOptions,
     }),
-    clientFor,
-    graphClientFor,
-    auditSearchClientFor,
+    scheduling: ({ logger: log, metrics }) => ({ tasks: pollTasks, clock, logger: log, metrics }),
+    polling: (observed, deadline) => ({
+      deps: { ...discovery(observed), feed, cursors, gaps },
+      options: { ...listing, initialLookbackMs: config.poll.initialLookbackHours * HOUR_MS, deadline },
+    }),
+    sweeping: (observed, deadline) => ({
+      deps: { ...discovery(observed), feed: sweepFeed, cursors, sweeps },
+      options: { ...listing, deadline },
+    }),
+    securityPolling: ({ logger: log, metrics }, deadline) => ({
+      deps: { feed: securityFeed, cursors, ledger, sink: lazySink, blobs, clock, logger: log, metrics },
+      options: {
+        overlapMs: DEFAULT_SECURITY_OVERLAP_MS,
+        initialLookbackMs: config.poll.initialLookbackHours * HOUR_MS,
+        maxEventBytes: config.ingest.maxEventBytes,
+        partitionKeyMode: config.ingest.partitionKeyMode,
+        concurrency: 1,
+        deadline,
+      },
+    }),
+    healing: ({ logger: log, metrics }, deadline) => ({
+      deps: { gaps, ledger, cursors, auditSearch, sink: lazySink, blobs, tenants, clock, logger: log, metrics, sleep },
+      options: healOptionsOf(config, deadline),
+    }),
+    reconciling: ({ logger: log, metrics }) => ({
+      deps: { ledger, cursors, queue, health, listings, summaries, sweeps, gaps, clock, logger: log, metrics },
+      options: { ledgerRetentionDays: config.reconcile.ledgerRetentionDays, retry: retryPolicyOf(config) },
+    }),
+    forwarding: ({ logger: log, metrics }) => (logsIngestion ? { ingestion: logsIngestion, blobs, logger: log, metrics } : undefined),
     async ensureResources() {
       await Promise.all([
         ledgerTable.createTable(),
@@ -280,9 +348,6 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
     async close() {
       await sink?.close();
     },
-    ...(config.logsIngestion
-      ? { logsIngestion: new AzureLogsIngestion({ ...config.logsIngestion, credential: azureCredential, retry: overrides.logsIngestionRetry }) }
-      : {}),
   };
 }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import functions from '@azure/functions';
-import { pollStream } from '../../functions/pollStream.js';
+import { handlePollStreamMessage } from '../../functions/pollStream.js';
 import { inject } from 'vitest';
 import { loadConfig } from '../../shared/config.js';
 import type { ContentMessage } from '../../shared/core/contentMessage.js';
@@ -127,7 +127,7 @@ export async function startHarness(options: HarnessOptions) {
         if (receivedMessageItems.length === 0) return ran;
         await Promise.all(
           receivedMessageItems.map(async (item) => {
-            await pollStream(JSON.parse(Buffer.from(item.messageText, 'base64').toString('utf8')), context, w);
+            await handlePollStreamMessage(JSON.parse(Buffer.from(item.messageText, 'base64').toString('utf8')), context, w);
             await queue.deleteMessage(item.messageId, item.popReceipt);
             ran++;
           }),

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import functions, { type Timer } from '@azure/functions';
-import { reconcile } from '../../functions/reconcile.js';
+import { handleReconcileTimer } from '../../functions/reconcile.js';
 import { loadConfig } from '../../shared/config.js';
 import { CONTENT_TYPES, type ContentType } from '../../shared/core/model.js';
 import { HOUR_MS, MINUTE_MS } from '../../shared/core/windows.js';
@@ -450,7 +450,7 @@ async function reconcileUntil(wiring: Wiring, signal: AbortSignal, tally: { runs
     if (stopped) return;
     const context = new functions.InvocationContext({ invocationId: `soak-reconcile-${tally.runs}`, functionName: 'reconcile', logHandler: () => undefined });
     try {
-      await reconcile(timer, context, wiring);
+      await handleReconcileTimer(timer, context, wiring);
     } catch {
       tally.errors++;
     }

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ingestContent } from '../../../functions/ingestContent.js';
-import { onPoison } from '../../../functions/onPoison.js';
+import { handleIngestContentMessage } from '../../../functions/ingestContent.js';
+import { handleOnPoisonMessage } from '../../../functions/onPoison.js';
 import { CONTENT_TYPES, type ContentType } from '../../../shared/core/model.js';
 import { HOUR_MS, MINUTE_MS } from '../../../shared/core/windows.js';
 import { noMetrics, silentLogger } from '../../../shared/ports.js';
@@ -32,14 +32,14 @@ async function pipeline(tenants: Parameters<typeof startHarness>[0]['tenants'], 
     queue,
     poisonQueue: poison,
     functionName: 'ingestContent',
-    handler: (message, context) => ingestContent(message, context, harness.wiring),
+    handler: (message, context) => handleIngestContentMessage(message, context, harness.wiring),
     visibilityTimeoutInSeconds: 0,
   });
   const poisonWorker = createQueueWorker({
     queue: poison,
     poisonQueue: harness.wiring.storage.queue(`${harness.config.contentQueueName}-poison2`),
     functionName: 'onPoison',
-    handler: (message, context) => onPoison(message, context, harness.wiring),
+    handler: (message, context) => handleOnPoisonMessage(message, context, harness.wiring),
   });
   return { h: harness, worker, poisonWorker, queue };
 }

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ingestContent } from '../../../functions/ingestContent.js';
+import { handleIngestContentMessage } from '../../../functions/ingestContent.js';
 import { type ContentType, type StreamKey } from '../../../shared/core/model.js';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../../shared/core/windows.js';
 import type { GapRecord } from '../../../shared/core/gaps.js';
@@ -47,7 +47,7 @@ async function pipeline(setup: Omit<HarnessOptions, 'env'> & { env?: Record<stri
     queue: harness.wiring.storage.queue(harness.config.contentQueueName),
     poisonQueue: harness.wiring.storage.queue(`${harness.config.contentQueueName}-poison`),
     functionName: 'ingestContent',
-    handler: (message, context) => ingestContent(message, context, harness.wiring),
+    handler: (message, context) => handleIngestContentMessage(message, context, harness.wiring),
     visibilityTimeoutInSeconds: 0,
   });
   const deps: HealDependencies = {

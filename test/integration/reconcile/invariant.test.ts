@@ -1,8 +1,8 @@
 import { HttpRequest, InvocationContext, type Timer } from '@azure/functions';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ingestContent } from '../../../functions/ingestContent.js';
-import { reconcile as reconcileFunction } from '../../../functions/reconcile.js';
-import { status } from '../../../functions/status.js';
+import { handleIngestContentMessage } from '../../../functions/ingestContent.js';
+import { handleReconcileTimer } from '../../../functions/reconcile.js';
+import { handleStatusRequest } from '../../../functions/status.js';
 import { hourOf } from '../../../shared/core/invariant.js';
 import type { StreamKey } from '../../../shared/core/model.js';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../../shared/core/windows.js';
@@ -38,8 +38,8 @@ interface StatusBody {
 }
 
 async function statusOf(harness: Harness): Promise<StatusBody['streams'][number]> {
-  await reconcileFunction(timer, context(), harness.wiring);
-  const response = await status(new HttpRequest({ url: 'http://localhost/api/status', method: 'GET' }), context(), harness.wiring);
+  await handleReconcileTimer(timer, context(), harness.wiring);
+  const response = await handleStatusRequest(new HttpRequest({ url: 'http://localhost/api/status', method: 'GET' }), context(), harness.wiring);
   return (response.jsonBody as StatusBody).streams[0]!;
 }
 
@@ -53,7 +53,7 @@ describe('the completeness invariant against Azurite, the simulated tenant and t
       queue: harness.wiring.storage.queue(harness.config.contentQueueName),
       poisonQueue: harness.wiring.storage.queue(`${harness.config.contentQueueName}-poison`),
       functionName: 'ingestContent',
-      handler: (message, ctx) => ingestContent(message, ctx, harness.wiring),
+      handler: (message, ctx) => handleIngestContentMessage(message, ctx, harness.wiring),
       visibilityTimeoutInSeconds: 0,
     });
     expect((await harness.poll())[0]?.outcome).toBe('complete');
