@@ -9,11 +9,11 @@ import { getWiring, observability, type Wiring } from '../shared/wiring.js';
  * throws; the retry policy below runs it again, and the trigger's checkpoint does not pass it until then.
  */
 export async function handleForwardToLogAnalyticsEvents(bodies: unknown[], context: InvocationContext, wiring: Wiring = getWiring()): Promise<void> {
-  const observed = observability(context);
-  const deps = wiring.forwarding(observed);
-  if (!deps) throw new Error('forwardToLogAnalytics runs without LOGS_INGESTION_ENDPOINT; the function should not be registered');
-  const result = await forwardEvents(hubEvents(bodies, context), deps);
-  observed.logger.info('events forwarded', { ...result, retryCount: context.retryContext?.retryCount ?? 0 });
+  const { logger, metrics } = observability(context);
+  const ingestion = wiring.logsIngestion;
+  if (!ingestion) throw new Error('forwardToLogAnalytics runs without LOGS_INGESTION_ENDPOINT; the function should not be registered');
+  const result = await forwardEvents(hubEvents(bodies, context), { ingestion, blobs: wiring.blobs, logger, metrics });
+  logger.info('events forwarded', { ...result, retryCount: context.retryContext?.retryCount ?? 0 });
 }
 
 /** The batch with the trigger's per-event metadata (arrays in the same order as the bodies). */

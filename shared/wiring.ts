@@ -34,7 +34,6 @@ import { SECURITY_STREAMS, type SecurityStreamKey, type StreamKey } from './core
 import type { RetryPolicy } from './core/deliveryRetry.js';
 import { HOUR_MS, MINUTE_MS } from './core/windows.js';
 import type { IngestDependencies, IngestOptions } from './usecases/common/delivery.js';
-import type { ForwardDeps } from './usecases/forwardEvents.js';
 import { healOptionsOf, type HealDependencies, type HealOptions } from './usecases/healGaps.js';
 import { DEFAULT_SECURITY_OVERLAP_MS, type SecurityPollDependencies, type SecurityPollOptions } from './usecases/pollSecurity.js';
 import type { PollDependencies, PollOptions } from './usecases/pollStreams.js';
@@ -43,6 +42,7 @@ import type { ScheduleDependencies } from './usecases/scheduleDiscovery.js';
 import type { SweepDependencies, SweepOptions } from './usecases/sweepStreams.js';
 import type {
   ActivityFeed, AuditSearch, BlobStore, Clock, ContentQueue, ContentSource, CursorStore, EventSink, GapStore, HealthStore, Ledger, ListingLog, Logger, Metrics, SecretProvider, SecurityFeed, SummaryStore, SweepStore,
+  LogsIngestion,
 } from './ports.js';
 
 /** A function invocation's logger and metrics (see {@link observability}). */
@@ -111,12 +111,12 @@ export interface Wiring {
   healing(observed: Observed, deadline: number): Invocation<HealDependencies, HealOptions>;
   /** reconcile. */
   reconciling(observed: Observed): Invocation<ReconcileDependencies, ReconcileOptions>;
-  /** forwardEvents; absent when LOGS_INGESTION_ENDPOINT is unset. */
-  forwarding(observed: Observed): ForwardDeps | undefined;
   /** Creates tables and queues that do not exist yet (Bicep creates them in Azure; Azurite starts empty). */
   ensureResources(): Promise<void>;
   /** Closes the Event Hubs connection (local runner, tests). */
   close(): Promise<void>;
+  /** The Logs Ingestion API stream the forwarder posts to; absent when LOGS_INGESTION_ENDPOINT is unset. */
+  readonly logsIngestion?: LogsIngestion;
 }
 
 export interface WiringOverrides {
@@ -328,7 +328,6 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
       deps: { ledger, cursors, queue, health, listings, summaries, sweeps, gaps, clock, logger: log, metrics },
       options: { ledgerRetentionDays: config.reconcile.ledgerRetentionDays, retry: retryPolicyOf(config) },
     }),
-    forwarding: ({ logger: log, metrics }) => (logsIngestion ? { ingestion: logsIngestion, blobs, logger: log, metrics } : undefined),
     async ensureResources() {
       await Promise.all([
         ledgerTable.createTable(),
@@ -348,6 +347,7 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
     async close() {
       await sink?.close();
     },
+    ...(logsIngestion ? { logsIngestion } : {}),
   };
 }
 
