@@ -67,8 +67,12 @@ Exit codes: 0 done; 1 failed (the message says why; reconcile also when any stre
 
 const STATUSES: readonly LedgerStatus[] = ['listed', 'done', 'expired', 'missing', 'failed', 'poisoned'];
 
-class UsageError extends Error {}
-class CommandFailed extends Error {}
+class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+class CommandFailed extends Error {
+  override readonly name = 'CommandFailed';
+}
 
 /**
  * The settings a command reads. Only heal publishes to Event Hubs, and only backfill and heal sign in

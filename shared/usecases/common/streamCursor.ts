@@ -8,7 +8,9 @@ import type { CursorState } from '../../core/ledger.js';
 export type StreamOutcome = 'complete' | 'partial' | 'failed' | 'skipped';
 
 /** Another poller wrote the stream's cursor row since this one read it. */
-export class ConcurrentPollerError extends Error {}
+export class ConcurrentPollerError extends Error {
+  override readonly name = 'ConcurrentPollerError';
+}
 
 const INITIAL_STATE: CursorState = { subscription: 'unknown', consecutiveFailures: 0, gapCount: 0, gapTotalMs: 0 };
 
