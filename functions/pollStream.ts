@@ -32,10 +32,10 @@ export async function handlePollStreamMessage(message: unknown, context: Invocat
     logger.warn('discovery task dropped: the stream is not configured', { kind: task.kind, tenantId: task.tenantId, contentType: task.contentType });
     return;
   }
-  const deadline = clock.now() + RUN_BUDGET_MS;
+  const deadlineAtMs = clock.now() + RUN_BUDGET_MS;
   const fields = { kind: task.kind, tenantId: task.tenantId, contentType: task.contentType, waitedSeconds: Math.round((clock.now() - Date.parse(task.scheduledAt)) / 1000) };
   if (task.kind === 'security' && isSecurityStream(known)) {
-    const { deps, options } = wiring.securityPolling(observed, deadline);
+    const { deps, options } = wiring.securityPolling(observed, deadlineAtMs);
     const [r] = await pollSecurity([known as SecurityStreamKey], deps, options);
     logger.info('security stream polled', { ...fields, outcome: r?.outcome, since: r?.since, pages: r?.pages, events: r?.events, cursor: r?.cursor, reason: r?.reason });
     return;
@@ -43,12 +43,12 @@ export async function handlePollStreamMessage(message: unknown, context: Invocat
   if (isSecurityStream(known)) return;
   const stream = known as StreamKey;
   if (task.kind === 'sweep') {
-    const { deps, options } = wiring.sweeping(observed, deadline);
+    const { deps, options } = wiring.sweeping(observed, deadlineAtMs);
     const [r] = await sweepStreams([stream], deps, options);
     logger.info('stream swept', { ...fields, outcome: r?.outcome, windows: `${r?.windows}/${r?.windowsPlanned}`, listed: r?.blobsListed, found: r?.blobsFound, apiCalls: r?.apiCalls, tableOps: r?.tableOps, reason: r?.reason });
     return;
   }
-  const { deps, options } = wiring.polling(observed, deadline);
+  const { deps, options } = wiring.polling(observed, deadlineAtMs);
   const [r] = await pollStreams([stream], deps, options);
   logger.info('stream polled', {
     ...fields,

@@ -18,9 +18,9 @@ export async function handleSweepContentTimer(timer: Timer, context: InvocationC
   const now = wiring.clock.now();
   const next = Date.parse(timer.scheduleStatus?.next ?? '');
   const interval = Number.isFinite(next) && next > now ? next - now : DEFAULT_INTERVAL_MS;
-  const spreadMs = Math.min(MAX_SPREAD_MS, Math.floor(interval * SPREAD_SHARE));
-  const { enqueued, failed } = await scheduleDiscovery('sweep', wiring.streams, wiring.scheduling(observed), { spreadMs });
-  observed.logger.info('sweep tasks enqueued', { enqueued, failed, spreadMinutes: Math.round(spreadMs / 60_000), queue: wiring.config.pollQueueName });
+  const spreadInMs = Math.min(MAX_SPREAD_MS, Math.floor(interval * SPREAD_SHARE));
+  const { enqueued, failed } = await scheduleDiscovery('sweep', wiring.streams, wiring.scheduling(observed), { spreadInMs });
+  observed.logger.info('sweep tasks enqueued', { enqueued, failed, spreadMinutes: Math.round(spreadInMs / 60_000), queue: wiring.config.pollQueueName });
 }
 
 app.timer('sweepContent', {

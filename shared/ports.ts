@@ -43,8 +43,8 @@ export interface ActivityFeed {
 
 /** The poll-task queue: discovery work, one task per stream, run by a queue-triggered poller. */
 export interface PollTaskQueue {
-  /** `visibilityDelayMs` holds the task back that long (sweeps are spread over the schedule's interval). */
-  enqueue(task: PollTask, options?: CallOptions & { readonly visibilityDelayMs?: number }): Promise<void>;
+  /** `visibilityDelayInMs` holds the task back that long (sweeps are spread over the schedule's interval). */
+  enqueue(task: PollTask, options?: CallOptions & { readonly visibilityDelayInMs?: number }): Promise<void>;
 }
 
 /** Microsoft Graph security as the Defender XDR streams need it, per tenant. */
@@ -59,8 +59,8 @@ export interface SecurityFeed {
 
 /** The content queue. `enqueue` resolves only when every message is durably stored. */
 export interface ContentQueue {
-  /** `visibilityDelayMs` keeps the messages invisible that long (retry backoff, a lease's remaining time). */
-  enqueue(messages: readonly ContentMessage[], options?: CallOptions & { readonly visibilityDelayMs?: number }): Promise<void>;
+  /** `visibilityDelayInMs` keeps the messages invisible that long (retry backoff, a lease's remaining time). */
+  enqueue(messages: readonly ContentMessage[], options?: CallOptions & { readonly visibilityDelayInMs?: number }): Promise<void>;
   /** Approximate number of messages in the queue, visible or not (delayed retries included). */
   approximateDepth(options?: CallOptions): Promise<number>;
 }

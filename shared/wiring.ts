@@ -95,20 +95,20 @@ export interface Wiring {
   readonly sleep: Sleep;
   /*
    * What each function's use case needs, bound to one invocation's logger and metrics (and, for the runs
-   * with a time budget, the instant `deadline`, epoch ms, by which they stop starting work).
+   * with a time budget, the instant `deadlineAtMs`, epoch ms, by which they stop starting work).
    */
   /** ingestContent and onPoison. */
   delivery(observed: Observed): Invocation<IngestDependencies, IngestOptions>;
   /** scheduleDiscovery (the pollContent, pollSecurity and sweepContent timers). */
   scheduling(observed: Observed): ScheduleDependencies;
   /** pollStreams of one audit stream (a `poll` task). */
-  polling(observed: Observed, deadline: number): Invocation<PollDependencies, PollOptions>;
+  polling(observed: Observed, deadlineAtMs: number): Invocation<PollDependencies, PollOptions>;
   /** sweepStreams of one audit stream (a `sweep` task). */
-  sweeping(observed: Observed, deadline: number): Invocation<SweepDependencies, SweepOptions>;
+  sweeping(observed: Observed, deadlineAtMs: number): Invocation<SweepDependencies, SweepOptions>;
   /** pollSecurity of one Defender XDR stream (a `security` task). */
-  securityPolling(observed: Observed, deadline: number): Invocation<SecurityPollDependencies, SecurityPollOptions>;
+  securityPolling(observed: Observed, deadlineAtMs: number): Invocation<SecurityPollDependencies, SecurityPollOptions>;
   /** healGaps. */
-  healing(observed: Observed, deadline: number): Invocation<HealDependencies, HealOptions>;
+  healing(observed: Observed, deadlineAtMs: number): Invocation<HealDependencies, HealOptions>;
   /** reconcile. */
   reconciling(observed: Observed): Invocation<ReconcileDependencies, ReconcileOptions>;
   /** Creates tables and queues that do not exist yet (Bicep creates them in Azure; Azurite starts empty). */
@@ -161,7 +161,7 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
   // shared budget's window capacity (half of it per 30 s).
   const perMinute = config.tenantRequestsPerMinute;
   const rate = perMinute === DEFAULT_RATE.requestsPerMinute ? DEFAULT_RATE : { requestsPerMinute: perMinute, burst: Math.max(1, Math.round((perMinute * DEFAULT_RATE.burst) / DEFAULT_RATE.requestsPerMinute)) };
-  const sharedBudget = config.sharedRequestBudget ? new TableRequestBudget(budgetTable, { capacity: Math.max(1, Math.floor((perMinute * BUDGET_WINDOW.windowMs) / 60_000)) }) : undefined;
+  const sharedBudget = config.sharedRequestBudget ? new TableRequestBudget(budgetTable, { capacity: Math.max(1, Math.floor((perMinute * BUDGET_WINDOW.windowInMs) / 60_000)) }) : undefined;
   const tenantLimiter = (tenantId: string): RateLimiter =>
     sharedBudget ? new SharedBudgetLimiter({ ...rate, tenantId, budget: sharedBudget, logger }) : new RateLimiter(rate);
   const tenantParts = new Map<string, TenantParts>();
@@ -271,7 +271,7 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
   const sleep = overrides.sleep ?? realSleep;
   const logsIngestion = config.logsIngestion ? new AzureLogsIngestion({ ...config.logsIngestion, credential: azureCredential, retry: overrides.logsIngestionRetry }) : undefined;
   const discovery = ({ logger, metrics }: Observed) => ({ ledger, queue, listings, sink: lazySink, blobs, clock, logger, metrics });
-  const listing = { settleLagMs: config.poll.settleLagMinutes * MINUTE_MS, overlapMs: config.poll.overlapMinutes * MINUTE_MS, concurrency: 1 };
+  const listing = { settleLagInMs: config.poll.settleLagMinutes * MINUTE_MS, overlapInMs: config.poll.overlapMinutes * MINUTE_MS, concurrency: 1 };
 
   return {
     config,
@@ -301,28 +301,28 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
       options: deliveryOptions,
     }),
     scheduling: ({ logger: log, metrics }) => ({ tasks: pollTasks, clock, logger: log, metrics }),
-    polling: (observed, deadline) => ({
+    polling: (observed, deadlineAtMs) => ({
       deps: { ...discovery(observed), feed, cursors, gaps },
-      options: { ...listing, initialLookbackMs: config.poll.initialLookbackHours * HOUR_MS, deadline },
+      options: { ...listing, initialLookbackInMs: config.poll.initialLookbackHours * HOUR_MS, deadlineAtMs },
     }),
-    sweeping: (observed, deadline) => ({
+    sweeping: (observed, deadlineAtMs) => ({
       deps: { ...discovery(observed), feed: sweepFeed, cursors, sweeps },
-      options: { ...listing, deadline },
+      options: { ...listing, deadlineAtMs },
     }),
-    securityPolling: ({ logger: log, metrics }, deadline) => ({
+    securityPolling: ({ logger: log, metrics }, deadlineAtMs) => ({
       deps: { feed: securityFeed, cursors, ledger, sink: lazySink, blobs, clock, logger: log, metrics },
       options: {
-        overlapMs: DEFAULT_SECURITY_OVERLAP_MS,
-        initialLookbackMs: config.poll.initialLookbackHours * HOUR_MS,
+        overlapInMs: DEFAULT_SECURITY_OVERLAP_MS,
+        initialLookbackInMs: config.poll.initialLookbackHours * HOUR_MS,
         maxEventBytes: config.ingest.maxEventBytes,
         partitionKeyMode: config.ingest.partitionKeyMode,
         concurrency: 1,
-        deadline,
+        deadlineAtMs,
       },
     }),
-    healing: ({ logger: log, metrics }, deadline) => ({
+    healing: ({ logger: log, metrics }, deadlineAtMs) => ({
       deps: { gaps, ledger, cursors, auditSearch, sink: lazySink, blobs, tenants, clock, logger: log, metrics, sleep },
-      options: healOptionsOf(config, deadline),
+      options: healOptionsOf(config, deadlineAtMs),
     }),
     reconciling: ({ logger: log, metrics }) => ({
       deps: { ledger, cursors, queue, health, listings, summaries, sweeps, gaps, clock, logger: log, metrics },
@@ -411,7 +411,7 @@ export function lazyAppCredential(config: Config): TokenCredential {
 
 /** RETRY_INITIAL_SECONDS and RETRY_MAX_SECONDS as the delivery backoff, for ingest, onPoison and reconcile alike. */
 export function retryPolicyOf(config: Config): RetryPolicy {
-  return { initialMs: config.retry.initialSeconds * 1000, maxMs: config.retry.maxSeconds * 1000 };
+  return { initialInMs: config.retry.initialSeconds * 1000, maxInMs: config.retry.maxSeconds * 1000 };
 }
 
 /** Logger and metrics bound to one invocation (log lines correlate with it in Application Insights). */

@@ -52,7 +52,7 @@ export interface HealDependencies {
 export interface HealOptions {
   /** `HEAL_GAPS`: heal gaps discovery recorded. Gaps an operator asked for are healed either way. */
   readonly automatic: boolean;
-  readonly lookbehindMs: number;
+  readonly lookbehindInMs: number;
   /** Submissions per tenant in any 24 h, and queries queued or running per tenant at once. */
   readonly queriesPerDay: number;
   readonly maxRunningQueries: number;
@@ -61,32 +61,32 @@ export interface HealOptions {
   /** EVENT_PROFILE, as for content blobs: `full` (default) or `compact`. */
   readonly eventProfile?: EventProfile;
   /** Epoch ms after which no further poll waits or pages start; the next run continues. */
-  readonly deadline: number;
+  readonly deadlineAtMs: number;
   /** First and longest wait between polls of running queries. Defaults 5 s and 60 s. */
-  readonly pollInitialMs?: number;
-  readonly pollMaxMs?: number;
+  readonly pollInitialInMs?: number;
+  readonly pollMaxInMs?: number;
   /** Submissions of one range before it is given up. Default 3. */
   readonly maxAttempts?: number;
   readonly abortSignal?: AbortSignal;
 }
 
-/** The heal options from the configuration's values (`Config.heal` and `Config.ingest`), for a run ending at `deadline`. */
+/** The heal options from the configuration's values (`Config.heal` and `Config.ingest`), for a run ending at `deadlineAtMs`. */
 export function healOptionsOf(
   settings: {
     readonly heal: { readonly enabled: boolean; readonly lookbehindHours: number; readonly queriesPerDay: number; readonly maxRunningQueries: number };
     readonly ingest: { readonly maxEventBytes: number; readonly partitionKeyMode: PartitionKeyMode; readonly eventProfile?: EventProfile };
   },
-  deadline: number,
+  deadlineAtMs: number,
 ): HealOptions {
   return {
     automatic: settings.heal.enabled,
-    lookbehindMs: settings.heal.lookbehindHours * HOUR_MS,
+    lookbehindInMs: settings.heal.lookbehindHours * HOUR_MS,
     queriesPerDay: settings.heal.queriesPerDay,
     maxRunningQueries: settings.heal.maxRunningQueries,
     maxEventBytes: settings.ingest.maxEventBytes,
     partitionKeyMode: settings.ingest.partitionKeyMode,
     eventProfile: settings.ingest.eventProfile,
-    deadline,
+    deadlineAtMs,
   };
 }
 
@@ -100,7 +100,7 @@ const LOST: ReadonlySet<string> = new Set(['expired', 'missing', 'failed', 'pois
 
 /**
  * One pass of healing (the timer): every gap that is not final nor provisional is advanced — planned,
- * submitted, polled with backoff until `deadline`, paged and concluded. Returns the gap records as left.
+ * submitted, polled with backoff until `deadlineAtMs`, paged and concluded. Returns the gap records as left.
  */
 export async function healGaps(deps: HealDependencies, options: HealOptions, select: (gap: GapRecord) => boolean = () => true): Promise<GapRecord[]> {
   const all = await deps.gaps.listAll(options);
@@ -109,18 +109,18 @@ export async function healGaps(deps: HealDependencies, options: HealOptions, sel
   // Gaps of tenants no longer configured are left as they are.
   const work = all.filter((g) => isContentType(g.contentType) && deps.tenants.has(g.tenantId) && select(g)).map((g) => new GapHealing(g, all, budgets, deps, options));
   for (const w of work) await w.begin();
-  let wait = options.pollInitialMs ?? 5000;
+  let wait = options.pollInitialInMs ?? 5000;
   for (;;) {
     let progressed = false;
     for (const w of work) if (w.active) progressed = (await w.step()) || progressed;
     if (!work.some((w) => w.active) || options.abortSignal?.aborted) break;
     if (progressed) {
-      wait = options.pollInitialMs ?? 5000;
+      wait = options.pollInitialInMs ?? 5000;
       continue;
     }
     if (time.cannotWait(wait)) break;
     await deps.sleep(wait, options.abortSignal);
-    wait = Math.min(wait * 2, options.pollMaxMs ?? 60_000);
+    wait = Math.min(wait * 2, options.pollMaxInMs ?? 60_000);
   }
   for (const w of work) if (w.active) await w.pause();
   return work.map((w) => w.gap);
@@ -244,7 +244,7 @@ class GapHealing {
     this.state = gap.heal?.state ?? 'pending';
     this.reason = gap.heal?.reason;
     this.splits = gap.heal?.splits ?? 0;
-    this.range = healRangeOf(gap, options.lookbehindMs);
+    this.range = healRangeOf(gap, options.lookbehindInMs);
     this.time = new RunBudget(deps.clock, options);
   }
 
@@ -284,7 +284,7 @@ class GapHealing {
     // say where listing started) the earliest blob listed, as evidence of how far back listing reaches.
     const [cursorRow, rows] = await Promise.all([
       deps.cursors.read(stream, options),
-      collect(deps.ledger.query(stream, { createdFrom: iso(range.start - options.lookbehindMs - HOUR_MS - DAY_MS), createdTo: iso(range.end + options.lookbehindMs + HOUR_MS) }, options)),
+      collect(deps.ledger.query(stream, { createdFrom: iso(range.start - options.lookbehindInMs - HOUR_MS - DAY_MS), createdTo: iso(range.end + options.lookbehindInMs + HOUR_MS) }, options)),
     ]);
     const lostBlobs = rows.filter((e) => LOST.has(e.status)).map((e) => Date.parse(e.contentCreated));
     const earliest = rows.reduce((min, e) => Math.min(min, Date.parse(e.contentCreated)), Infinity);
@@ -295,7 +295,7 @@ class GapHealing {
     const state = cursorRow?.state;
     const plan = planHeal({
       range,
-      lookbehindMs: options.lookbehindMs,
+      lookbehindInMs: options.lookbehindInMs,
       listedFrom: state?.intendedStart ? Date.parse(state.intendedStart) : state?.cursor && Number.isFinite(earliest) ? earliest : undefined,
       listedTo: state?.cursor ? Date.parse(state.cursor) : undefined,
       gaps: streamGaps.filter((g) => g.cause !== 'operator').map((g) => ({ start: Date.parse(g.start), end: Date.parse(g.end) })),

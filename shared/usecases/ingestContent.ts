@@ -57,7 +57,7 @@ async function claimRow(message: ContentMessage, fields: Readonly<Record<string,
   const stream: StreamKey = { tenantId: message.tenantId, contentType: message.contentType };
   // One owner per delivery, not per process: the host runs several messages at once in one worker.
   const me = `${deps.workerId ?? 'worker'}#${++claims}`;
-  const leaseMs = options.leaseInMs ?? DEFAULT_LEASE_MS;
+  const leaseInMs = options.leaseInMs ?? DEFAULT_LEASE_MS;
   for (let race = 0; race < 3; race++) {
     let current = await deps.ledger.read(stream, message.contentId, options);
     if (!current) {
@@ -83,21 +83,21 @@ async function claimRow(message: ContentMessage, fields: Readonly<Record<string,
       return endWith('expired', `contentExpiration ${message.contentExpiration} passed before the download`, message, row, deps, options);
     }
     if (row.status === 'delivering') deps.logger.warn('taking over an expired delivery lease; resuming at its checkpoint', { ...fields, previousOwner: row.leaseOwner, leaseUntil: row.leaseUntil, resumeOffset: row.resumeOffset ?? 0 });
-    const claimed: LedgerEntry = { ...row, status: 'delivering', leaseOwner: me, leaseUntil: new Date(now + leaseMs).toISOString(), attempts: (row.attempts ?? 0) + 1 };
+    const claimed: LedgerEntry = { ...row, status: 'delivering', leaseOwner: me, leaseUntil: new Date(now + leaseInMs).toISOString(), attempts: (row.attempts ?? 0) + 1 };
     const etag = await deps.ledger.replaceIf(claimed, current.etag, options);
     if (etag) return { row: claimed, etag };
   }
   // Three lost races in a row: someone else is busy with this row; come back when a lease would have ended.
-  return backOffDuringLease(message, leaseMs, deps, options);
+  return backOffDuringLease(message, leaseInMs, deps, options);
 }
 
 /** A copy of a message whose blob another worker holds: re-enqueued to arrive just after that lease, never published. */
-async function backOffDuringLease(message: ContentMessage, remainingMs: number, deps: IngestDependencies, options: IngestOptions): Promise<IngestOutcome> {
-  const delayMs = Math.ceil(remainingMs) + 1000 + Math.round((deps.random?.() ?? 0) * 5000);
-  await deps.queue.enqueue([message], { visibilityDelayMs: delayMs, abortSignal: options.abortSignal });
-  deps.logger.info('content is being delivered by another worker; this copy comes back after the lease', { tenantId: message.tenantId, contentId: message.contentId, delayMs });
+async function backOffDuringLease(message: ContentMessage, remainingInMs: number, deps: IngestDependencies, options: IngestOptions): Promise<IngestOutcome> {
+  const delayInMs = Math.ceil(remainingInMs) + 1000 + Math.round((deps.random?.() ?? 0) * 5000);
+  await deps.queue.enqueue([message], { visibilityDelayInMs: delayInMs, abortSignal: options.abortSignal });
+  deps.logger.info('content is being delivered by another worker; this copy comes back after the lease', { tenantId: message.tenantId, contentId: message.contentId, delayMs: delayInMs });
   deps.metrics.count('blobs.leased', 1, { tenantId: message.tenantId, contentType: message.contentType });
-  return { status: 'leased', contentId: message.contentId, delayMs };
+  return { status: 'leased', contentId: message.contentId, delayInMs };
 }
 
 /** The lease was taken over while this worker still ran (it stalled past its lease): it stops at once. */
@@ -127,7 +127,7 @@ class BlobDelivery {
   private readonly stream: StreamKey;
   private readonly resumeFrom: number;
   private readonly started: number;
-  private readonly leaseMs: number;
+  private readonly leaseInMs: number;
   private index = 0;
   private bytes = 0;
   private checkpointed: number;
@@ -148,7 +148,7 @@ class BlobDelivery {
     this.resumeFrom = row.resumeOffset ?? 0;
     this.started = deps.clock.now();
     this.leaseRenewedAt = this.started;
-    this.leaseMs = options.leaseInMs ?? DEFAULT_LEASE_MS;
+    this.leaseInMs = options.leaseInMs ?? DEFAULT_LEASE_MS;
     this.checkpointed = this.resumeFrom;
     this.context = {
       source: 'O365ManagementActivity',
@@ -248,8 +248,8 @@ class BlobDelivery {
   private async checkpoint(acknowledged: number): Promise<void> {
     const offset = this.resumeFrom + acknowledged;
     const now = this.deps.clock.now();
-    if (offset === this.checkpointed && now - this.leaseRenewedAt < this.leaseMs / 2) return;
-    await this.save({ resumeOffset: offset, leaseUntil: new Date(now + this.leaseMs).toISOString() });
+    if (offset === this.checkpointed && now - this.leaseRenewedAt < this.leaseInMs / 2) return;
+    await this.save({ resumeOffset: offset, leaseUntil: new Date(now + this.leaseInMs).toISOString() });
     this.checkpointed = offset;
     this.leaseRenewedAt = now;
   }
@@ -331,11 +331,11 @@ class BlobDelivery {
       enqueuedAt: new Date(now).toISOString(),
       nextAttemptAt: new Date(decision.nextAttemptAt).toISOString(),
     });
-    await deps.queue.enqueue([message], { visibilityDelayMs: decision.delayMs, abortSignal: this.options.abortSignal });
+    await deps.queue.enqueue([message], { visibilityDelayInMs: decision.delayInMs, abortSignal: this.options.abortSignal });
     const dims = { tenantId: message.tenantId, contentType: message.contentType };
-    deps.logger.warn('content delivery failed; retrying after a backoff', { ...dims, contentId: message.contentId, attempt: attempts, resumeOffset: patch.resumeOffset, delayMs: decision.delayMs, error: lastError });
+    deps.logger.warn('content delivery failed; retrying after a backoff', { ...dims, contentId: message.contentId, attempt: attempts, resumeOffset: patch.resumeOffset, delayMs: decision.delayInMs, error: lastError });
     deps.metrics.count('blobs.retry', 1, { ...dims, code: err instanceof IngestError ? err.code : err === undefined ? 'Malformed' : 'Unexpected' });
-    return { status: 'retrying', contentId: message.contentId, reason: lastError, delayMs: decision.delayMs };
+    return { status: 'retrying', contentId: message.contentId, reason: lastError, delayInMs: decision.delayInMs };
   }
 
   private end(status: FinalStatus, reason: string, patch: LedgerPatch): Promise<IngestOutcome> {

@@ -27,16 +27,16 @@ export interface SecurityPollDependencies {
 /** Settings of one pollSecurity run. */
 export interface SecurityPollOptions {
   /** Each scan starts this long before the cursor, for entities Graph makes visible late. Default 10 minutes. */
-  readonly overlapMs?: number;
+  readonly overlapInMs?: number;
   /** Where a stream's first scan starts. */
-  readonly initialLookbackMs: number;
+  readonly initialLookbackInMs: number;
   readonly maxEventBytes: number;
   /** `content` partitions by incident (the Defender analogue of a content blob), or by tenant, or not at all. */
   readonly partitionKeyMode: PartitionKeyMode;
   /** Streams polled at once. */
   readonly concurrency: number;
   /** Epoch ms by which the run must have stopped starting work (well before the function timeout). */
-  readonly deadline: number;
+  readonly deadlineAtMs: number;
   readonly abortSignal?: AbortSignal;
 }
 
@@ -127,7 +127,7 @@ class SecurityScan extends CursorRun {
     }
     // Never backwards: the overlap re-reads entities older than the cursor.
     const cursor = later(this.validCursor(), newest);
-    const nextSince = cursor === undefined ? since : graphTimestampMinus(cursor, this.options.overlapMs ?? DEFAULT_SECURITY_OVERLAP_MS);
+    const nextSince = cursor === undefined ? since : graphTimestampMinus(cursor, this.options.overlapInMs ?? DEFAULT_SECURITY_OVERLAP_MS);
     this.row.succeeded({ cursor, recentRevisions: keepRevisions(this.seen, nextSince, this.previous) });
     await this.row.save();
     return this.finish('complete');
@@ -140,9 +140,9 @@ class SecurityScan extends CursorRun {
    */
   private startOfScan(now: number): string {
     const cursor = this.state.cursor;
-    if (cursor === undefined) return iso(now - this.options.initialLookbackMs);
+    if (cursor === undefined) return iso(now - this.options.initialLookbackInMs);
     const problem = !isGraphTimestamp(cursor) ? 'is not a timestamp' : compareGraphTimestamps(cursor, iso(now + FUTURE_TOLERANCE_MS)) > 0 ? 'lies in the future' : undefined;
-    if (problem === undefined) return graphTimestampMinus(cursor, this.options.overlapMs ?? DEFAULT_SECURITY_OVERLAP_MS);
+    if (problem === undefined) return graphTimestampMinus(cursor, this.options.overlapInMs ?? DEFAULT_SECURITY_OVERLAP_MS);
     this.deps.metrics.count('stream.cursor.invalid', 1, { tenantId: this.stream.tenantId, contentType: this.stream.contentType });
     throw new PermanentError(
       'InvalidCursor',

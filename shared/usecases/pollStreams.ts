@@ -17,13 +17,13 @@ export interface PollDependencies extends ListingRecorderDependencies {
 }
 
 export interface PollOptions {
-  readonly settleLagMs: number;
-  readonly overlapMs: number;
-  readonly initialLookbackMs: number;
+  readonly settleLagInMs: number;
+  readonly overlapInMs: number;
+  readonly initialLookbackInMs: number;
   /** Streams polled at once. */
   readonly concurrency: number;
   /** Epoch ms by which the run must have stopped starting work (well before the function timeout). */
-  readonly deadline: number;
+  readonly deadlineAtMs: number;
   readonly abortSignal?: AbortSignal;
 }
 
@@ -100,7 +100,7 @@ class StreamPoll extends CursorRun {
     const intended = this.checkedIntendedStart();
     if (cursor === undefined && intended === undefined) {
       // The first plan: persisted at once, so a first run that fails keeps where the stream was meant to start.
-      const start = iso(Math.floor((now - this.options.initialLookbackMs) / 1000) * 1000);
+      const start = iso(Math.floor((now - this.options.initialLookbackInMs) / 1000) * 1000);
       this.row.update({ intendedStart: start, coverageStart: start });
       await this.row.save();
     }
@@ -114,9 +114,9 @@ class StreamPoll extends CursorRun {
     const plan = planWindows({
       cursor,
       now,
-      settleLagMs: this.options.settleLagMs,
-      overlapMs: this.options.overlapMs,
-      initialLookbackMs: this.options.initialLookbackMs,
+      settleLagInMs: this.options.settleLagInMs,
+      overlapInMs: this.options.overlapInMs,
+      initialLookbackInMs: this.options.initialLookbackInMs,
       intendedStart: cursor === undefined || this.relisting(now) ? intendedStart : undefined,
     });
     this.result.windowsPlanned = plan.windows.length;
@@ -300,15 +300,15 @@ class StreamPoll extends CursorRun {
   }
 
   private countGap(gap: TimeWindow, message: string): void {
-    const lengthMs = gap.end - gap.start;
+    const lengthInMs = gap.end - gap.start;
     this.row.update({
       gapCount: this.state.gapCount + 1,
-      gapTotalMs: this.state.gapTotalMs + lengthMs,
+      gapTotalMs: this.state.gapTotalMs + lengthInMs,
       lastGapStart: iso(gap.start),
       lastGapEnd: iso(gap.end),
     });
-    this.deps.logger.warn(message, { stream: this.id, gapStart: iso(gap.start), gapEnd: iso(gap.end), gapHours: Math.round((lengthMs / HOUR_MS) * 10) / 10 });
-    this.deps.metrics.count('stream.gap.ms', lengthMs, { tenantId: this.stream.tenantId, contentType: this.stream.contentType });
+    this.deps.logger.warn(message, { stream: this.id, gapStart: iso(gap.start), gapEnd: iso(gap.end), gapHours: Math.round((lengthInMs / HOUR_MS) * 10) / 10 });
+    this.deps.metrics.count('stream.gap.ms', lengthInMs, { tenantId: this.stream.tenantId, contentType: this.stream.contentType });
   }
 
   private async fail(err: unknown): Promise<StreamPollResult> {

@@ -41,13 +41,13 @@ export interface ReconcileOptions {
   /** Ledger rows (and listing facts) are deleted this many days after contentCreated, once summarized. Default 30. */
   readonly ledgerRetentionDays?: number;
   /** A pending row whose last enqueue, retry time and lease lapsed this long ago is stuck (its message presumed lost). Default 1 h. */
-  readonly stuckAfterMs?: number;
+  readonly stuckAfterInMs?: number;
   /** Stuck rows re-enqueued at most per stream and run. Default 100. */
   readonly redeliverPerRun?: number;
   /** The delivery backoff (RETRY_INITIAL_SECONDS, RETRY_MAX_SECONDS), for poisoned rows. */
   readonly retry?: RetryPolicy;
-  readonly insertGraceMs?: number;
-  readonly horizonGraceMs?: number;
+  readonly insertGraceInMs?: number;
+  readonly horizonGraceInMs?: number;
   /** Streams reconciled at once. Default 4. */
   readonly concurrency?: number;
   readonly abortSignal?: AbortSignal;
@@ -89,8 +89,8 @@ async function reconcileStream(stream: AnyStreamKey, deps: ReconcileDependencies
   const dims = { tenantId: stream.tenantId, contentType: stream.contentType };
   const security = isSecurityStream(stream);
   const check: InvariantOptions = {
-    insertGraceMs: options.insertGraceMs ?? DEFAULT_INSERT_GRACE_MS,
-    horizonGraceMs: options.horizonGraceMs ?? DEFAULT_HORIZON_GRACE_MS,
+    insertGraceInMs: options.insertGraceInMs ?? DEFAULT_INSERT_GRACE_MS,
+    horizonGraceInMs: options.horizonGraceInMs ?? DEFAULT_HORIZON_GRACE_MS,
     listingFacts: !security,
   };
   const retentionDays = options.ledgerRetentionDays ?? 30;

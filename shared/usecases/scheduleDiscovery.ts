@@ -16,7 +16,7 @@ export interface ScheduleOptions {
    * Spread the tasks evenly over this long (visibility delays from 0 to just under it), so a schedule's
    * streams do not all start at once. 0 (polls) makes every task visible at once.
    */
-  readonly spreadMs?: number;
+  readonly spreadInMs?: number;
   /** Tasks sent at once. */
   readonly concurrency?: number;
 }
@@ -28,12 +28,12 @@ export interface ScheduleOptions {
  */
 export async function scheduleDiscovery(kind: PollTaskKind, streams: readonly AnyStreamKey[], deps: ScheduleDependencies, options: ScheduleOptions = {}): Promise<{ enqueued: number; failed: number }> {
   const now = deps.clock.now();
-  const spread = Math.max(0, options.spreadMs ?? 0);
+  const spread = Math.max(0, options.spreadInMs ?? 0);
   let failed = 0;
   await mapLimit(streams, options.concurrency ?? 32, async (stream, index) => {
-    const visibilityDelayMs = spread > 0 ? Math.floor((index * spread) / streams.length) : 0;
+    const visibilityDelayInMs = spread > 0 ? Math.floor((index * spread) / streams.length) : 0;
     try {
-      await deps.tasks.enqueue(toPollTask(kind, stream, now), { visibilityDelayMs });
+      await deps.tasks.enqueue(toPollTask(kind, stream, now), { visibilityDelayInMs });
     } catch (err) {
       failed++;
       deps.logger.error('could not enqueue a discovery task; the stream waits for the next schedule', { kind, stream: streamId(stream), error: describeError(err) });

@@ -26,14 +26,14 @@ export interface SweepDependencies extends ListingRecorderDependencies {
 }
 
 export interface SweepOptions {
-  readonly settleLagMs: number;
+  readonly settleLagInMs: number;
   /** OVERLAP_MINUTES in ms: a find later than this is what the overlap should have caught. */
-  readonly overlapMs: number;
+  readonly overlapInMs: number;
   /** Streams swept at once. */
   readonly concurrency: number;
   /** Epoch ms by which the run must have stopped starting work. */
-  readonly deadline: number;
-  readonly retentionMarginMs?: number;
+  readonly deadlineAtMs: number;
+  readonly retentionMarginInMs?: number;
   readonly abortSignal?: AbortSignal;
 }
 
@@ -113,10 +113,10 @@ class StreamSweep {
   /** `[max(now − 7 d + margin, coverage start), now − settle lag)` in windows under 24 h, newest first. */
   private plan(coverageStart: string | undefined): TimeWindow[] {
     const now = this.deps.clock.now();
-    const earliest = Math.ceil((now - LISTING_RETENTION_MS + (this.options.retentionMarginMs ?? DEFAULT_RETENTION_MARGIN_MS)) / 1000) * 1000;
+    const earliest = Math.ceil((now - LISTING_RETENTION_MS + (this.options.retentionMarginInMs ?? DEFAULT_RETENTION_MARGIN_MS)) / 1000) * 1000;
     const coverage = coverageStart === undefined ? NaN : Date.parse(coverageStart);
     const from = Number.isNaN(coverage) ? earliest : Math.max(earliest, Math.floor(coverage / 1000) * 1000);
-    const to = Math.floor((now - this.options.settleLagMs) / 1000) * 1000;
+    const to = Math.floor((now - this.options.settleLagInMs) / 1000) * 1000;
     const windows: TimeWindow[] = [];
     for (let end = to; end > from; end -= DEFAULT_MAX_WINDOW_MS) windows.push({ start: Math.max(from, end - DEFAULT_MAX_WINDOW_MS), end });
     return windows;
@@ -151,8 +151,8 @@ class StreamSweep {
       const lateness = foundAt - Date.parse(entry.contentCreated);
       samples.push([foundAt, lateness]);
       deps.metrics.count('sweep.lateness.ms', lateness, dims);
-      if (lateness > this.options.overlapMs && warned++ < WARNINGS_PER_SWEEP) {
-        deps.logger.warn(`blob found by the retention sweep ${Math.round(lateness / MINUTE_MS)} minutes after its contentCreated, later than OVERLAP_MINUTES (${Math.round(this.options.overlapMs / MINUTE_MS)}); raise OVERLAP_MINUTES if this is common`, {
+      if (lateness > this.options.overlapInMs && warned++ < WARNINGS_PER_SWEEP) {
+        deps.logger.warn(`blob found by the retention sweep ${Math.round(lateness / MINUTE_MS)} minutes after its contentCreated, later than OVERLAP_MINUTES (${Math.round(this.options.overlapInMs / MINUTE_MS)}); raise OVERLAP_MINUTES if this is common`, {
           stream: streamId(stream),
           contentId: entry.contentId,
           contentCreated: entry.contentCreated,

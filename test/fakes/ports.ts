@@ -97,13 +97,13 @@ export class MemoryQueue implements ContentQueue {
   /** The visibility delay each message was enqueued with (0 when none), parallel to `messages`. */
   readonly delays: number[] = [];
   failNext = 0;
-  async enqueue(messages: readonly ContentMessage[], options: { visibilityDelayMs?: number } = {}): Promise<void> {
+  async enqueue(messages: readonly ContentMessage[], options: { visibilityDelayInMs?: number } = {}): Promise<void> {
     if (this.failNext > 0) {
       this.failNext--;
       throw new Error('queue unavailable');
     }
     this.messages.push(...messages);
-    this.delays.push(...messages.map(() => options.visibilityDelayMs ?? 0));
+    this.delays.push(...messages.map(() => options.visibilityDelayInMs ?? 0));
   }
   async approximateDepth(): Promise<number> {
     return this.messages.length;

@@ -81,11 +81,11 @@ export async function startHarness(options: HarnessOptions) {
         w.streams,
         { feed: w.feed, ledger: w.ledger, queue: w.queue, cursors: w.cursors, listings: w.listings, gaps: w.gaps, sink: w.sink, blobs: w.blobs, clock, logger, metrics: { count() {} } },
         {
-          settleLagMs: config.poll.settleLagMinutes * MINUTE_MS,
-          overlapMs: config.poll.overlapMinutes * MINUTE_MS,
-          initialLookbackMs: config.poll.initialLookbackHours * HOUR_MS,
+          settleLagInMs: config.poll.settleLagMinutes * MINUTE_MS,
+          overlapInMs: config.poll.overlapMinutes * MINUTE_MS,
+          initialLookbackInMs: config.poll.initialLookbackHours * HOUR_MS,
           concurrency: 4,
-          deadline: clock.now() + 8 * MINUTE_MS,
+          deadlineAtMs: clock.now() + 8 * MINUTE_MS,
         },
       ),
     /** One retention sweep of every audit stream, as a sweep task runs it. */
@@ -94,10 +94,10 @@ export async function startHarness(options: HarnessOptions) {
         w.streams,
         { feed: w.sweepFeed, cursors: w.cursors, ledger: w.ledger, queue: w.queue, listings: w.listings, sweeps: w.sweeps, sink: w.sink, blobs: w.blobs, clock, logger, metrics: { count() {} } },
         {
-          settleLagMs: config.poll.settleLagMinutes * MINUTE_MS,
-          overlapMs: config.poll.overlapMinutes * MINUTE_MS,
+          settleLagInMs: config.poll.settleLagMinutes * MINUTE_MS,
+          overlapInMs: config.poll.overlapMinutes * MINUTE_MS,
           concurrency: 4,
-          deadline: clock.now() + 8 * MINUTE_MS,
+          deadlineAtMs: clock.now() + 8 * MINUTE_MS,
         },
       ),
     /** One pollSecurity run over every Defender XDR stream, as the timer function runs it. */
@@ -106,12 +106,12 @@ export async function startHarness(options: HarnessOptions) {
         w.securityStreams,
         { feed: w.securityFeed, cursors: w.cursors, ledger: w.ledger, sink: w.sink, blobs: w.blobs, clock, logger, metrics: { count() {} } },
         {
-          overlapMs: DEFAULT_SECURITY_OVERLAP_MS,
-          initialLookbackMs: config.poll.initialLookbackHours * HOUR_MS,
+          overlapInMs: DEFAULT_SECURITY_OVERLAP_MS,
+          initialLookbackInMs: config.poll.initialLookbackHours * HOUR_MS,
           maxEventBytes: config.ingest.maxEventBytes,
           partitionKeyMode: config.ingest.partitionKeyMode,
           concurrency: 4,
-          deadline: clock.now() + 8 * MINUTE_MS,
+          deadlineAtMs: clock.now() + 8 * MINUTE_MS,
         },
       ),
     /**

@@ -409,11 +409,11 @@ serveCommands({
         streams,
         { feed: wiring.feed, ledger: ports.ledger, queue: ports.queue, cursors: ports.cursors, listings: wiring.listings, gaps: wiring.gaps, sink: wiring.sink, blobs: wiring.blobs, clock: wiring.clock, logger: silentLogger, metrics: noMetrics },
         {
-          settleLagMs: config.poll.settleLagMinutes * MINUTE_MS,
-          overlapMs: config.poll.overlapMinutes * MINUTE_MS,
-          initialLookbackMs: config.poll.initialLookbackHours * HOUR_MS,
+          settleLagInMs: config.poll.settleLagMinutes * MINUTE_MS,
+          overlapInMs: config.poll.overlapMinutes * MINUTE_MS,
+          initialLookbackInMs: config.poll.initialLookbackHours * HOUR_MS,
           concurrency: POLL_CONCURRENCY,
-          deadline: wiring.clock.now() + budgetMs,
+          deadlineAtMs: wiring.clock.now() + budgetMs,
         },
       );
       return {
@@ -459,7 +459,7 @@ serveCommands({
     const results = await sweepStreams(
       streams,
       { feed: wiring.sweepFeed, cursors: wiring.cursors, ledger: ports.ledger, queue: ports.queue, listings: wiring.listings, sweeps: wiring.sweeps, sink: wiring.sink, blobs: wiring.blobs, clock: wiring.clock, logger: silentLogger, metrics: noMetrics },
-      { settleLagMs: config.poll.settleLagMinutes * MINUTE_MS, overlapMs: config.poll.overlapMinutes * MINUTE_MS, concurrency: 1, deadline: wiring.clock.now() + 60 * MINUTE_MS },
+      { settleLagInMs: config.poll.settleLagMinutes * MINUTE_MS, overlapInMs: config.poll.overlapMinutes * MINUTE_MS, concurrency: 1, deadlineAtMs: wiring.clock.now() + 60 * MINUTE_MS },
     );
     const ms = performance.now() - started;
     const found = new Set(ports.enqueued);

@@ -297,11 +297,11 @@ async function pollUntil(wiring: Wiring, signal: AbortSignal, tally: PollTally):
       wiring.streams,
       { feed: wiring.feed, ledger: wiring.ledger, queue: wiring.queue, cursors: wiring.cursors, listings: wiring.listings, gaps: wiring.gaps, sink: wiring.sink, blobs: wiring.blobs, clock: wiring.clock, logger: silentLogger, metrics: noMetrics },
       {
-        settleLagMs: config.poll.settleLagMinutes * MINUTE_MS,
-        overlapMs: config.poll.overlapMinutes * MINUTE_MS,
-        initialLookbackMs: config.poll.initialLookbackHours * HOUR_MS,
+        settleLagInMs: config.poll.settleLagMinutes * MINUTE_MS,
+        overlapInMs: config.poll.overlapMinutes * MINUTE_MS,
+        initialLookbackInMs: config.poll.initialLookbackHours * HOUR_MS,
         concurrency: POLL_CONCURRENCY,
-        deadline: Date.now() + MINUTE_MS,
+        deadlineAtMs: Date.now() + MINUTE_MS,
       },
     ).catch(() => undefined);
     tally.runs++;

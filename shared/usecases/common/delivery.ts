@@ -52,10 +52,10 @@ export interface IngestOutcome {
   readonly records?: number;
   readonly reason?: string;
   /** `retrying`, `leased`: how long the blob's next message stays invisible. */
-  readonly delayMs?: number;
+  readonly delayInMs?: number;
 }
 
-export const DEFAULT_RETRY_POLICY: RetryPolicy = { initialMs: 30_000, maxMs: 3_600_000 };
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { initialInMs: 30_000, maxInMs: 3_600_000 };
 
 
 export type FinalStatus = Exclude<LedgerStatus, 'listed' | 'delivering' | 'done'>;

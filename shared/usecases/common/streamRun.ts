@@ -6,7 +6,7 @@ import { ConcurrentPollerError, StreamCursor } from './streamCursor.js';
 
 /** What bounds a run: the instant (epoch ms) by which it must have stopped starting work, and the host's abort. */
 export interface RunLimits {
-  readonly deadline: number;
+  readonly deadlineAtMs: number;
   readonly abortSignal?: AbortSignal;
 }
 
@@ -19,12 +19,12 @@ export class RunBudget {
 
   /** The deadline has passed (at `now`, by default the clock's). */
   pastDeadline(now = this.clock.now()): boolean {
-    return now >= this.limits.deadline;
+    return now >= this.limits.deadlineAtMs;
   }
 
-  /** Waiting `waitMs` from now would end after the deadline. */
-  cannotWait(waitMs: number): boolean {
-    return this.clock.now() + waitMs > this.limits.deadline;
+  /** Waiting `waitInMs` from now would end after the deadline. */
+  cannotWait(waitInMs: number): boolean {
+    return this.clock.now() + waitInMs > this.limits.deadlineAtMs;
   }
 
   /** Past the deadline or aborted: start no more work. */

@@ -199,7 +199,7 @@ describe('end to end: simulated tenant → poll → Azurite queue → ingest →
     expect(event).toMatchObject({ EventSchema: 'PipelineError', LedgerStatus: 'poisoned', SourceContentId: blob.contentId });
     // Reconcile leaves it until its retry time, then re-enqueues it; the worker delivers it.
     const { ledger, cursors, health, listings, summaries, sweeps, gaps, clock } = h.wiring;
-    const runReconcile = () => reconcile([stream], { ledger, cursors, queue: h.wiring.queue, health, listings, summaries, sweeps, gaps, clock, logger: silentLogger, metrics: noMetrics }, { retry: { initialMs: 1000, maxMs: 2000 } });
+    const runReconcile = () => reconcile([stream], { ledger, cursors, queue: h.wiring.queue, health, listings, summaries, sweeps, gaps, clock, logger: silentLogger, metrics: noMetrics }, { retry: { initialInMs: 1000, maxInMs: 2000 } });
     await runReconcile();
     expect(await worker.drain()).toBe(0);
     h.clock.advance(Date.parse(poisoned!.nextAttemptAt!) - h.clock.now());

@@ -60,12 +60,12 @@ async function pipeline(setup: Omit<HarnessOptions, 'env'> & { env?: Record<stri
   };
   const options = (overrides: Partial<HealOptions> = {}): HealOptions => ({
     automatic: harness.config.heal.enabled,
-    lookbehindMs: harness.config.heal.lookbehindHours * HOUR_MS,
+    lookbehindInMs: harness.config.heal.lookbehindHours * HOUR_MS,
     queriesPerDay: harness.config.heal.queriesPerDay,
     maxRunningQueries: harness.config.heal.maxRunningQueries,
     maxEventBytes: harness.config.ingest.maxEventBytes,
     partitionKeyMode: harness.config.ingest.partitionKeyMode,
-    deadline: harness.clock.now() + 2 * HOUR_MS,
+    deadlineAtMs: harness.clock.now() + 2 * HOUR_MS,
     ...overrides,
   });
   return { h: harness, worker, deps, options };
@@ -172,7 +172,7 @@ describe('healing gaps from Purview audit search', () => {
     await h.wiring.gaps.record(retentionGap(h, stream, gap));
     // Every records page after the first fails, longer than the client's own retries last.
     h.sim.faults.inject({ op: 'auditRecords', skip: 1, times: 1000, fault: { kind: 'status', status: 500 } });
-    const [first] = await healGaps(deps, options({ deadline: h.clock.now() + 20 * MINUTE_MS }), (g) => g.tenantId === tenantId);
+    const [first] = await healGaps(deps, options({ deadlineAtMs: h.clock.now() + 20 * MINUTE_MS }), (g) => g.tenantId === tenantId);
     const q = first!.heal!.queries[0]!;
     expect(first!.heal!.state).toBe('running');
     expect(q).toMatchObject({ state: 'succeeded', delivered: 10, next: expect.stringContaining('/security/auditLog/queries/') });
@@ -298,7 +298,7 @@ describe('healing gaps from Purview audit search', () => {
     for await (const r of h.wiring.ledger.query(stream, { createdFrom: new Date(T0 - 50 * HOUR_MS).toISOString(), createdTo: new Date(T0 - 49 * HOUR_MS).toISOString() })) rows.push(r);
     const [row] = rows;
     await h.wiring.ledger.update(stream, row!.contentId, { status: 'expired', lastError: 'test' });
-    const healed = await healRange(stream, { start: T0 - 60 * HOUR_MS + MINUTE_MS, end: T0 - 36 * HOUR_MS }, deps, options({ lookbehindMs: 2 * HOUR_MS }));
+    const healed = await healRange(stream, { start: T0 - 60 * HOUR_MS + MINUTE_MS, end: T0 - 36 * HOUR_MS }, deps, options({ lookbehindInMs: 2 * HOUR_MS }));
     expect(healed.heal!.state).toBe('healed');
     expect(healed.heal!.queries).toHaveLength(1);
     expect(healed.heal!.recordsDelivered).toBeGreaterThan(0);

@@ -20,7 +20,7 @@ const entry = (status: LedgerStatus, contentCreated: string, lastError?: string)
   ...(status === 'done' && { records: 3, events: 3 }),
 });
 const healthy: CursorState = { subscription: 'enabled', consecutiveFailures: 0, gapCount: 0, gapTotalMs: 0, cursor: '2026-11-24T11:50:00.000Z', lastSuccessAt: '2026-11-24T11:55:00.000Z' };
-const options = { insertGraceMs: 15 * MINUTE_MS, horizonGraceMs: HOUR_MS, listingFacts: true };
+const options = { insertGraceInMs: 15 * MINUTE_MS, horizonGraceInMs: HOUR_MS, listingFacts: true };
 
 function facts(entries: LedgerEntry[], patch: Partial<StreamFacts> = {}): StreamFacts {
   const checks = checkHours(['2026-11-24T10', '2026-11-24T11'], [], entries, now, options);

@@ -6,7 +6,7 @@ import type { LedgerEntry, LedgerStatus, ListingFact } from '../../../shared/cor
 
 const now = Date.parse('2026-11-24T12:30:00Z');
 const iso = (ms: number) => new Date(ms).toISOString();
-const audit: InvariantOptions = { insertGraceMs: 15 * MINUTE_MS, horizonGraceMs: HOUR_MS, listingFacts: true };
+const audit: InvariantOptions = { insertGraceInMs: 15 * MINUTE_MS, horizonGraceInMs: HOUR_MS, listingFacts: true };
 
 function row(contentId: string, status: LedgerStatus, patch: Partial<LedgerEntry> = {}): LedgerEntry {
   return {

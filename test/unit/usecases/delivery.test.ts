@@ -44,7 +44,7 @@ function setup(count = 40, options: Partial<IngestOptions> = {}) {
   const records = Array.from({ length: count }, (_, i) => record(i));
   deps.source.bodies.set(contentUri, JSON.stringify(records));
   const stream = { tenantId, contentType: 'Audit.SharePoint' as const };
-  const ingestOptions: IngestOptions = { maxEventBytes: 61440, partitionKeyMode: 'content', retry: { initialMs: 30_000, maxMs: HOUR_MS }, ...options };
+  const ingestOptions: IngestOptions = { maxEventBytes: 61440, partitionKeyMode: 'content', retry: { initialInMs: 30_000, maxInMs: HOUR_MS }, ...options };
   const events = () => deps.sink.published.map((e) => JSON.parse(e.body) as Record<string, unknown>);
   const recordIds = () => events().filter((e) => e.EnvelopeSchema === 'm365.audit.normalized').map((e) => e.EventOriginalUid);
   const row = async () => (await deps.ledger.get(stream, contentId))!;
@@ -96,7 +96,7 @@ describe('delivery retries until the content expires', () => {
     expect(row).toMatchObject({ status: 'done', records: 40, events: 40 });
     expect(t.outcomes.some((o) => o.status === 'failed')).toBe(false);
     // It took several attempts, each after a longer wait: 30 s, 60 s, 120 s, ...
-    const retries = t.outcomes.filter((o) => o.status === 'retrying').map((o) => o.delayMs!);
+    const retries = t.outcomes.filter((o) => o.status === 'retrying').map((o) => o.delayInMs!);
     expect(retries.length).toBeGreaterThanOrEqual(6);
     expect(retries.slice(0, 4)).toEqual([30_000, 60_000, 120_000, 240_000]);
     expect(t.deps.queue.delays.slice(1, 5)).toEqual([30_000, 60_000, 120_000, 240_000]);

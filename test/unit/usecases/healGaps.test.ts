@@ -48,7 +48,7 @@ function setup(search: FakeSearch, cloud: 'commercial' | 'gcchigh' = 'commercial
     tenants: new Map([[TENANT, { cloud }]]), clock, logger, metrics: { count() {} }, sleep: async (ms: number) => clock.advance(ms),
   };
   const options = (o: Partial<HealOptions> = {}): HealOptions => ({
-    automatic: true, lookbehindMs: 0, queriesPerDay: 200, maxRunningQueries: 50, maxEventBytes: 61440, partitionKeyMode: 'content', deadline: clock.now() + H, ...o,
+    automatic: true, lookbehindInMs: 0, queriesPerDay: 200, maxRunningQueries: 50, maxEventBytes: 61440, partitionKeyMode: 'content', deadlineAtMs: clock.now() + H, ...o,
   });
   return { clock, gaps, sink, deps, options, logger };
 }
