@@ -33,13 +33,13 @@ import { loadConfig, type Config, type TenantConfig } from './config.js';
 import { SECURITY_STREAMS, type SecurityStreamKey, type StreamKey } from './core/model.js';
 import type { RetryPolicy } from './core/deliveryRetry.js';
 import { HOUR_MS, MINUTE_MS } from './core/windows.js';
-import type { IngestDependencies, IngestOptions } from './usecases/common/delivery.js';
-import { healOptionsOf, type HealDependencies, type HealOptions } from './usecases/healGaps.js';
-import { DEFAULT_SECURITY_OVERLAP_MS, type SecurityPollDependencies, type SecurityPollOptions } from './usecases/pollSecurity.js';
-import type { PollDependencies, PollOptions } from './usecases/pollStreams.js';
+import type { IngestContentDependencies, IngestContentOptions } from './usecases/common/delivery.js';
+import { healOptionsOf, type HealGapsDependencies, type HealGapsOptions } from './usecases/healGaps.js';
+import { DEFAULT_SECURITY_OVERLAP_MS, type PollSecurityDependencies, type PollSecurityOptions } from './usecases/pollSecurity.js';
+import type { PollStreamsDependencies, PollStreamsOptions } from './usecases/pollStreams.js';
 import type { ReconcileDependencies, ReconcileOptions } from './usecases/reconcile.js';
-import type { ScheduleDependencies } from './usecases/scheduleDiscovery.js';
-import type { SweepDependencies, SweepOptions } from './usecases/sweepStreams.js';
+import type { ScheduleDiscoveryDependencies } from './usecases/scheduleDiscovery.js';
+import type { SweepStreamsDependencies, SweepStreamsOptions } from './usecases/sweepStreams.js';
 import type {
   ActivityFeed, AuditSearch, BlobStore, Clock, ContentQueue, ContentSource, CursorStore, EventSink, GapStore, HealthStore, Ledger, ListingLog, Logger, Metrics, SecretProvider, SecurityFeed, SummaryStore, SweepStore,
   LogsIngestion,
@@ -98,17 +98,17 @@ export interface Wiring {
    * with a time budget, the instant `deadlineAtMs`, epoch ms, by which they stop starting work).
    */
   /** ingestContent and onPoison. */
-  delivery(observed: Observed): Invocation<IngestDependencies, IngestOptions>;
+  delivery(observed: Observed): Invocation<IngestContentDependencies, IngestContentOptions>;
   /** scheduleDiscovery (the pollContent, pollSecurity and sweepContent timers). */
-  scheduling(observed: Observed): ScheduleDependencies;
+  scheduling(observed: Observed): ScheduleDiscoveryDependencies;
   /** pollStreams of one audit stream (a `poll` task). */
-  polling(observed: Observed, deadlineAtMs: number): Invocation<PollDependencies, PollOptions>;
+  polling(observed: Observed, deadlineAtMs: number): Invocation<PollStreamsDependencies, PollStreamsOptions>;
   /** sweepStreams of one audit stream (a `sweep` task). */
-  sweeping(observed: Observed, deadlineAtMs: number): Invocation<SweepDependencies, SweepOptions>;
+  sweeping(observed: Observed, deadlineAtMs: number): Invocation<SweepStreamsDependencies, SweepStreamsOptions>;
   /** pollSecurity of one Defender XDR stream (a `security` task). */
-  securityPolling(observed: Observed, deadlineAtMs: number): Invocation<SecurityPollDependencies, SecurityPollOptions>;
+  securityPolling(observed: Observed, deadlineAtMs: number): Invocation<PollSecurityDependencies, PollSecurityOptions>;
   /** healGaps. */
-  healing(observed: Observed, deadlineAtMs: number): Invocation<HealDependencies, HealOptions>;
+  healing(observed: Observed, deadlineAtMs: number): Invocation<HealGapsDependencies, HealGapsOptions>;
   /** reconcile. */
   reconciling(observed: Observed): Invocation<ReconcileDependencies, ReconcileOptions>;
   /** Creates tables and queues that do not exist yet (Bicep creates them in Azure; Azurite starts empty). */
@@ -250,7 +250,7 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
   const queue = new StorageQueueContentQueue(contentQueue);
   // Names this process on the delivery leases it takes: host, process and a random suffix (a restarted process is another worker).
   const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-  const deliveryOptions: IngestOptions = {
+  const deliveryOptions: IngestContentOptions = {
     maxEventBytes: config.ingest.maxEventBytes,
     partitionKeyMode: config.ingest.partitionKeyMode,
     eventProfile: config.ingest.eventProfile,

@@ -29,14 +29,14 @@ export interface HubEvent {
   readonly sequenceNumber?: number;
 }
 
-export interface ForwardDeps {
+export interface ForwardEventsDependencies {
   readonly ingestion: LogsIngestion;
   readonly blobs: BlobStore;
   readonly logger: Logger;
   readonly metrics: Metrics;
 }
 
-export interface ForwardOptions {
+export interface ForwardEventsOptions {
   /** Upload attempts for rows that failed transiently, before the batch is handed back to the trigger. */
   readonly rounds?: number;
   readonly abortSignal?: AbortSignal;
@@ -60,7 +60,7 @@ interface Row {
   readonly row: Record<string, unknown>;
 }
 
-export async function forwardEvents(events: readonly HubEvent[], deps: ForwardDeps, options: ForwardOptions = {}): Promise<ForwardResult> {
+export async function forwardEvents(events: readonly HubEvent[], deps: ForwardEventsDependencies, options: ForwardEventsOptions = {}): Promise<ForwardResult> {
   const rounds = Math.max(1, options.rounds ?? DEFAULT_ROUNDS);
   const call = { abortSignal: options.abortSignal };
   let uploads = 0;

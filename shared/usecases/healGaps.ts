@@ -34,7 +34,7 @@ import { RunBudget } from './common/streamRun.js';
  * state lives on the gap record, so a run that ends (deadline, crash) is continued by the next one.
  */
 
-export interface HealDependencies {
+export interface HealGapsDependencies {
   readonly gaps: GapStore;
   readonly ledger: Ledger;
   readonly cursors: CursorStore;
@@ -49,7 +49,7 @@ export interface HealDependencies {
   readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
-export interface HealOptions {
+export interface HealGapsOptions {
   /** `HEAL_GAPS`: heal gaps discovery recorded. Gaps an operator asked for are healed either way. */
   readonly automatic: boolean;
   readonly lookbehindInMs: number;
@@ -77,7 +77,7 @@ export function healOptionsOf(
     readonly ingest: { readonly maxEventBytes: number; readonly partitionKeyMode: PartitionKeyMode; readonly eventProfile?: EventProfile };
   },
   deadlineAtMs: number,
-): HealOptions {
+): HealGapsOptions {
   return {
     automatic: settings.heal.enabled,
     lookbehindInMs: settings.heal.lookbehindHours * HOUR_MS,
@@ -102,7 +102,7 @@ const LOST: ReadonlySet<string> = new Set(['expired', 'missing', 'failed', 'pois
  * One pass of healing (the timer): every gap that is not final nor provisional is advanced — planned,
  * submitted, polled with backoff until `deadlineAtMs`, paged and concluded. Returns the gap records as left.
  */
-export async function healGaps(deps: HealDependencies, options: HealOptions, select: (gap: GapRecord) => boolean = () => true): Promise<GapRecord[]> {
+export async function healGaps(deps: HealGapsDependencies, options: HealGapsOptions, select: (gap: GapRecord) => boolean = () => true): Promise<GapRecord[]> {
   const all = await deps.gaps.listAll(options);
   const budgets = new Budgets(all, deps.clock.now(), options);
   const time = new RunBudget(deps.clock, options);
@@ -133,7 +133,7 @@ export async function healGaps(deps: HealDependencies, options: HealOptions, sel
  * Management API delivered, or that an earlier heal published, is not queried: such a range delivers
  * nothing new.
  */
-export async function healRange(stream: StreamKey, window: TimeWindow, deps: HealDependencies, options: HealOptions): Promise<GapRecord> {
+export async function healRange(stream: StreamKey, window: TimeWindow, deps: HealGapsDependencies, options: HealGapsOptions): Promise<GapRecord> {
   const start = new Date(window.start).toISOString();
   const now = deps.clock.now();
   const existing = (await deps.gaps.list(stream, options)).find((g) => g.start === start);
@@ -172,7 +172,7 @@ class Budgets {
   constructor(
     gaps: readonly GapRecord[],
     now: number,
-    private readonly options: HealOptions,
+    private readonly options: HealGapsOptions,
   ) {
     for (const gap of gaps) {
       for (const q of gap.heal?.queries ?? []) {
@@ -235,8 +235,8 @@ class GapHealing {
     gap: GapRecord,
     private readonly allGaps: readonly GapRecord[],
     private readonly budgets: Budgets,
-    private readonly deps: HealDependencies,
-    private readonly options: HealOptions,
+    private readonly deps: HealGapsDependencies,
+    private readonly options: HealGapsOptions,
   ) {
     this.gap = gap;
     this.stream = { tenantId: gap.tenantId, contentType: gap.contentType as StreamKey['contentType'] };

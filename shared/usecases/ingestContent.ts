@@ -12,7 +12,7 @@ import { partitionKeyFor } from '../core/partitionKey.js';
 import type { EventPublication } from '../ports.js';
 import type { OutgoingEvent } from '../core/io.js';
 import type { LedgerEntry, LedgerPatch } from '../core/ledger.js';
-import { DEFAULT_RETRY_POLICY, endWith, ledgerEntryFor, quarantineMessage, type FinalStatus, type IngestDependencies, type IngestOptions, type IngestOutcome } from './common/delivery.js';
+import { DEFAULT_RETRY_POLICY, endWith, ledgerEntryFor, quarantineMessage, type FinalStatus, type IngestContentDependencies, type IngestContentOptions, type IngestOutcome } from './common/delivery.js';
 import { bodyWithinBudget, eventProperties, pipelineOutgoing, safeName } from './common/hubEvents.js';
 
 /** Short, so a crashed worker's blob is taken over within a minute; renewed at every checkpoint and every half lease. */
@@ -29,7 +29,7 @@ export const MALFORMED_ATTEMPTS = 3;
  * completes, until the content's expiry is near; a retry resumes after the last batch the hub acknowledged.
  * The handler throws only when it cannot even record that (ledger or queue unreachable).
  */
-export async function ingestContent(input: unknown, deps: IngestDependencies, options: IngestOptions): Promise<IngestOutcome> {
+export async function ingestContent(input: unknown, deps: IngestContentDependencies, options: IngestContentOptions): Promise<IngestOutcome> {
   const parsed = parseContentMessage(input);
   if (!parsed.ok) return quarantineMessage(input, parsed.reason, deps);
   const message = parsed.message;
@@ -53,7 +53,7 @@ let claims = 0;
  * copies of a message never publish together. A copy that finds a live lease goes back on the queue until the
  * lease ends; an expired lease (a worker that crashed) is taken over, and delivery resumes at its checkpoint.
  */
-async function claimRow(message: ContentMessage, fields: Readonly<Record<string, string>>, deps: IngestDependencies, options: IngestOptions): Promise<Claim> {
+async function claimRow(message: ContentMessage, fields: Readonly<Record<string, string>>, deps: IngestContentDependencies, options: IngestContentOptions): Promise<Claim> {
   const stream: StreamKey = { tenantId: message.tenantId, contentType: message.contentType };
   // One owner per delivery, not per process: the host runs several messages at once in one worker.
   const me = `${deps.workerId ?? 'worker'}#${++claims}`;
@@ -92,7 +92,7 @@ async function claimRow(message: ContentMessage, fields: Readonly<Record<string,
 }
 
 /** A copy of a message whose blob another worker holds: re-enqueued to arrive just after that lease, never published. */
-async function backOffDuringLease(message: ContentMessage, remainingInMs: number, deps: IngestDependencies, options: IngestOptions): Promise<IngestOutcome> {
+async function backOffDuringLease(message: ContentMessage, remainingInMs: number, deps: IngestContentDependencies, options: IngestContentOptions): Promise<IngestOutcome> {
   const delayInMs = Math.ceil(remainingInMs) + 1000 + Math.round((deps.random?.() ?? 0) * 5000);
   await deps.queue.enqueue([message], { visibilityDelayInMs: delayInMs, abortSignal: options.abortSignal });
   deps.logger.info('content is being delivered by another worker; this copy comes back after the lease', { tenantId: message.tenantId, contentId: message.contentId, delayMs: delayInMs });
@@ -141,8 +141,8 @@ class BlobDelivery {
     private readonly contentUri: string,
     private row: LedgerEntry,
     private etag: string,
-    private readonly deps: IngestDependencies,
-    private readonly options: IngestOptions,
+    private readonly deps: IngestContentDependencies,
+    private readonly options: IngestContentOptions,
   ) {
     this.stream = { tenantId: message.tenantId, contentType: message.contentType };
     this.resumeFrom = row.resumeOffset ?? 0;
@@ -362,7 +362,7 @@ class BlobDelivery {
  * A contentUri from a message is used only if it names this blob on the tenant's management host
  * under its feed path; otherwise it is rebuilt from the content id (the API has served wrong-host URIs).
  */
-function guardedContentUri(message: ContentMessage, managementEndpoint: string, deps: IngestDependencies, fields: Record<string, string>): string {
+function guardedContentUri(message: ContentMessage, managementEndpoint: string, deps: IngestContentDependencies, fields: Record<string, string>): string {
   const canonical = contentUriFor(managementEndpoint, message.tenantId, message.contentId);
   const verdict = checkFeedUrl(message.contentUri, managementEndpoint, message.tenantId);
   const namesThisBlob = verdict.ok && verdict.url.pathname.endsWith(`/activity/feed/audit/${message.contentId}`);

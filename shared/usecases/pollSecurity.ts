@@ -13,7 +13,7 @@ import type { StreamOutcome } from './common/streamCursor.js';
 import { CursorRun } from './common/streamRun.js';
 
 /** The ports a Defender XDR poll works through. */
-export interface SecurityPollDependencies {
+export interface PollSecurityDependencies {
   readonly feed: SecurityFeed;
   readonly cursors: CursorStore;
   readonly ledger: Ledger;
@@ -25,7 +25,7 @@ export interface SecurityPollDependencies {
 }
 
 /** Settings of one pollSecurity run. */
-export interface SecurityPollOptions {
+export interface PollSecurityOptions {
   /** Each scan starts this long before the cursor, for entities Graph makes visible late. Default 10 minutes. */
   readonly overlapInMs?: number;
   /** Where a stream's first scan starts. */
@@ -79,7 +79,7 @@ const KIND_OF: Readonly<Record<SecurityStreamKey['contentType'], DefenderEntityK
  * again: revisions may be delivered twice (same EventId), never lost. Streams are isolated: a failure
  * is recorded on the stream's own cursor row.
  */
-export async function pollSecurity(streams: readonly SecurityStreamKey[], deps: SecurityPollDependencies, options: SecurityPollOptions): Promise<SecurityPollResult[]> {
+export async function pollSecurity(streams: readonly SecurityStreamKey[], deps: PollSecurityDependencies, options: PollSecurityOptions): Promise<SecurityPollResult[]> {
   // run() records every failure on the stream's own row and never throws, so one stream cannot stop another.
   return mapLimit(streams, options.concurrency, (stream) => new SecurityScan(stream, deps, options).run());
 }
@@ -96,8 +96,8 @@ class SecurityScan extends CursorRun {
 
   constructor(
     private readonly stream: SecurityStreamKey,
-    private readonly deps: SecurityPollDependencies,
-    private readonly options: SecurityPollOptions,
+    private readonly deps: PollSecurityDependencies,
+    private readonly options: PollSecurityOptions,
   ) {
     super(stream, deps, options);
     this.kind = KIND_OF[stream.contentType];

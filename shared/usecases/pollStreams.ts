@@ -10,13 +10,13 @@ import { CursorRun } from './common/streamRun.js';
 
 export type { StreamOutcome } from './common/streamCursor.js';
 
-export interface PollDependencies extends ListingRecorderDependencies {
+export interface PollStreamsDependencies extends ListingRecorderDependencies {
   readonly feed: ActivityFeed;
   readonly cursors: CursorStore;
   readonly gaps: GapStore;
 }
 
-export interface PollOptions {
+export interface PollStreamsOptions {
   readonly settleLagInMs: number;
   readonly overlapInMs: number;
   readonly initialLookbackInMs: number;
@@ -70,7 +70,7 @@ export const CURSOR_FUTURE_TOLERANCE_MS = 5 * MINUTE_MS;
  * then move the cursor (ETag-guarded). Streams are isolated: one stream's failure is recorded on its own
  * cursor row and never stops another.
  */
-export async function pollStreams(streams: readonly StreamKey[], deps: PollDependencies, options: PollOptions): Promise<StreamPollResult[]> {
+export async function pollStreams(streams: readonly StreamKey[], deps: PollStreamsDependencies, options: PollStreamsOptions): Promise<StreamPollResult[]> {
   // run() records every failure on the stream's own row and never throws, so one stream cannot stop another.
   return mapLimit(streams, options.concurrency, (stream) => new StreamPoll(stream, deps, options).run());
 }
@@ -82,8 +82,8 @@ class StreamPoll extends CursorRun {
 
   constructor(
     private readonly stream: StreamKey,
-    private readonly deps: PollDependencies,
-    private readonly options: PollOptions,
+    private readonly deps: PollStreamsDependencies,
+    private readonly options: PollStreamsOptions,
   ) {
     super(stream, deps, options);
   }

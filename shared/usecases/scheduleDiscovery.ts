@@ -4,14 +4,14 @@ import { streamId, type AnyStreamKey } from '../core/model.js';
 import { toPollTask, type PollTaskKind } from '../core/pollTask.js';
 import type { Clock, Logger, Metrics, PollTaskQueue } from '../ports.js';
 
-export interface ScheduleDependencies {
+export interface ScheduleDiscoveryDependencies {
   readonly tasks: PollTaskQueue;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics: Metrics;
 }
 
-export interface ScheduleOptions {
+export interface ScheduleDiscoveryOptions {
   /**
    * Spread the tasks evenly over this long (visibility delays from 0 to just under it), so a schedule's
    * streams do not all start at once. 0 (polls) makes every task visible at once.
@@ -26,7 +26,7 @@ export interface ScheduleOptions {
  * poller, each with its own time budget, so one slow tenant never delays another and a thousand tenants
  * fit the schedule. A task that cannot be enqueued is logged and counted; the others still go.
  */
-export async function scheduleDiscovery(kind: PollTaskKind, streams: readonly AnyStreamKey[], deps: ScheduleDependencies, options: ScheduleOptions = {}): Promise<{ enqueued: number; failed: number }> {
+export async function scheduleDiscovery(kind: PollTaskKind, streams: readonly AnyStreamKey[], deps: ScheduleDiscoveryDependencies, options: ScheduleDiscoveryOptions = {}): Promise<{ enqueued: number; failed: number }> {
   const now = deps.clock.now();
   const spread = Math.max(0, options.spreadInMs ?? 0);
   let failed = 0;

@@ -17,7 +17,7 @@ import { RunBudget } from './common/streamRun.js';
  * (found − contentCreated) is measured: the overlap catches the usual late listings, the sweep the rest
  * while the content still exists. The cursor is never read for planning and never written.
  */
-export interface SweepDependencies extends ListingRecorderDependencies {
+export interface SweepStreamsDependencies extends ListingRecorderDependencies {
   /** The listing with the sweep's own, smaller request budget, so live polls and downloads go first. */
   readonly feed: ActivityFeed;
   /** Read only: whether the stream is subscribed, and where its coverage starts. */
@@ -25,7 +25,7 @@ export interface SweepDependencies extends ListingRecorderDependencies {
   readonly sweeps: SweepStore;
 }
 
-export interface SweepOptions {
+export interface SweepStreamsOptions {
   readonly settleLagInMs: number;
   /** OVERLAP_MINUTES in ms: a find later than this is what the overlap should have caught. */
   readonly overlapInMs: number;
@@ -62,7 +62,7 @@ const QUERY_PAGE_ROWS = 1000;
 /** Late finds logged one by one per stream and sweep; the rest are summed up in one line. */
 const WARNINGS_PER_SWEEP = 10;
 
-export async function sweepStreams(streams: readonly StreamKey[], deps: SweepDependencies, options: SweepOptions): Promise<StreamSweepResult[]> {
+export async function sweepStreams(streams: readonly StreamKey[], deps: SweepStreamsDependencies, options: SweepStreamsOptions): Promise<StreamSweepResult[]> {
   return mapLimit(streams, options.concurrency, (stream) => new StreamSweep(stream, deps, options).run());
 }
 
@@ -75,8 +75,8 @@ class StreamSweep {
 
   constructor(
     private readonly stream: StreamKey,
-    private readonly deps: SweepDependencies,
-    private readonly options: SweepOptions,
+    private readonly deps: SweepStreamsDependencies,
+    private readonly options: SweepStreamsOptions,
   ) {
     this.call = { abortSignal: options.abortSignal };
     this.started = deps.clock.now();

@@ -20,7 +20,7 @@ import { HOUR_MS, MINUTE_MS } from '../../shared/core/windows.js';
 import { noMetrics, silentLogger, type ContentQueue, type CursorStore, type EventSink, type Ledger } from '../../shared/ports.js';
 import type { OutgoingEvent } from '../../shared/core/io.js';
 import { ingestContent, MALFORMED_ATTEMPTS } from '../../shared/usecases/ingestContent.js';
-import { ledgerEntryFor, type IngestDependencies, type IngestOutcome } from '../../shared/usecases/common/delivery.js';
+import { ledgerEntryFor, type IngestContentDependencies, type IngestOutcome } from '../../shared/usecases/common/delivery.js';
 import { pollStreams, type StreamPollResult } from '../../shared/usecases/pollStreams.js';
 import { sweepStreams } from '../../shared/usecases/sweepStreams.js';
 import { createWiring } from '../../shared/wiring.js';
@@ -41,7 +41,7 @@ const wiring = createWiring(config, { logger: silentLogger });
 const producer = createProducer(config.eventHub);
 const ingestOptions = { maxEventBytes: config.ingest.maxEventBytes, partitionKeyMode: config.ingest.partitionKeyMode };
 
-const depsWith = (sink: EventSink): IngestDependencies => ({
+const depsWith = (sink: EventSink): IngestContentDependencies => ({
   tenants: wiring.tenants,
   ledger: wiring.ledger,
   source: wiring.source,

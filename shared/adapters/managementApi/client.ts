@@ -3,6 +3,7 @@ import { checkFeedUrl, contentUriFor, feedRoot, formatApiTime, isValidContentId 
 import { checkListingEntry, type RejectedListing, type RepairedListing } from '../../core/listingEntry.js';
 import type { ContentListing, ContentType, SubscriptionInfo, TimeWindow } from '../../core/model.js';
 import { silentLogger, type Logger } from '../../ports.js';
+import type { CallOptions } from '../../core/io.js';
 import { AuthorizedRequests, type TenantHttpClientOptions } from '../http/authorizedRequests.js';
 import { DEFAULT_RATE, RateLimiter } from '../http/rateLimiter.js';
 import { networkReason, parseRetryAfter } from '../http/request.js';
@@ -16,10 +17,6 @@ export interface ManagementActivityClientOptions extends TenantHttpClientOptions
   readonly publisherIdentifier: string;
   /** Guard against a NextPageUri loop. Default 5,000 pages per window. */
   readonly maxPagesPerWindow?: number;
-}
-
-export interface CallOptions {
-  readonly abortSignal?: AbortSignal;
 }
 
 export interface StartSubscriptionResult extends SubscriptionInfo {

@@ -14,7 +14,7 @@ import { publishPipelineEvent } from './hubEvents.js';
  * dependencies, options and outcome, the default backoff, and how a blob or a message ends without delivery.
  */
 
-export interface IngestDependencies {
+export interface IngestContentDependencies {
   /** The configured tenants: the management endpoint a tenant's content may be fetched from. */
   readonly tenants: ReadonlyMap<string, { readonly managementEndpoint: string }>;
   readonly ledger: Ledger;
@@ -32,7 +32,7 @@ export interface IngestDependencies {
   readonly random?: () => number;
 }
 
-export interface IngestOptions {
+export interface IngestContentOptions {
   readonly maxEventBytes: number;
   readonly partitionKeyMode: PartitionKeyMode;
   readonly abortSignal?: AbortSignal;
@@ -69,7 +69,7 @@ export async function endWith(
   reason: string,
   message: ContentMessage,
   row: LedgerEntry,
-  deps: Pick<IngestDependencies, 'ledger' | 'sink' | 'clock' | 'logger' | 'metrics'>,
+  deps: Pick<IngestContentDependencies, 'ledger' | 'sink' | 'clock' | 'logger' | 'metrics'>,
   options: { abortSignal?: AbortSignal },
   recordsPublished?: number,
   write?: (patch: LedgerPatch) => Promise<void>,
@@ -92,7 +92,7 @@ export async function endWith(
  * Keeps an unusable queue message for inspection, with the reason. Never throws on the message itself (a
  * message nested too deep to serialize is described instead), so bad input always ends here.
  */
-export async function quarantineMessage(input: unknown, reason: string, deps: Pick<IngestDependencies, 'blobs' | 'clock' | 'logger' | 'metrics'>): Promise<IngestOutcome> {
+export async function quarantineMessage(input: unknown, reason: string, deps: Pick<IngestContentDependencies, 'blobs' | 'clock' | 'logger' | 'metrics'>): Promise<IngestOutcome> {
   const text = describeMessageForQuarantine(input);
   const digest = createHash('sha256').update(text).digest('hex').slice(0, 16);
   const at = new Date(deps.clock.now()).toISOString();

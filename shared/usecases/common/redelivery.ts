@@ -6,7 +6,7 @@ import type { Clock, ContentQueue, Ledger, Logger, Metrics } from '../../ports.j
 import type { LedgerEntry } from '../../core/ledger.js';
 
 /** What reconcile's redelivery step works through. */
-export interface RedeliveryDependencies {
+export interface RedeliverStreamDependencies {
   readonly ledger: Ledger;
   readonly queue: ContentQueue;
   readonly clock: Clock;
@@ -14,7 +14,7 @@ export interface RedeliveryDependencies {
   readonly metrics: Metrics;
 }
 
-export interface RedeliveryOptions {
+export interface RedeliverStreamOptions {
   /** A row whose last enqueue (or retry time, or lease) lapsed this long ago is stuck: its message is presumed lost. Default 1 h. */
   readonly stuckAfterInMs?: number;
   /** Rows re-enqueued at most per stream and run (K), oldest first; the rest wait for the next run. Default 100. */
@@ -45,7 +45,7 @@ const PENDING = ['listed', 'delivering', 'poisoned'] as const;
  * re-enqueued is not due again for another `stuckAfterInMs`. Expired rows too: the worker records them as
  * expired, with the in-band event, instead of leaving them pending.
  */
-export async function redeliverStream(stream: StreamKey, deps: RedeliveryDependencies, options: RedeliveryOptions): Promise<{ stuck: number; deferred: number }> {
+export async function redeliverStream(stream: StreamKey, deps: RedeliverStreamDependencies, options: RedeliverStreamOptions): Promise<{ stuck: number; deferred: number }> {
   const now = deps.clock.now();
   const call = { abortSignal: options.abortSignal };
   const dims = { tenantId: stream.tenantId, contentType: stream.contentType };

@@ -3,7 +3,7 @@ import { handleIngestContentMessage } from '../../../functions/ingestContent.js'
 import { type ContentType, type StreamKey } from '../../../shared/core/model.js';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../../shared/core/windows.js';
 import type { GapRecord } from '../../../shared/core/gaps.js';
-import { healGaps, healRange, type HealDependencies, type HealOptions } from '../../../shared/usecases/healGaps.js';
+import { healGaps, healRange, type HealGapsDependencies, type HealGapsOptions } from '../../../shared/usecases/healGaps.js';
 import { startEventHubBroker, type EventHubBroker } from '../../../tools/eventHubBroker/index.js';
 import { createQueueWorker } from '../../../tools/stack/queueWorker.js';
 import { APP_ID, APP_SECRET, newTenantId, startHarness, T0, type Harness, type HarnessOptions } from '../harness.js';
@@ -50,7 +50,7 @@ async function pipeline(setup: Omit<HarnessOptions, 'env'> & { env?: Record<stri
     handler: (message, context) => handleIngestContentMessage(message, context, harness.wiring),
     visibilityTimeoutInSeconds: 0,
   });
-  const deps: HealDependencies = {
+  const deps: HealGapsDependencies = {
     ...harness.wiring,
     clock: harness.clock,
     logger: harness.logger,
@@ -58,7 +58,7 @@ async function pipeline(setup: Omit<HarnessOptions, 'env'> & { env?: Record<stri
     // Waiting for a query moves the shared feed clock: the simulated queries run on it.
     sleep: async (ms) => harness.clock.advance(ms),
   };
-  const options = (overrides: Partial<HealOptions> = {}): HealOptions => ({
+  const options = (overrides: Partial<HealGapsOptions> = {}): HealGapsOptions => ({
     automatic: harness.config.heal.enabled,
     lookbehindInMs: harness.config.heal.lookbehindHours * HOUR_MS,
     queriesPerDay: harness.config.heal.queriesPerDay,

@@ -5,7 +5,7 @@ import { digestOf } from '../../../shared/core/manifest.js';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../../shared/core/windows.js';
 import type { LedgerEntry } from '../../../shared/core/ledger.js';
 import { ingestContent } from '../../../shared/usecases/ingestContent.js';
-import type { IngestOptions, IngestOutcome } from '../../../shared/usecases/common/delivery.js';
+import type { IngestContentOptions, IngestOutcome } from '../../../shared/usecases/common/delivery.js';
 import { onPoison } from '../../../shared/usecases/onPoison.js';
 import { replay } from '../../../shared/usecases/operations.js';
 import { reconcile } from '../../../shared/usecases/reconcile.js';
@@ -27,7 +27,7 @@ function record(i: number) {
  * One blob, a ledger, a hub and a queue whose messages come back after their visibility delay: `drain`
  * plays the queue host, delivering each message when it becomes visible, with the clock moved there.
  */
-function setup(count = 40, options: Partial<IngestOptions> = {}) {
+function setup(count = 40, options: Partial<IngestContentOptions> = {}) {
   const contentId = '20261124100000000000002$20261124100500000000002$audit_sharepoint$Audit_SharePoint$emea0002';
   const contentUri = `${endpoint}/api/v1.0/${tenantId}/activity/feed/audit/${contentId}`;
   const message: ContentMessage = {
@@ -44,7 +44,7 @@ function setup(count = 40, options: Partial<IngestOptions> = {}) {
   const records = Array.from({ length: count }, (_, i) => record(i));
   deps.source.bodies.set(contentUri, JSON.stringify(records));
   const stream = { tenantId, contentType: 'Audit.SharePoint' as const };
-  const ingestOptions: IngestOptions = { maxEventBytes: 61440, partitionKeyMode: 'content', retry: { initialInMs: 30_000, maxInMs: HOUR_MS }, ...options };
+  const ingestOptions: IngestContentOptions = { maxEventBytes: 61440, partitionKeyMode: 'content', retry: { initialInMs: 30_000, maxInMs: HOUR_MS }, ...options };
   const events = () => deps.sink.published.map((e) => JSON.parse(e.body) as Record<string, unknown>);
   const recordIds = () => events().filter((e) => e.EnvelopeSchema === 'm365.audit.normalized').map((e) => e.EventOriginalUid);
   const row = async () => (await deps.ledger.get(stream, contentId))!;
