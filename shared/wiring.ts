@@ -146,8 +146,6 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
   const storage = new StorageClients(config.storage, azureCredential);
   const secrets = overrides.secrets ?? (config.keyVaultUrl ? new KeyVaultSecretProvider({ vaultUrl: config.keyVaultUrl, credential: azureCredential }) : new EnvSecretProvider(config.localSecrets));
   const tenants = new Map(config.tenants.map((t) => [t.tenantId, t]));
-  const clients = new Map<string, ManagementActivityClient>();
-  const graphClients = new Map<string, GraphSecurityClient>();
   const tenantOf = (tenantId: string): TenantConfig => {
     const tenant = tenants.get(tenantId);
     if (!tenant) throw new RangeError(`tenant ${tenantId} is not configured`);
@@ -164,71 +162,42 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
   const sharedBudget = config.sharedRequestBudget ? new TableRequestBudget(budgetTable, { capacity: Math.max(1, Math.floor((perMinute * BUDGET_WINDOW.windowInMs) / 60_000)) }) : undefined;
   const tenantLimiter = (tenantId: string): RateLimiter =>
     sharedBudget ? new SharedBudgetLimiter({ ...rate, tenantId, budget: sharedBudget, logger }) : new RateLimiter(rate);
-  const tenantParts = new Map<string, TenantParts>();
-  const partsFor = (tenantId: string): TenantParts => {
-    let parts = tenantParts.get(tenantId);
-    if (!parts) {
-      const tenant = tenantOf(tenantId);
-      parts = { tokens: tenantTokens(tenant, tenant.tokenScope, config, secrets), limiter: tenantLimiter(tenantId) };
-      tenantParts.set(tenantId, parts);
-    }
-    return parts;
-  };
-  const clientFor = (tenantId: string): ManagementActivityClient => {
-    let client = clients.get(tenantId);
-    if (!client) {
-      const parts = partsFor(tenantId);
-      client = createTenantClient(tenantOf(tenantId), parts.tokens, parts.limiter, logger, overrides.managementRetry);
-      clients.set(tenantId, client);
-    }
-    return client;
-  };
-  const sweepClients = new Map<string, ManagementActivityClient>();
-  const sweepClientFor = (tenantId: string): ManagementActivityClient => {
-    let client = sweepClients.get(tenantId);
-    if (!client) {
-      const parts = partsFor(tenantId);
-      client = createTenantClient(tenantOf(tenantId), parts.tokens, new ShareLimiter(parts.limiter, SWEEP_RATE), logger, overrides.managementRetry);
-      sweepClients.set(tenantId, client);
-    }
-    return client;
-  };
-  const graphClientFor = (tenantId: string): GraphSecurityClient => {
-    let client = graphClients.get(tenantId);
-    if (!client) {
-      const tenant = tenantOf(tenantId);
-      if (!tenant.defenderXdr) throw new RangeError(`tenant ${tenantId} does not enable defenderXdr`);
-      client = new GraphSecurityClient({
-        tenantId,
-        graphEndpoint: tenant.graphEndpoint,
-        // Same application and credential as the tenant's audit feed, for the Graph audience.
-        tokens: tenantTokens(tenant, tenant.graphScope, config, secrets),
-        retry: overrides.graphRetry,
-        logger,
-      });
-      graphClients.set(tenantId, client);
-    }
-    return client;
-  };
-
-  const auditClients = new Map<string, GraphAuditSearchClient>();
-  const auditSearchClientFor = (tenantId: string): GraphAuditSearchClient => {
-    let client = auditClients.get(tenantId);
-    if (!client) {
-      const tenant = tenantOf(tenantId);
-      client = new GraphAuditSearchClient({
-        tenantId,
-        graphEndpoint: tenant.graphEndpoint,
-        apiVersion: config.heal.graphVersion,
-        // The tenant's own app and credential, for the Graph audience (it needs AuditLogsQuery.Read.All).
-        tokens: tenantTokens(tenant, tenant.graphScope, config, secrets),
-        retry: overrides.graphRetry,
-        logger,
-      });
-      auditClients.set(tenantId, client);
-    }
-    return client;
-  };
+  const partsFor = perTenant((tenantId): TenantParts => {
+    const tenant = tenantOf(tenantId);
+    return { tokens: tenantTokens(tenant, tenant.tokenScope, config, secrets), limiter: tenantLimiter(tenantId) };
+  });
+  const clientFor = perTenant((tenantId) => {
+    const parts = partsFor(tenantId);
+    return createTenantClient(tenantOf(tenantId), parts.tokens, parts.limiter, logger, overrides.managementRetry);
+  });
+  const sweepClientFor = perTenant((tenantId) => {
+    const parts = partsFor(tenantId);
+    return createTenantClient(tenantOf(tenantId), parts.tokens, new ShareLimiter(parts.limiter, SWEEP_RATE), logger, overrides.managementRetry);
+  });
+  const graphClientFor = perTenant((tenantId) => {
+    const tenant = tenantOf(tenantId);
+    if (!tenant.defenderXdr) throw new RangeError(`tenant ${tenantId} does not enable defenderXdr`);
+    return new GraphSecurityClient({
+      tenantId,
+      graphEndpoint: tenant.graphEndpoint,
+      // Same application and credential as the tenant's audit feed, for the Graph audience.
+      tokens: tenantTokens(tenant, tenant.graphScope, config, secrets),
+      retry: overrides.graphRetry,
+      logger,
+    });
+  });
+  const auditSearchClientFor = perTenant((tenantId) => {
+    const tenant = tenantOf(tenantId);
+    return new GraphAuditSearchClient({
+      tenantId,
+      graphEndpoint: tenant.graphEndpoint,
+      apiVersion: config.heal.graphVersion,
+      // The tenant's own app and credential, for the Graph audience (it needs AuditLogsQuery.Read.All).
+      tokens: tenantTokens(tenant, tenant.graphScope, config, secrets),
+      retry: overrides.graphRetry,
+      logger,
+    });
+  });
 
   const ledgerTable = storage.table(TABLES.ledger);
   const cursorTable = storage.table(TABLES.cursors);
@@ -348,6 +317,19 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
       await sink?.close();
     },
     ...(logsIngestion ? { logsIngestion } : {}),
+  };
+}
+
+/** `create` once per tenant: later calls for the same tenant return what the first built (a throw builds nothing). */
+function perTenant<T>(create: (tenantId: string) => T): (tenantId: string) => T {
+  const built = new Map<string, T>();
+  return (tenantId) => {
+    let value = built.get(tenantId);
+    if (value === undefined) {
+      value = create(tenantId);
+      built.set(tenantId, value);
+    }
+    return value;
   };
 }
 

@@ -85,7 +85,7 @@ export async function pollSecurity(streams: readonly SecurityStreamKey[], deps: 
 }
 
 /** One stream's scan: owns its cursor row for the duration of the run. */
-class SecurityScan extends CursorRun {
+class SecurityScan extends CursorRun<SecurityPollResult> {
   private since?: string;
   private readonly kind: DefenderEntityKind;
   private readonly counts = { pages: 0, events: 0, skipped: 0 };
@@ -103,11 +103,7 @@ class SecurityScan extends CursorRun {
     this.kind = KIND_OF[stream.contentType];
   }
 
-  run(): Promise<SecurityPollResult> {
-    return this.guarded(this.deps.logger, () => this.scan(), (reason) => this.finish('skipped', reason), (err) => this.fail(err));
-  }
-
-  private async scan(): Promise<SecurityPollResult> {
+  protected async work(): Promise<SecurityPollResult> {
     await this.row.load();
     const now = this.deps.clock.now();
     this.row.update({ lastRunAt: iso(now) });
@@ -259,7 +255,7 @@ class SecurityScan extends CursorRun {
     }
   }
 
-  private async fail(err: unknown): Promise<SecurityPollResult> {
+  protected async fail(err: unknown): Promise<SecurityPollResult> {
     // Pages acknowledged before the failure stay published: the rescan of the same range skips them.
     if (this.seen.size > 0) this.row.update({ recentRevisions: keepRevisions(this.seen, undefined, this.previous) });
     await this.row.recordFailure(
@@ -271,7 +267,7 @@ class SecurityScan extends CursorRun {
     return this.finish('failed', describeError(err));
   }
 
-  private finish(outcome: StreamOutcome, reason?: string): SecurityPollResult {
+  protected finish(outcome: StreamOutcome, reason?: string): SecurityPollResult {
     return { stream: this.stream, outcome, since: this.since, ...this.counts, cursor: this.state.cursor, reason };
   }
 }

@@ -76,7 +76,7 @@ export async function pollStreams(streams: readonly StreamKey[], deps: PollStrea
 }
 
 /** One stream's poll: owns its cursor row for the duration of the run. */
-class StreamPoll extends CursorRun {
+class StreamPoll extends CursorRun<StreamPollResult> {
   private readonly result = { windowsListed: 0, windowsPlanned: 0, pagesListed: 0, blobsListed: 0, blobsEnqueued: 0, entriesRejected: 0 };
   private gap?: TimeWindow;
 
@@ -88,11 +88,7 @@ class StreamPoll extends CursorRun {
     super(stream, deps, options);
   }
 
-  run(): Promise<StreamPollResult> {
-    return this.guarded(this.deps.logger, () => this.poll(), (reason) => this.finish('skipped', reason), (err) => this.fail(err));
-  }
-
-  private async poll(): Promise<StreamPollResult> {
+  protected async work(): Promise<StreamPollResult> {
     await this.row.load();
     const now = this.deps.clock.now();
     this.row.update({ lastRunAt: iso(now) });
@@ -311,12 +307,12 @@ class StreamPoll extends CursorRun {
     this.deps.metrics.count('stream.gap.ms', lengthInMs, { tenantId: this.stream.tenantId, contentType: this.stream.contentType });
   }
 
-  private async fail(err: unknown): Promise<StreamPollResult> {
+  protected async fail(err: unknown): Promise<StreamPollResult> {
     await this.row.recordFailure(err, this.deps, { retryable: 'stream poll failed; the next run retries', permanent: 'stream poll failed and needs attention' });
     return this.finish('failed', describeError(err));
   }
 
-  private finish(outcome: StreamOutcome, reason?: string): StreamPollResult {
+  protected finish(outcome: StreamOutcome, reason?: string): StreamPollResult {
     return { stream: this.stream, outcome, ...this.result, cursor: this.state.cursor, gap: this.gap, reason };
   }
 }

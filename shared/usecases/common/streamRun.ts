@@ -2,7 +2,7 @@ import type { AnyStreamKey } from '../../core/model.js';
 import type { Clock, CursorStore, Logger } from '../../ports.js';
 import type { CallOptions } from '../../core/io.js';
 import type { CursorState } from '../../core/ledger.js';
-import { ConcurrentPollerError, StreamCursor } from './streamCursor.js';
+import { ConcurrentPollerError, StreamCursor, type StreamOutcome } from './streamCursor.js';
 
 /** What bounds a run: the instant (epoch ms) by which it must have stopped starting work, and the host's abort. */
 export interface RunLimits {
@@ -35,20 +35,29 @@ export class RunBudget {
 
 /**
  * One stream's run over its cursor row (audit polls and Defender XDR scans): the row, the call options,
- * the time budget, and the handling of a lost race for the row.
+ * the time budget, and the handling of a lost race for the row. `run()` does the subclass's `work()`.
  */
-export abstract class CursorRun {
+export abstract class CursorRun<R> {
   protected readonly row: StreamCursor;
   protected readonly id: string;
   protected readonly call: CallOptions;
   private readonly budget: RunBudget;
+  private readonly logger: Logger;
 
-  constructor(stream: AnyStreamKey, deps: { readonly cursors: CursorStore; readonly clock: Clock }, limits: RunLimits) {
+  constructor(stream: AnyStreamKey, deps: { readonly cursors: CursorStore; readonly clock: Clock; readonly logger: Logger }, limits: RunLimits) {
     this.call = { abortSignal: limits.abortSignal };
     this.row = new StreamCursor(stream, deps.cursors, this.call);
     this.id = this.row.id;
     this.budget = new RunBudget(deps.clock, limits);
+    this.logger = deps.logger;
   }
+
+  /** The stream's work: reads and writes the row, and says how the run ended. */
+  protected abstract work(): Promise<R>;
+  /** The run's result with this outcome. */
+  protected abstract finish(outcome: StreamOutcome, reason?: string): R;
+  /** Records a failed run on the row; never throws. */
+  protected abstract fail(err: unknown): Promise<R>;
 
   /** The cursor row as read (and as this run changes it). */
   protected get state(): CursorState {
@@ -61,18 +70,18 @@ export abstract class CursorRun {
   }
 
   /**
-   * Runs `work`. Another poller writing the row first ({@link ConcurrentPollerError}) ends the run as
+   * Runs `work()`. Another poller writing the row first ({@link ConcurrentPollerError}) ends the run as
    * `skipped` (a warning, nothing recorded); any other error goes to `fail`, which records it on the row.
    */
-  protected async guarded<R>(logger: Logger, work: () => Promise<R>, skipped: (reason: string) => R, fail: (err: unknown) => Promise<R>): Promise<R> {
+  async run(): Promise<R> {
     try {
-      return await work();
+      return await this.work();
     } catch (err) {
       if (err instanceof ConcurrentPollerError) {
-        logger.warn('stream skipped: another poller updated its cursor', { stream: this.id });
-        return skipped('another poller is working on this stream');
+        this.logger.warn('stream skipped: another poller updated its cursor', { stream: this.id });
+        return this.finish('skipped', 'another poller is working on this stream');
       }
-      return fail(err);
+      return this.fail(err);
     }
   }
 }
