@@ -8,7 +8,7 @@ import { getWiring, observability, type Wiring } from '../shared/wiring.js';
  * Sentinel path for workspaces without the Event Hubs data import. A batch that could not be delivered
  * throws; the retry policy below runs it again, and the trigger's checkpoint does not pass it until then.
  */
-export async function forwardToLogAnalytics(bodies: unknown[], context: InvocationContext, wiring: Wiring = getWiring()): Promise<void> {
+export async function handleForwardToLogAnalyticsEvents(bodies: unknown[], context: InvocationContext, wiring: Wiring = getWiring()): Promise<void> {
   const { logger, metrics } = observability(context);
   const ingestion = wiring.logsIngestion;
   if (!ingestion) throw new Error('forwardToLogAnalytics runs without LOGS_INGESTION_ENDPOINT; the function should not be registered');
@@ -50,6 +50,6 @@ if (trigger) {
     // Retry a failed batch until it goes through: the checkpoint stays before it meanwhile, so no event is
     // skipped. Delays grow from 10 s to 5 min; a fault that lasts longer than the hub's retention loses events.
     retry: { strategy: 'exponentialBackoff', maxRetryCount: -1, minimumInterval: { seconds: 10 }, maximumInterval: { minutes: 5 } },
-    handler: (bodies, context) => forwardToLogAnalytics(bodies as unknown[], context),
+    handler: (bodies, context) => handleForwardToLogAnalyticsEvents(bodies as unknown[], context),
   });
 }

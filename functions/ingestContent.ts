@@ -1,5 +1,6 @@
 import { app, type InvocationContext } from '@azure/functions';
-import { ingestContent as ingest, type IngestOutcome } from '../shared/usecases/ingestContent.js';
+import { ingestContent } from '../shared/usecases/ingestContent.js';
+import type { IngestOutcome } from '../shared/usecases/common/delivery.js';
 import { getWiring, observability, type Wiring } from '../shared/wiring.js';
 
 /**
@@ -8,11 +9,11 @@ import { getWiring, observability, type Wiring } from '../shared/wiring.js';
  * the blob with a backoff. It throws only when even that could not be recorded (storage unreachable); the
  * queue then redelivers, and after maxDequeueCount attempts the message goes to the poison queue.
  */
-export async function ingestContent(message: unknown, context: InvocationContext, wiring: Wiring = getWiring()): Promise<IngestOutcome> {
-  const { logger, metrics } = observability(context);
-  const { deps, options } = wiring.delivery(logger, metrics);
-  const outcome = await ingest(message, deps, options);
-  logger.debug('ingest outcome', { status: outcome.status, contentId: outcome.contentId, dequeueCount: context.triggerMetadata?.dequeueCount });
+export async function handleIngestContentMessage(message: unknown, context: InvocationContext, wiring: Wiring = getWiring()): Promise<IngestOutcome> {
+  const observed = observability(context);
+  const { deps, options } = wiring.delivery(observed);
+  const outcome = await ingestContent(message, deps, options);
+  observed.logger.debug('ingest outcome', { status: outcome.status, contentId: outcome.contentId, dequeueCount: context.triggerMetadata?.dequeueCount });
   return outcome;
 }
 
@@ -21,6 +22,6 @@ app.storageQueue('ingestContent', {
   connection: 'AzureWebJobsStorage',
   // No output binding: the outcome is for callers in this repository (the local runner), not for the host.
   handler: async (message, context) => {
-    await ingestContent(message, context);
+    await handleIngestContentMessage(message, context);
   },
 });

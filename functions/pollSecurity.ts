@@ -7,19 +7,19 @@ import { getWiring, observability, type Wiring } from '../shared/wiring.js';
  * with `defenderXdr`) on the poll-task queue; `pollStream` runs each scan with its own time budget, so a
  * thousand tenants' scans do not have to fit one timer run (docs/architecture.md, "Defender XDR").
  */
-export async function pollSecurity(_timer: Timer, context: InvocationContext, wiring: Wiring = getWiring()): Promise<void> {
-  const { logger, metrics } = observability(context);
+export async function handlePollSecurityTimer(_timer: Timer, context: InvocationContext, wiring: Wiring = getWiring()): Promise<void> {
+  const observed = observability(context);
   if (wiring.securityStreams.length === 0) {
-    logger.debug('no tenant enables defenderXdr; nothing to poll');
+    observed.logger.debug('no tenant enables defenderXdr; nothing to poll');
     return;
   }
-  const { enqueued, failed } = await scheduleDiscovery('security', wiring.securityStreams, { tasks: wiring.pollTasks, clock: wiring.clock, logger, metrics });
-  logger.info('security scan tasks enqueued', { enqueued, failed, queue: wiring.config.pollQueueName });
+  const { enqueued, failed } = await scheduleDiscovery('security', wiring.securityStreams, wiring.scheduling(observed));
+  observed.logger.info('security scan tasks enqueued', { enqueued, failed, queue: wiring.config.pollQueueName });
 }
 
 app.timer('pollSecurity', {
   // The same POLL_SCHEDULE app setting as pollContent.
   schedule: '%POLL_SCHEDULE%',
   runOnStartup: false,
-  handler: (timer, context) => pollSecurity(timer, context),
+  handler: (timer, context) => handlePollSecurityTimer(timer, context),
 });

@@ -1,8 +1,8 @@
 import { app, type InvocationContext } from '@azure/functions';
-import { HOUR_MS, MINUTE_MS } from '../shared/core/windows.js';
+import { MINUTE_MS } from '../shared/core/windows.js';
 import { parsePollTask } from '../shared/core/pollTask.js';
 import { isSecurityStream, type SecurityStreamKey, type StreamKey } from '../shared/core/model.js';
-import { DEFAULT_SECURITY_OVERLAP_MS, pollSecurity } from '../shared/usecases/pollSecurity.js';
+import { pollSecurity } from '../shared/usecases/pollSecurity.js';
 import { pollStreams } from '../shared/usecases/pollStreams.js';
 import { sweepStreams } from '../shared/usecases/sweepStreams.js';
 import { getWiring, observability, type Wiring } from '../shared/wiring.js';
@@ -17,9 +17,10 @@ const RUN_BUDGET_MS = 8 * MINUTE_MS;
  * schedule enqueues a fresh one. A task that does not parse, or names a stream not configured, is
  * logged and dropped.
  */
-export async function pollStream(message: unknown, context: InvocationContext, wiring: Wiring = getWiring()): Promise<void> {
-  const { logger, metrics } = observability(context);
-  const { config, clock } = wiring;
+export async function handlePollStreamMessage(message: unknown, context: InvocationContext, wiring: Wiring = getWiring()): Promise<void> {
+  const observed = observability(context);
+  const { logger } = observed;
+  const { clock } = wiring;
   const parsed = parsePollTask(message);
   if (!parsed.ok) {
     logger.error('discovery task dropped: it is not a valid task', { reason: parsed.reason });
@@ -31,44 +32,24 @@ export async function pollStream(message: unknown, context: InvocationContext, w
     logger.warn('discovery task dropped: the stream is not configured', { kind: task.kind, tenantId: task.tenantId, contentType: task.contentType });
     return;
   }
-  const deadline = clock.now() + RUN_BUDGET_MS;
+  const deadlineAtMs = clock.now() + RUN_BUDGET_MS;
   const fields = { kind: task.kind, tenantId: task.tenantId, contentType: task.contentType, waitedSeconds: Math.round((clock.now() - Date.parse(task.scheduledAt)) / 1000) };
   if (task.kind === 'security' && isSecurityStream(known)) {
-    const [r] = await pollSecurity(
-      [known as SecurityStreamKey],
-      { feed: wiring.securityFeed, cursors: wiring.cursors, ledger: wiring.ledger, sink: wiring.sink, blobs: wiring.blobs, clock, logger, metrics },
-      {
-        overlapMs: DEFAULT_SECURITY_OVERLAP_MS,
-        initialLookbackMs: config.poll.initialLookbackHours * HOUR_MS,
-        maxEventBytes: config.ingest.maxEventBytes,
-        partitionKeyMode: config.ingest.partitionKeyMode,
-        concurrency: 1,
-        deadline,
-      },
-    );
+    const { deps, options } = wiring.securityPolling(observed, deadlineAtMs);
+    const [r] = await pollSecurity([known as SecurityStreamKey], deps, options);
     logger.info('security stream polled', { ...fields, outcome: r?.outcome, since: r?.since, pages: r?.pages, events: r?.events, cursor: r?.cursor, reason: r?.reason });
     return;
   }
   if (isSecurityStream(known)) return;
   const stream = known as StreamKey;
-  const discovery = { ledger: wiring.ledger, queue: wiring.queue, listings: wiring.listings, sink: wiring.sink, blobs: wiring.blobs, clock, logger, metrics };
   if (task.kind === 'sweep') {
-    const [r] = await sweepStreams([stream], { ...discovery, feed: wiring.sweepFeed, cursors: wiring.cursors, sweeps: wiring.sweeps }, {
-      settleLagMs: config.poll.settleLagMinutes * MINUTE_MS,
-      overlapMs: config.poll.overlapMinutes * MINUTE_MS,
-      concurrency: 1,
-      deadline,
-    });
+    const { deps, options } = wiring.sweeping(observed, deadlineAtMs);
+    const [r] = await sweepStreams([stream], deps, options);
     logger.info('stream swept', { ...fields, outcome: r?.outcome, windows: `${r?.windows}/${r?.windowsPlanned}`, listed: r?.blobsListed, found: r?.blobsFound, apiCalls: r?.apiCalls, tableOps: r?.tableOps, reason: r?.reason });
     return;
   }
-  const [r] = await pollStreams([stream], { ...discovery, feed: wiring.feed, cursors: wiring.cursors, gaps: wiring.gaps }, {
-    settleLagMs: config.poll.settleLagMinutes * MINUTE_MS,
-    overlapMs: config.poll.overlapMinutes * MINUTE_MS,
-    initialLookbackMs: config.poll.initialLookbackHours * HOUR_MS,
-    concurrency: 1,
-    deadline,
-  });
+  const { deps, options } = wiring.polling(observed, deadlineAtMs);
+  const [r] = await pollStreams([stream], deps, options);
   logger.info('stream polled', {
     ...fields,
     outcome: r?.outcome,
@@ -85,5 +66,5 @@ export async function pollStream(message: unknown, context: InvocationContext, w
 app.storageQueue('pollStream', {
   queueName: '%POLL_QUEUE_NAME%',
   connection: 'AzureWebJobsStorage',
-  handler: (message, context) => pollStream(message, context),
+  handler: (message, context) => handlePollStreamMessage(message, context),
 });

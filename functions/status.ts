@@ -1,13 +1,13 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { status as streamStatus } from '../shared/usecases/operations.js';
+import { status } from '../shared/usecases/operations.js';
 import { getWiring, type Wiring } from '../shared/wiring.js';
 
 /**
  * GET /api/status (function key): every stream's cursor and latest health (Defender XDR streams included),
  * the completeness invariant per stream (with its hours in `health.hours`), and the overall state.
  */
-export async function status(_request: HttpRequest, _context: InvocationContext, wiring: Wiring = getWiring()): Promise<HttpResponseInit> {
-  const streams = await streamStatus([...wiring.streams, ...wiring.securityStreams], wiring);
+export async function handleStatusRequest(_request: HttpRequest, _context: InvocationContext, wiring: Wiring = getWiring()): Promise<HttpResponseInit> {
+  const streams = await status([...wiring.streams, ...wiring.securityStreams], wiring);
   const order = ['ok', 'starting', 'degraded', 'failing'] as const;
   const overall = streams.reduce<(typeof order)[number]>((worst, s) => {
     const state = s.health?.state ?? 'starting';
@@ -41,4 +41,4 @@ export async function status(_request: HttpRequest, _context: InvocationContext,
   };
 }
 
-app.http('status', { methods: ['GET'], authLevel: 'function', route: 'status', handler: (request, context) => status(request, context) });
+app.http('status', { methods: ['GET'], authLevel: 'function', route: 'status', handler: (request, context) => handleStatusRequest(request, context) });

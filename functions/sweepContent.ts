@@ -13,18 +13,18 @@ const DEFAULT_INTERVAL_MS = 60 * 60_000;
  * poll-task queue, spread over the interval with visibility delays so the tenants' sweeps do not all
  * list at once; `pollStream` runs each.
  */
-export async function sweepContent(timer: Timer, context: InvocationContext, wiring: Wiring = getWiring()): Promise<void> {
-  const { logger, metrics } = observability(context);
+export async function handleSweepContentTimer(timer: Timer, context: InvocationContext, wiring: Wiring = getWiring()): Promise<void> {
+  const observed = observability(context);
   const now = wiring.clock.now();
   const next = Date.parse(timer.scheduleStatus?.next ?? '');
   const interval = Number.isFinite(next) && next > now ? next - now : DEFAULT_INTERVAL_MS;
-  const spreadMs = Math.min(MAX_SPREAD_MS, Math.floor(interval * SPREAD_SHARE));
-  const { enqueued, failed } = await scheduleDiscovery('sweep', wiring.streams, { tasks: wiring.pollTasks, clock: wiring.clock, logger, metrics }, { spreadMs });
-  logger.info('sweep tasks enqueued', { enqueued, failed, spreadMinutes: Math.round(spreadMs / 60_000), queue: wiring.config.pollQueueName });
+  const spreadInMs = Math.min(MAX_SPREAD_MS, Math.floor(interval * SPREAD_SHARE));
+  const { enqueued, failed } = await scheduleDiscovery('sweep', wiring.streams, wiring.scheduling(observed), { spreadInMs });
+  observed.logger.info('sweep tasks enqueued', { enqueued, failed, spreadMinutes: Math.round(spreadInMs / 60_000), queue: wiring.config.pollQueueName });
 }
 
 app.timer('sweepContent', {
   schedule: '%SWEEP_SCHEDULE%',
   runOnStartup: false,
-  handler: (timer, context) => sweepContent(timer, context),
+  handler: (timer, context) => handleSweepContentTimer(timer, context),
 });

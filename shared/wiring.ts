@@ -32,12 +32,30 @@ import { TableGapStore, TableListingLog, TableSweepStore } from './adapters/stor
 import { loadConfig, type Config, type TenantConfig } from './config.js';
 import { SECURITY_STREAMS, type SecurityStreamKey, type StreamKey } from './core/model.js';
 import type { RetryPolicy } from './core/deliveryRetry.js';
-import type { IngestDependencies, IngestOptions } from './usecases/ingestContent.js';
+import { HOUR_MS, MINUTE_MS } from './core/windows.js';
+import type { IngestContentDependencies, IngestContentOptions } from './usecases/common/delivery.js';
+import { healOptionsOf, type HealGapsDependencies, type HealGapsOptions } from './usecases/healGaps.js';
+import { DEFAULT_SECURITY_OVERLAP_MS, type PollSecurityDependencies, type PollSecurityOptions } from './usecases/pollSecurity.js';
+import type { PollStreamsDependencies, PollStreamsOptions } from './usecases/pollStreams.js';
+import type { ReconcileDependencies, ReconcileOptions } from './usecases/reconcile.js';
+import type { ScheduleDiscoveryDependencies } from './usecases/scheduleDiscovery.js';
+import type { SweepStreamsDependencies, SweepStreamsOptions } from './usecases/sweepStreams.js';
 import type {
-  ActivityFeed, AuditSearch, BlobStore, Clock, ContentQueue, ContentSource, CursorStore, EventSink, GapStore, HealthStore, Ledger, ListingLog, Logger, Metrics, PollTaskQueue, SecretProvider, SecurityFeed,
-  SummaryStore, SweepStore,
+  ActivityFeed, AuditSearch, BlobStore, Clock, ContentQueue, ContentSource, CursorStore, EventSink, GapStore, HealthStore, Ledger, ListingLog, Logger, Metrics, SecretProvider, SecurityFeed, SummaryStore, SweepStore,
   LogsIngestion,
 } from './ports.js';
+
+/** A function invocation's logger and metrics (see {@link observability}). */
+export interface Observed {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+}
+
+/** A use case's dependencies and options for one invocation. */
+export interface Invocation<D, O> {
+  readonly deps: D;
+  readonly options: O;
+}
 
 /** Process-wide parts, built once per worker from the configuration. */
 export interface Wiring {
@@ -58,10 +76,7 @@ export interface Wiring {
   readonly summaries: SummaryStore;
   /** The listing for retention sweeps: its own small request budget in front of the tenant's, so live polls go first. */
   readonly sweepFeed: ActivityFeed;
-  /** The poll-task queue (POLL_QUEUE_NAME): one poll, sweep or Defender scan of one stream per task. */
-  readonly pollTasks: PollTaskQueue;
   readonly storage: StorageClients;
-  readonly secrets: SecretProvider;
   readonly source: ContentSource;
   /** The hub; the producer connects on first use. */
   readonly sink: EventSink;
@@ -78,11 +93,24 @@ export interface Wiring {
   readonly auditSearch: AuditSearch;
   /** Waits (polling audit log queries with backoff). */
   readonly sleep: Sleep;
-  /** What the delivery functions (ingest, poison) need, bound to one invocation's logger and metrics. */
-  delivery(logger: Logger, metrics: Metrics): { readonly deps: IngestDependencies; readonly options: IngestOptions };
-  clientFor(tenantId: string): ManagementActivityClient;
-  graphClientFor(tenantId: string): GraphSecurityClient;
-  auditSearchClientFor(tenantId: string): GraphAuditSearchClient;
+  /*
+   * What each function's use case needs, bound to one invocation's logger and metrics (and, for the runs
+   * with a time budget, the instant `deadlineAtMs`, epoch ms, by which they stop starting work).
+   */
+  /** ingestContent and onPoison. */
+  delivery(observed: Observed): Invocation<IngestContentDependencies, IngestContentOptions>;
+  /** scheduleDiscovery (the pollContent, pollSecurity and sweepContent timers). */
+  scheduling(observed: Observed): ScheduleDiscoveryDependencies;
+  /** pollStreams of one audit stream (a `poll` task). */
+  polling(observed: Observed, deadlineAtMs: number): Invocation<PollStreamsDependencies, PollStreamsOptions>;
+  /** sweepStreams of one audit stream (a `sweep` task). */
+  sweeping(observed: Observed, deadlineAtMs: number): Invocation<SweepStreamsDependencies, SweepStreamsOptions>;
+  /** pollSecurity of one Defender XDR stream (a `security` task). */
+  securityPolling(observed: Observed, deadlineAtMs: number): Invocation<PollSecurityDependencies, PollSecurityOptions>;
+  /** healGaps. */
+  healing(observed: Observed, deadlineAtMs: number): Invocation<HealGapsDependencies, HealGapsOptions>;
+  /** reconcile. */
+  reconciling(observed: Observed): Invocation<ReconcileDependencies, ReconcileOptions>;
   /** Creates tables and queues that do not exist yet (Bicep creates them in Azure; Azurite starts empty). */
   ensureResources(): Promise<void>;
   /** Closes the Event Hubs connection (local runner, tests). */
@@ -118,8 +146,6 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
   const storage = new StorageClients(config.storage, azureCredential);
   const secrets = overrides.secrets ?? (config.keyVaultUrl ? new KeyVaultSecretProvider({ vaultUrl: config.keyVaultUrl, credential: azureCredential }) : new EnvSecretProvider(config.localSecrets));
   const tenants = new Map(config.tenants.map((t) => [t.tenantId, t]));
-  const clients = new Map<string, ManagementActivityClient>();
-  const graphClients = new Map<string, GraphSecurityClient>();
   const tenantOf = (tenantId: string): TenantConfig => {
     const tenant = tenants.get(tenantId);
     if (!tenant) throw new RangeError(`tenant ${tenantId} is not configured`);
@@ -133,74 +159,45 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
   // shared budget's window capacity (half of it per 30 s).
   const perMinute = config.tenantRequestsPerMinute;
   const rate = perMinute === DEFAULT_RATE.requestsPerMinute ? DEFAULT_RATE : { requestsPerMinute: perMinute, burst: Math.max(1, Math.round((perMinute * DEFAULT_RATE.burst) / DEFAULT_RATE.requestsPerMinute)) };
-  const sharedBudget = config.sharedRequestBudget ? new TableRequestBudget(budgetTable, { capacity: Math.max(1, Math.floor((perMinute * BUDGET_WINDOW.windowMs) / 60_000)) }) : undefined;
+  const sharedBudget = config.sharedRequestBudget ? new TableRequestBudget(budgetTable, { capacity: Math.max(1, Math.floor((perMinute * BUDGET_WINDOW.windowInMs) / 60_000)) }) : undefined;
   const tenantLimiter = (tenantId: string): RateLimiter =>
     sharedBudget ? new SharedBudgetLimiter({ ...rate, tenantId, budget: sharedBudget, logger }) : new RateLimiter(rate);
-  const tenantParts = new Map<string, TenantParts>();
-  const partsFor = (tenantId: string): TenantParts => {
-    let parts = tenantParts.get(tenantId);
-    if (!parts) {
-      const tenant = tenantOf(tenantId);
-      parts = { tokens: tenantTokens(tenant, tenant.tokenScope, config, secrets), limiter: tenantLimiter(tenantId) };
-      tenantParts.set(tenantId, parts);
-    }
-    return parts;
-  };
-  const clientFor = (tenantId: string): ManagementActivityClient => {
-    let client = clients.get(tenantId);
-    if (!client) {
-      const parts = partsFor(tenantId);
-      client = createTenantClient(tenantOf(tenantId), parts.tokens, parts.limiter, logger, overrides.managementRetry);
-      clients.set(tenantId, client);
-    }
-    return client;
-  };
-  const sweepClients = new Map<string, ManagementActivityClient>();
-  const sweepClientFor = (tenantId: string): ManagementActivityClient => {
-    let client = sweepClients.get(tenantId);
-    if (!client) {
-      const parts = partsFor(tenantId);
-      client = createTenantClient(tenantOf(tenantId), parts.tokens, new ShareLimiter(parts.limiter, SWEEP_RATE), logger, overrides.managementRetry);
-      sweepClients.set(tenantId, client);
-    }
-    return client;
-  };
-  const graphClientFor = (tenantId: string): GraphSecurityClient => {
-    let client = graphClients.get(tenantId);
-    if (!client) {
-      const tenant = tenantOf(tenantId);
-      if (!tenant.defenderXdr) throw new RangeError(`tenant ${tenantId} does not enable defenderXdr`);
-      client = new GraphSecurityClient({
-        tenantId,
-        graphEndpoint: tenant.graphEndpoint,
-        // Same application and credential as the tenant's audit feed, for the Graph audience.
-        tokens: tenantTokens(tenant, tenant.graphScope, config, secrets),
-        retry: overrides.graphRetry,
-        logger,
-      });
-      graphClients.set(tenantId, client);
-    }
-    return client;
-  };
-
-  const auditClients = new Map<string, GraphAuditSearchClient>();
-  const auditSearchClientFor = (tenantId: string): GraphAuditSearchClient => {
-    let client = auditClients.get(tenantId);
-    if (!client) {
-      const tenant = tenantOf(tenantId);
-      client = new GraphAuditSearchClient({
-        tenantId,
-        graphEndpoint: tenant.graphEndpoint,
-        apiVersion: config.heal.graphVersion,
-        // The tenant's own app and credential, for the Graph audience (it needs AuditLogsQuery.Read.All).
-        tokens: tenantTokens(tenant, tenant.graphScope, config, secrets),
-        retry: overrides.graphRetry,
-        logger,
-      });
-      auditClients.set(tenantId, client);
-    }
-    return client;
-  };
+  const partsFor = perTenant((tenantId): TenantParts => {
+    const tenant = tenantOf(tenantId);
+    return { tokens: tenantTokens(tenant, tenant.tokenScope, config, secrets), limiter: tenantLimiter(tenantId) };
+  });
+  const clientFor = perTenant((tenantId) => {
+    const parts = partsFor(tenantId);
+    return createTenantClient(tenantOf(tenantId), parts.tokens, parts.limiter, logger, overrides.managementRetry);
+  });
+  const sweepClientFor = perTenant((tenantId) => {
+    const parts = partsFor(tenantId);
+    return createTenantClient(tenantOf(tenantId), parts.tokens, new ShareLimiter(parts.limiter, SWEEP_RATE), logger, overrides.managementRetry);
+  });
+  const graphClientFor = perTenant((tenantId) => {
+    const tenant = tenantOf(tenantId);
+    if (!tenant.defenderXdr) throw new RangeError(`tenant ${tenantId} does not enable defenderXdr`);
+    return new GraphSecurityClient({
+      tenantId,
+      graphEndpoint: tenant.graphEndpoint,
+      // Same application and credential as the tenant's audit feed, for the Graph audience.
+      tokens: tenantTokens(tenant, tenant.graphScope, config, secrets),
+      retry: overrides.graphRetry,
+      logger,
+    });
+  });
+  const auditSearchClientFor = perTenant((tenantId) => {
+    const tenant = tenantOf(tenantId);
+    return new GraphAuditSearchClient({
+      tenantId,
+      graphEndpoint: tenant.graphEndpoint,
+      apiVersion: config.heal.graphVersion,
+      // The tenant's own app and credential, for the Graph audience (it needs AuditLogsQuery.Read.All).
+      tokens: tenantTokens(tenant, tenant.graphScope, config, secrets),
+      retry: overrides.graphRetry,
+      logger,
+    });
+  });
 
   const ledgerTable = storage.table(TABLES.ledger);
   const cursorTable = storage.table(TABLES.cursors);
@@ -222,12 +219,28 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
   const queue = new StorageQueueContentQueue(contentQueue);
   // Names this process on the delivery leases it takes: host, process and a random suffix (a restarted process is another worker).
   const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-  const deliveryOptions: IngestOptions = {
+  const deliveryOptions: IngestContentOptions = {
     maxEventBytes: config.ingest.maxEventBytes,
     partitionKeyMode: config.ingest.partitionKeyMode,
     eventProfile: config.ingest.eventProfile,
     retry: retryPolicyOf(config),
   };
+
+  const feed = new ManagementApiFeed(clientFor);
+  const cursors = new TableCursorStore(cursorTable);
+  const health = new TableHealthStore(healthTable);
+  const listings = new TableListingLog(listingsTable);
+  const gaps = new TableGapStore(gapsTable);
+  const sweeps = new TableSweepStore(sweepsTable);
+  const summaries = new TableSummaryStore(summariesTable);
+  const sweepFeed = new ManagementApiFeed(sweepClientFor);
+  const pollTasks = new StorageQueuePollTaskQueue(pollQueue);
+  const securityFeed = new GraphSecurityFeed(graphClientFor);
+  const auditSearch = new GraphAuditSearch(auditSearchClientFor);
+  const sleep = overrides.sleep ?? realSleep;
+  const logsIngestion = config.logsIngestion ? new AzureLogsIngestion({ ...config.logsIngestion, credential: azureCredential, retry: overrides.logsIngestionRetry }) : undefined;
+  const discovery = ({ logger, metrics }: Observed) => ({ ledger, queue, listings, sink: lazySink, blobs, clock, logger, metrics });
+  const listing = { settleLagInMs: config.poll.settleLagMinutes * MINUTE_MS, overlapInMs: config.poll.overlapMinutes * MINUTE_MS, concurrency: 1 };
 
   return {
     config,
@@ -236,31 +249,54 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
     sink: lazySink,
     blobs,
     tenants,
-    feed: new ManagementApiFeed(clientFor),
+    feed,
     ledger,
-    cursors: new TableCursorStore(cursorTable),
+    cursors,
     queue,
-    health: new TableHealthStore(healthTable),
-    listings: new TableListingLog(listingsTable),
-    gaps: new TableGapStore(gapsTable),
-    sweeps: new TableSweepStore(sweepsTable),
-    summaries: new TableSummaryStore(summariesTable),
-    sweepFeed: new ManagementApiFeed(sweepClientFor),
-    pollTasks: new StorageQueuePollTaskQueue(pollQueue),
+    health,
+    listings,
+    gaps,
+    sweeps,
+    summaries,
+    sweepFeed,
     storage,
-    secrets,
     streams: config.tenants.flatMap((t) => t.contentTypes.map((contentType) => ({ tenantId: t.tenantId, contentType }))),
-    securityFeed: new GraphSecurityFeed(graphClientFor),
+    securityFeed,
     securityStreams: config.tenants.filter((t) => t.defenderXdr).flatMap((t) => SECURITY_STREAMS.map((contentType) => ({ tenantId: t.tenantId, contentType }))),
-    auditSearch: new GraphAuditSearch(auditSearchClientFor),
-    sleep: overrides.sleep ?? realSleep,
-    delivery: (log, metrics) => ({
+    auditSearch,
+    sleep,
+    delivery: ({ logger: log, metrics }) => ({
       deps: { tenants, ledger, source, sink: lazySink, blobs, queue, clock, logger: log, metrics, workerId, random: Math.random },
       options: deliveryOptions,
     }),
-    clientFor,
-    graphClientFor,
-    auditSearchClientFor,
+    scheduling: ({ logger: log, metrics }) => ({ tasks: pollTasks, clock, logger: log, metrics }),
+    polling: (observed, deadlineAtMs) => ({
+      deps: { ...discovery(observed), feed, cursors, gaps },
+      options: { ...listing, initialLookbackInMs: config.poll.initialLookbackHours * HOUR_MS, deadlineAtMs },
+    }),
+    sweeping: (observed, deadlineAtMs) => ({
+      deps: { ...discovery(observed), feed: sweepFeed, cursors, sweeps },
+      options: { ...listing, deadlineAtMs },
+    }),
+    securityPolling: ({ logger: log, metrics }, deadlineAtMs) => ({
+      deps: { feed: securityFeed, cursors, ledger, sink: lazySink, blobs, clock, logger: log, metrics },
+      options: {
+        overlapInMs: DEFAULT_SECURITY_OVERLAP_MS,
+        initialLookbackInMs: config.poll.initialLookbackHours * HOUR_MS,
+        maxEventBytes: config.ingest.maxEventBytes,
+        partitionKeyMode: config.ingest.partitionKeyMode,
+        concurrency: 1,
+        deadlineAtMs,
+      },
+    }),
+    healing: ({ logger: log, metrics }, deadlineAtMs) => ({
+      deps: { gaps, ledger, cursors, auditSearch, sink: lazySink, blobs, tenants, clock, logger: log, metrics, sleep },
+      options: healOptionsOf(config, deadlineAtMs),
+    }),
+    reconciling: ({ logger: log, metrics }) => ({
+      deps: { ledger, cursors, queue, health, listings, summaries, sweeps, gaps, clock, logger: log, metrics },
+      options: { ledgerRetentionDays: config.reconcile.ledgerRetentionDays, retry: retryPolicyOf(config) },
+    }),
     async ensureResources() {
       await Promise.all([
         ledgerTable.createTable(),
@@ -280,9 +316,20 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
     async close() {
       await sink?.close();
     },
-    ...(config.logsIngestion
-      ? { logsIngestion: new AzureLogsIngestion({ ...config.logsIngestion, credential: azureCredential, retry: overrides.logsIngestionRetry }) }
-      : {}),
+    ...(logsIngestion ? { logsIngestion } : {}),
+  };
+}
+
+/** `create` once per tenant: later calls for the same tenant return what the first built (a throw builds nothing). */
+function perTenant<T>(create: (tenantId: string) => T): (tenantId: string) => T {
+  const built = new Map<string, T>();
+  return (tenantId) => {
+    let value = built.get(tenantId);
+    if (value === undefined) {
+      value = create(tenantId);
+      built.set(tenantId, value);
+    }
+    return value;
   };
 }
 
@@ -346,7 +393,7 @@ export function lazyAppCredential(config: Config): TokenCredential {
 
 /** RETRY_INITIAL_SECONDS and RETRY_MAX_SECONDS as the delivery backoff, for ingest, onPoison and reconcile alike. */
 export function retryPolicyOf(config: Config): RetryPolicy {
-  return { initialMs: config.retry.initialSeconds * 1000, maxMs: config.retry.maxSeconds * 1000 };
+  return { initialInMs: config.retry.initialSeconds * 1000, maxInMs: config.retry.maxSeconds * 1000 };
 }
 
 /** Logger and metrics bound to one invocation (log lines correlate with it in Application Insights). */

@@ -164,10 +164,10 @@ function recordTypeNumber(value: unknown): number | undefined {
 // Which record time is missing
 
 /** The heal range of a gap: record time `[gap start − lookbehind, gap end)`, or exactly the range an operator asked for. */
-export function healRangeOf(gap: { readonly start: string; readonly end: string; readonly cause: string }, lookbehindMs: number): TimeWindow {
+export function healRangeOf(gap: { readonly start: string; readonly end: string; readonly cause: string }, lookbehindInMs: number): TimeWindow {
   const start = Date.parse(gap.start);
   const end = Date.parse(gap.end);
-  return gap.cause === 'operator' ? { start, end } : { start: start - lookbehindMs, end };
+  return gap.cause === 'operator' ? { start, end } : { start: start - lookbehindInMs, end };
 }
 
 export interface HealPlanInput {
@@ -177,7 +177,7 @@ export interface HealPlanInput {
    * How long after its CreationTime a record can still reach a content blob: a blob created at `c` can
    * hold records of `(c − lookbehind, c]`.
    */
-  readonly lookbehindMs: number;
+  readonly lookbehindInMs: number;
   /** The stream's listing covers contentCreated from here (its intended start); undefined when it never listed. */
   readonly listedFrom?: number;
   /** ... up to here (its cursor). */
@@ -191,7 +191,7 @@ export interface HealPlanInput {
 }
 
 export interface HealPlan {
-  /** Record time to fetch from audit search, merged, at most `maxQueryMs` each. */
+  /** Record time to fetch from audit search, merged, at most `maxQueryInMs` each. */
   readonly missing: TimeWindow[];
   /** Hours (or parts) by verdict: delivered by the Management API, not listed yet, healed before, missing. */
   readonly hours: { readonly covered: number; readonly pending: number; readonly healedBefore: number; readonly missing: number };
@@ -211,17 +211,17 @@ export const MAX_QUERY_MS = 7 * 24 * HOUR_MS;
  * Nothing but missing hours is queried, so a range the Management API delivered costs no query and
  * delivers nothing new.
  */
-export function planHeal(input: HealPlanInput, maxQueryMs = MAX_QUERY_MS): HealPlan {
+export function planHeal(input: HealPlanInput, maxQueryInMs = MAX_QUERY_MS): HealPlan {
   const hours = { covered: 0, pending: 0, healedBefore: 0, missing: 0 };
   const missing: TimeWindow[] = [];
-  const { range, lookbehindMs } = input;
+  const { range, lookbehindInMs } = input;
   for (let start = range.start; start < range.end; ) {
     const end = Math.min(range.end, Math.floor(start / HOUR_MS) * HOUR_MS + HOUR_MS);
-    const verdict = hourVerdict({ start, end }, input, lookbehindMs);
+    const verdict = hourVerdict({ start, end }, input, lookbehindInMs);
     hours[verdict]++;
     if (verdict === 'missing') {
       const last = missing.at(-1);
-      if (last && last.end === start && end - last.start <= maxQueryMs) missing[missing.length - 1] = { start: last.start, end };
+      if (last && last.end === start && end - last.start <= maxQueryInMs) missing[missing.length - 1] = { start: last.start, end };
       else missing.push({ start, end });
     }
     start = end;
@@ -229,9 +229,9 @@ export function planHeal(input: HealPlanInput, maxQueryMs = MAX_QUERY_MS): HealP
   return { missing, hours };
 }
 
-function hourVerdict(bucket: TimeWindow, input: HealPlanInput, lookbehindMs: number): keyof HealPlan['hours'] {
+function hourVerdict(bucket: TimeWindow, input: HealPlanInput, lookbehindInMs: number): keyof HealPlan['hours'] {
   if (covers(input.healed, bucket)) return 'healedBefore';
-  const blobs: TimeWindow = { start: bucket.start, end: bucket.end + lookbehindMs };
+  const blobs: TimeWindow = { start: bucket.start, end: bucket.end + lookbehindInMs };
   if (input.listedFrom === undefined || blobs.start < input.listedFrom) return 'missing';
   if (input.gaps.some((g) => g.start < blobs.end && blobs.start < g.end)) return 'missing';
   if (input.lostBlobs.some((c) => c >= blobs.start && c < blobs.end)) return 'missing';

@@ -58,6 +58,7 @@ export interface ErrorDetails {
 
 /** Base of every classified pipeline error: a stable code, a retryable flag, the call's facts. */
 export abstract class IngestError extends Error {
+  override readonly name: string = 'IngestError';
   abstract readonly retryable: boolean;
   readonly afCode?: string;
   readonly httpStatus?: number;
@@ -83,7 +84,7 @@ export abstract class IngestError extends Error {
 }
 
 export class TransientError extends IngestError {
-  override readonly name = 'TransientError';
+  override readonly name: string = 'TransientError';
   readonly retryable = true;
   constructor(code: TransientCode, message: string, details?: ErrorDetails) {
     super(code, message, details);
@@ -91,7 +92,7 @@ export class TransientError extends IngestError {
 }
 
 export class PermanentError extends IngestError {
-  override readonly name = 'PermanentError';
+  override readonly name: string = 'PermanentError';
   readonly retryable = false;
   constructor(code: PermanentCode, message: string, details?: ErrorDetails) {
     super(code, message, details);

@@ -10,7 +10,7 @@ export function exceedsBytes(text: string, maxBytes: number): boolean {
   return Buffer.byteLength(text, 'utf8') > maxBytes;
 }
 
-interface Shrinkable {
+export interface Shrinkable {
   Raw: unknown;
   RawTruncated: boolean;
   RawRef?: string;

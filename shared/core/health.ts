@@ -1,4 +1,6 @@
-import type { CursorState, GapRecord, HealthState, HourAccount, InvariantState, LedgerEntry, LedgerStatus, StreamHealth, SweepHealth, SweepState } from '../ports.js';
+import type { HealthState, HourAccount, InvariantState, StreamHealth, SweepHealth } from './accounting.js';
+import type { GapRecord } from './gaps.js';
+import type { CursorState, LedgerEntry, LedgerStatus, SweepState } from './ledger.js';
 import { describeInvariant } from './invariant.js';
 import { DAY_MS, MINUTE_MS } from './windows.js';
 

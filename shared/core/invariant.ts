@@ -1,4 +1,5 @@
-import type { HourAccount, HourSummary, InvariantProblem, InvariantState, InvariantViolation, LedgerEntry, LedgerStatus, ListingFact } from '../ports.js';
+import type { HourAccount, HourSummary, InvariantProblem, InvariantState, InvariantViolation } from './accounting.js';
+import type { LedgerEntry, LedgerStatus, ListingFact } from './ledger.js';
 import { HOUR_MS, MINUTE_MS, utcHourOf } from './windows.js';
 
 /**
@@ -22,9 +23,9 @@ export interface InvariantOptions {
    * A listed contentId without a ledger row is not counted as missing while its listing is younger than
    * this: a poll may be between its fact write and its insert.
    */
-  readonly insertGraceMs: number;
+  readonly insertGraceInMs: number;
   /** A pending row violates once its content expired this long ago (delivery ends it as expired or failed before). */
-  readonly horizonGraceMs: number;
+  readonly horizonGraceInMs: number;
   /** Audit streams are checked against their listing facts; a Defender XDR page is its own listing. */
   readonly listingFacts: boolean;
   /** Named violations kept per hour. */
@@ -92,7 +93,7 @@ export function checkHours(hours: readonly string[], facts: readonly ListingFact
       for (const fact of hourFacts.values()) {
         if (rowIds.has(fact.contentId)) continue;
         const age = now - Date.parse(fact.listedAt);
-        if (age < options.insertGraceMs) a.awaitingInsert++;
+        if (age < options.insertGraceInMs) a.awaitingInsert++;
         else {
           a.notInLedger++;
           violate(fact.contentId, 'notInLedger', `listed by ${fact.by} at ${fact.listedAt}, no ledger row`);
@@ -110,7 +111,7 @@ export function checkHours(hours: readonly string[], facts: readonly ListingFact
       if (status === 'listed' || status === 'delivering') {
         a.pending++;
         const expiration = Date.parse(row.contentExpiration);
-        if (!Number.isNaN(expiration) && now > expiration + options.horizonGraceMs) {
+        if (!Number.isNaN(expiration) && now > expiration + options.horizonGraceInMs) {
           a.pastHorizon++;
           violate(row.contentId, 'pastHorizon', `${status} although its content expired at ${row.contentExpiration}`);
         }

@@ -11,9 +11,9 @@ export interface WindowPlanInput {
   /** End of the last fully listed window (epoch ms); undefined on a stream's first run. */
   readonly cursor?: number;
   readonly now: number;
-  readonly settleLagMs: number;
-  readonly overlapMs: number;
-  readonly initialLookbackMs: number;
+  readonly settleLagInMs: number;
+  readonly overlapInMs: number;
+  readonly initialLookbackInMs: number;
   /**
    * Where the stream's listing is meant to start (epoch ms). Without a cursor, listing starts here
    * instead of `now − initialLookback` (a first run that failed keeps its original start); with a cursor,
@@ -24,13 +24,13 @@ export interface WindowPlanInput {
    * Distance kept from the 7-day limit. Windows are requested a little after planning, the local clock
    * may run ahead of the service's, and clients that aim at exactly 7 days meet AF20055.
    */
-  readonly retentionMarginMs?: number;
+  readonly retentionMarginInMs?: number;
   /** Longest window. The limit is 24 h; some tenants refuse exactly 24 h, so the default is 23 h. */
-  readonly maxWindowMs?: number;
+  readonly maxWindowInMs?: number;
 }
 
 export interface WindowPlan {
-  /** Consecutive windows `[start, end)` in ascending order, whole seconds, each at most `maxWindowMs`. */
+  /** Consecutive windows `[start, end)` in ascending order, whole seconds, each at most `maxWindowInMs`. */
   readonly windows: readonly TimeWindow[];
   /** Time that can no longer be listed: `[cursor, earliest listable)` after an outage longer than the API keeps content. */
   readonly gap?: TimeWindow;
@@ -51,13 +51,13 @@ export const DEFAULT_MAX_WINDOW_MS = 23 * HOUR_MS;
  * as a gap, never hidden.
  */
 export function planWindows(input: WindowPlanInput): WindowPlan {
-  const margin = input.retentionMarginMs ?? DEFAULT_RETENTION_MARGIN_MS;
-  const maxWindow = input.maxWindowMs ?? DEFAULT_MAX_WINDOW_MS;
-  if (maxWindow < 1000 || maxWindow > DAY_MS) throw new RangeError('maxWindowMs must be between 1 s and 24 h');
+  const margin = input.retentionMarginInMs ?? DEFAULT_RETENTION_MARGIN_MS;
+  const maxWindow = input.maxWindowInMs ?? DEFAULT_MAX_WINDOW_MS;
+  if (maxWindow < 1000 || maxWindow > DAY_MS) throw new RangeError('maxWindowInMs must be between 1 s and 24 h');
 
   const earliest = ceilSecond(input.now - LISTING_RETENTION_MS + margin);
-  const to = floorSecond(input.now - input.settleLagMs);
-  const fromCursor = input.cursor === undefined ? (input.intendedStart ?? input.now - input.initialLookbackMs) : input.cursor - input.overlapMs;
+  const to = floorSecond(input.now - input.settleLagInMs);
+  const fromCursor = input.cursor === undefined ? (input.intendedStart ?? input.now - input.initialLookbackInMs) : input.cursor - input.overlapInMs;
   const wanted = floorSecond(input.cursor !== undefined && input.intendedStart !== undefined ? Math.min(fromCursor, input.intendedStart) : fromCursor);
   const from = Math.max(wanted, earliest);
 

@@ -1,6 +1,7 @@
 import { TransientError } from '../core/errors.js';
-import type { BlobStore, Logger, LogsIngestion, LogsUploadFailure, Metrics } from '../ports.js';
-import { CONTAINER_QUARANTINE } from './ingestContent.js';
+import type { BlobStore, Logger, LogsIngestion, Metrics } from '../ports.js';
+import type { LogsUploadFailure } from '../core/io.js';
+import { CONTAINER_QUARANTINE } from '../core/containers.js';
 
 /**
  * Forwards a batch of the hub's events to the Logs Ingestion API (the second path into Sentinel, for
@@ -28,14 +29,14 @@ export interface HubEvent {
   readonly sequenceNumber?: number;
 }
 
-export interface ForwardDeps {
+export interface ForwardEventsDependencies {
   readonly ingestion: LogsIngestion;
   readonly blobs: BlobStore;
   readonly logger: Logger;
   readonly metrics: Metrics;
 }
 
-export interface ForwardOptions {
+export interface ForwardEventsOptions {
   /** Upload attempts for rows that failed transiently, before the batch is handed back to the trigger. */
   readonly rounds?: number;
   readonly abortSignal?: AbortSignal;
@@ -59,7 +60,7 @@ interface Row {
   readonly row: Record<string, unknown>;
 }
 
-export async function forwardEvents(events: readonly HubEvent[], deps: ForwardDeps, options: ForwardOptions = {}): Promise<ForwardResult> {
+export async function forwardEvents(events: readonly HubEvent[], deps: ForwardEventsDependencies, options: ForwardEventsOptions = {}): Promise<ForwardResult> {
   const rounds = Math.max(1, options.rounds ?? DEFAULT_ROUNDS);
   const call = { abortSignal: options.abortSignal };
   let uploads = 0;

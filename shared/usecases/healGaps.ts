@@ -12,7 +12,6 @@ import {
   suspiciousReason,
 } from '../core/auditSearch.js';
 import type { CloudName } from '../core/clouds.js';
-import { exceedsBytes, shrinkToBudget } from '../core/eventBudget.js';
 import { describeError, IngestError } from '../core/errors.js';
 import { isContentType, type PartitionKeyMode, type StreamKey, type TimeWindow } from '../core/model.js';
 import type { EventProfile, NormalizeContext, NormalizedEvent } from '../core/normalize/event.js';
@@ -20,10 +19,11 @@ import { normalizeRecord } from '../core/normalize/normalizeRecord.js';
 import { partitionKeyFor } from '../core/partitionKey.js';
 import { pipelineHealEvent, type PipelineHealEvent } from '../core/pipelineEvent.js';
 import { HOUR_MS } from '../core/windows.js';
-import type {
-  AuditLogQueryInfo, AuditSearch, BlobStore, Clock, CursorStore, EventSink, GapHeal, GapRecord, GapStore, HealQuery, HealState, Ledger, Logger, Metrics, OutgoingEvent,
-} from '../ports.js';
-import { CONTAINER_CLAIM_CHECK } from './ingestContent.js';
+import type { AuditSearch, BlobStore, Clock, CursorStore, EventSink, GapStore, Ledger, Logger, Metrics } from '../ports.js';
+import type { GapHeal, GapRecord, HealQuery, HealState } from '../core/gaps.js';
+import type { AuditLogQueryInfo, OutgoingEvent } from '../core/io.js';
+import { bodyWithinBudget, eventProperties, publishPipelineEvent, safeName } from './common/hubEvents.js';
+import { RunBudget } from './common/streamRun.js';
 
 /**
  * Healing gaps from Microsoft Purview audit search: for each gap record (time the Management API can no
@@ -34,7 +34,7 @@ import { CONTAINER_CLAIM_CHECK } from './ingestContent.js';
  * state lives on the gap record, so a run that ends (deadline, crash) is continued by the next one.
  */
 
-export interface HealDependencies {
+export interface HealGapsDependencies {
   readonly gaps: GapStore;
   readonly ledger: Ledger;
   readonly cursors: CursorStore;
@@ -49,10 +49,10 @@ export interface HealDependencies {
   readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
-export interface HealOptions {
+export interface HealGapsOptions {
   /** `HEAL_GAPS`: heal gaps discovery recorded. Gaps an operator asked for are healed either way. */
   readonly automatic: boolean;
-  readonly lookbehindMs: number;
+  readonly lookbehindInMs: number;
   /** Submissions per tenant in any 24 h, and queries queued or running per tenant at once. */
   readonly queriesPerDay: number;
   readonly maxRunningQueries: number;
@@ -61,32 +61,32 @@ export interface HealOptions {
   /** EVENT_PROFILE, as for content blobs: `full` (default) or `compact`. */
   readonly eventProfile?: EventProfile;
   /** Epoch ms after which no further poll waits or pages start; the next run continues. */
-  readonly deadline: number;
+  readonly deadlineAtMs: number;
   /** First and longest wait between polls of running queries. Defaults 5 s and 60 s. */
-  readonly pollInitialMs?: number;
-  readonly pollMaxMs?: number;
+  readonly pollInitialInMs?: number;
+  readonly pollMaxInMs?: number;
   /** Submissions of one range before it is given up. Default 3. */
   readonly maxAttempts?: number;
   readonly abortSignal?: AbortSignal;
 }
 
-/** The heal options from the configuration's values (`Config.heal` and `Config.ingest`), for a run ending at `deadline`. */
+/** The heal options from the configuration's values (`Config.heal` and `Config.ingest`), for a run ending at `deadlineAtMs`. */
 export function healOptionsOf(
   settings: {
     readonly heal: { readonly enabled: boolean; readonly lookbehindHours: number; readonly queriesPerDay: number; readonly maxRunningQueries: number };
     readonly ingest: { readonly maxEventBytes: number; readonly partitionKeyMode: PartitionKeyMode; readonly eventProfile?: EventProfile };
   },
-  deadline: number,
-): HealOptions {
+  deadlineAtMs: number,
+): HealGapsOptions {
   return {
     automatic: settings.heal.enabled,
-    lookbehindMs: settings.heal.lookbehindHours * HOUR_MS,
+    lookbehindInMs: settings.heal.lookbehindHours * HOUR_MS,
     queriesPerDay: settings.heal.queriesPerDay,
     maxRunningQueries: settings.heal.maxRunningQueries,
     maxEventBytes: settings.ingest.maxEventBytes,
     partitionKeyMode: settings.ingest.partitionKeyMode,
     eventProfile: settings.ingest.eventProfile,
-    deadline,
+    deadlineAtMs,
   };
 }
 
@@ -100,26 +100,27 @@ const LOST: ReadonlySet<string> = new Set(['expired', 'missing', 'failed', 'pois
 
 /**
  * One pass of healing (the timer): every gap that is not final nor provisional is advanced — planned,
- * submitted, polled with backoff until `deadline`, paged and concluded. Returns the gap records as left.
+ * submitted, polled with backoff until `deadlineAtMs`, paged and concluded. Returns the gap records as left.
  */
-export async function healGaps(deps: HealDependencies, options: HealOptions, select: (gap: GapRecord) => boolean = () => true): Promise<GapRecord[]> {
+export async function healGaps(deps: HealGapsDependencies, options: HealGapsOptions, select: (gap: GapRecord) => boolean = () => true): Promise<GapRecord[]> {
   const all = await deps.gaps.listAll(options);
   const budgets = new Budgets(all, deps.clock.now(), options);
+  const time = new RunBudget(deps.clock, options);
   // Gaps of tenants no longer configured are left as they are.
   const work = all.filter((g) => isContentType(g.contentType) && deps.tenants.has(g.tenantId) && select(g)).map((g) => new GapHealing(g, all, budgets, deps, options));
   for (const w of work) await w.begin();
-  let wait = options.pollInitialMs ?? 5000;
+  let wait = options.pollInitialInMs ?? 5000;
   for (;;) {
     let progressed = false;
     for (const w of work) if (w.active) progressed = (await w.step()) || progressed;
     if (!work.some((w) => w.active) || options.abortSignal?.aborted) break;
     if (progressed) {
-      wait = options.pollInitialMs ?? 5000;
+      wait = options.pollInitialInMs ?? 5000;
       continue;
     }
-    if (deps.clock.now() + wait > options.deadline) break;
+    if (time.cannotWait(wait)) break;
     await deps.sleep(wait, options.abortSignal);
-    wait = Math.min(wait * 2, options.pollMaxMs ?? 60_000);
+    wait = Math.min(wait * 2, options.pollMaxInMs ?? 60_000);
   }
   for (const w of work) if (w.active) await w.pause();
   return work.map((w) => w.gap);
@@ -132,7 +133,7 @@ export async function healGaps(deps: HealDependencies, options: HealOptions, sel
  * Management API delivered, or that an earlier heal published, is not queried: such a range delivers
  * nothing new.
  */
-export async function healRange(stream: StreamKey, window: TimeWindow, deps: HealDependencies, options: HealOptions): Promise<GapRecord> {
+export async function healRange(stream: StreamKey, window: TimeWindow, deps: HealGapsDependencies, options: HealGapsOptions): Promise<GapRecord> {
   const start = new Date(window.start).toISOString();
   const now = deps.clock.now();
   const existing = (await deps.gaps.list(stream, options)).find((g) => g.start === start);
@@ -171,7 +172,7 @@ class Budgets {
   constructor(
     gaps: readonly GapRecord[],
     now: number,
-    private readonly options: HealOptions,
+    private readonly options: HealGapsOptions,
   ) {
     for (const gap of gaps) {
       for (const q of gap.heal?.queries ?? []) {
@@ -228,13 +229,14 @@ class GapHealing {
   private reason?: string;
   private splits: number;
   private range: TimeWindow;
+  private readonly time: RunBudget;
 
   constructor(
     gap: GapRecord,
     private readonly allGaps: readonly GapRecord[],
     private readonly budgets: Budgets,
-    private readonly deps: HealDependencies,
-    private readonly options: HealOptions,
+    private readonly deps: HealGapsDependencies,
+    private readonly options: HealGapsOptions,
   ) {
     this.gap = gap;
     this.stream = { tenantId: gap.tenantId, contentType: gap.contentType as StreamKey['contentType'] };
@@ -242,7 +244,8 @@ class GapHealing {
     this.state = gap.heal?.state ?? 'pending';
     this.reason = gap.heal?.reason;
     this.splits = gap.heal?.splits ?? 0;
-    this.range = healRangeOf(gap, options.lookbehindMs);
+    this.range = healRangeOf(gap, options.lookbehindInMs);
+    this.time = new RunBudget(deps.clock, options);
   }
 
   private get fields() {
@@ -281,7 +284,7 @@ class GapHealing {
     // say where listing started) the earliest blob listed, as evidence of how far back listing reaches.
     const [cursorRow, rows] = await Promise.all([
       deps.cursors.read(stream, options),
-      collect(deps.ledger.query(stream, { createdFrom: iso(range.start - options.lookbehindMs - HOUR_MS - DAY_MS), createdTo: iso(range.end + options.lookbehindMs + HOUR_MS) }, options)),
+      collect(deps.ledger.query(stream, { createdFrom: iso(range.start - options.lookbehindInMs - HOUR_MS - DAY_MS), createdTo: iso(range.end + options.lookbehindInMs + HOUR_MS) }, options)),
     ]);
     const lostBlobs = rows.filter((e) => LOST.has(e.status)).map((e) => Date.parse(e.contentCreated));
     const earliest = rows.reduce((min, e) => Math.min(min, Date.parse(e.contentCreated)), Infinity);
@@ -292,7 +295,7 @@ class GapHealing {
     const state = cursorRow?.state;
     const plan = planHeal({
       range,
-      lookbehindMs: options.lookbehindMs,
+      lookbehindInMs: options.lookbehindInMs,
       listedFrom: state?.intendedStart ? Date.parse(state.intendedStart) : state?.cursor && Number.isFinite(earliest) ? earliest : undefined,
       listedTo: state?.cursor ? Date.parse(state.cursor) : undefined,
       gaps: streamGaps.filter((g) => g.cause !== 'operator').map((g) => ({ start: Date.parse(g.start), end: Date.parse(g.end) })),
@@ -319,7 +322,7 @@ class GapHealing {
       progressed = (await this.submit()) || progressed;
       progressed = (await this.poll()) || progressed;
       for (const q of this.queries) {
-        if (!this.active || this.deps.clock.now() >= this.options.deadline) break;
+        if (!this.active || this.time.pastDeadline()) break;
         if (q.state === 'succeeded') progressed = (await this.page(q)) || progressed;
       }
     } catch (err) {
@@ -502,7 +505,7 @@ class GapHealing {
             return true;
           }
           await this.save();
-          if (deps.clock.now() >= options.deadline) return true;
+          if (this.time.pastDeadline()) return true;
         }
         // A listing that ended without a last page (no pages at all): nothing more to read.
         q.state = 'delivered';
@@ -528,29 +531,8 @@ class GapHealing {
   }
 
   private async outgoing(event: NormalizedEvent, record: unknown, sourceContentId: string): Promise<OutgoingEvent> {
-    let body = JSON.stringify(event);
-    if (exceedsBytes(body, this.options.maxEventBytes)) {
-      const ref = await this.deps.blobs.put(CONTAINER_CLAIM_CHECK, `${this.stream.tenantId}/${safeName(sourceContentId)}/${event.EventId}.json`, JSON.stringify(record), {
-        contentType: 'application/json',
-        abortSignal: this.options.abortSignal,
-      });
-      body = shrinkToBudget(event, ref, this.options.maxEventBytes);
-      this.deps.metrics.count('events.claimCheck', 1, { tenantId: this.stream.tenantId, contentType: this.stream.contentType });
-    }
-    return {
-      body,
-      messageId: event.EventId,
-      correlationId: sourceContentId,
-      properties: {
-        EnvelopeVersion: event.EnvelopeVersion,
-        EventSchema: event.EventSchema,
-        Source: event.Source,
-        Workload: event.Workload ?? '',
-        RecordTypeName: event.RecordTypeName,
-        OrganizationId: event.OrganizationId,
-        AMQPheaders: '1',
-      },
-    };
+    const body = await bodyWithinBudget(event, JSON.stringify(event), () => JSON.stringify(record), `${this.stream.tenantId}/${safeName(sourceContentId)}`, this.stream, this.deps, this.options);
+    return { body, messageId: event.EventId, correlationId: sourceContentId, properties: eventProperties(event) };
   }
 
   /** Every range settled (or none was needed): healed, partial, suspicious or failed. */
@@ -658,18 +640,7 @@ class GapHealing {
   }
 
   private async publishEvent(event: PipelineHealEvent): Promise<void> {
-    try {
-      const publication = this.deps.sink.open({ partitionKey: event.SourceContentId.length <= 128 ? event.SourceContentId : undefined });
-      await publication.add({
-        body: JSON.stringify(event),
-        messageId: event.EventId,
-        correlationId: event.SourceContentId,
-        properties: { EnvelopeVersion: event.EnvelopeVersion, EventSchema: event.EventSchema, Source: event.Source, OrganizationId: event.OrganizationId, AMQPheaders: '1' },
-      });
-      await publication.flush();
-    } catch (err) {
-      this.deps.logger.warn('could not publish the heal event; the gap record still shows the outcome', { ...this.fields, error: describeError(err) });
-    }
+    await publishPipelineEvent(event, this.deps, { message: 'could not publish the heal event; the gap record still shows the outcome', fields: this.fields });
   }
 }
 
@@ -681,8 +652,4 @@ async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
-}
-
-function safeName(id: string): string {
-  return id.replace(/[^A-Za-z0-9$_.\-]/g, '_');
 }

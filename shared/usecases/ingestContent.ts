@@ -1,63 +1,20 @@
-import { createHash } from 'node:crypto';
-import { describeMessageForQuarantine, parseContentMessage, type ContentMessage } from '../core/contentMessage.js';
-import { exceedsBytes, shrinkToBudget } from '../core/eventBudget.js';
-import { nextRetry, type RetryPolicy } from '../core/deliveryRetry.js';
+import { parseContentMessage, type ContentMessage } from '../core/contentMessage.js';
+import { CONTAINER_QUARANTINE } from '../core/containers.js';
+import { nextRetry } from '../core/deliveryRetry.js';
 import { describeError, IngestError, PermanentError } from '../core/errors.js';
 import { checkFeedUrl, contentUriFor } from '../core/feedUrls.js';
 import { JsonStreamError, splitJsonArray } from '../core/jsonArrayStream.js';
-import type { PartitionKeyMode, StreamKey } from '../core/model.js';
-import type { EventProfile, NormalizeContext, NormalizedEvent } from '../core/normalize/event.js';
+import type { StreamKey } from '../core/model.js';
+import type { NormalizeContext } from '../core/normalize/event.js';
 import { buildElement, serializeElement } from '../core/normalize/serialize.js';
-import { blobManifestEvent, EventIdDigest, type BlobManifestEvent } from '../core/manifest.js';
+import { blobManifestEvent, EventIdDigest } from '../core/manifest.js';
 import { partitionKeyFor } from '../core/partitionKey.js';
-import { pipelineErrorEvent, type PipelineErrorEvent } from '../core/pipelineEvent.js';
-import type { BlobStore, Clock, ContentQueue, ContentSource, EventPublication, EventSink, Ledger, LedgerEntry, LedgerPatch, LedgerStatus, Logger, Metrics, OutgoingEvent } from '../ports.js';
+import type { EventPublication } from '../ports.js';
+import type { OutgoingEvent } from '../core/io.js';
+import type { LedgerEntry, LedgerPatch } from '../core/ledger.js';
+import { DEFAULT_RETRY_POLICY, endWith, ledgerEntryFor, quarantineMessage, type FinalStatus, type IngestContentDependencies, type IngestContentOptions, type IngestOutcome } from './common/delivery.js';
+import { bodyWithinBudget, eventProperties, pipelineOutgoing, safeName } from './common/hubEvents.js';
 
-export interface IngestDependencies {
-  /** The configured tenants: the management endpoint a tenant's content may be fetched from. */
-  readonly tenants: ReadonlyMap<string, { readonly managementEndpoint: string }>;
-  readonly ledger: Ledger;
-  readonly source: ContentSource;
-  readonly sink: EventSink;
-  readonly blobs: BlobStore;
-  /** Where a blob goes back, with a visibility delay, after a transient failure (and a copy during another's lease). */
-  readonly queue: ContentQueue;
-  readonly clock: Clock;
-  readonly logger: Logger;
-  readonly metrics: Metrics;
-  /** Names this worker on the lease it takes (host and process, say). */
-  readonly workerId?: string;
-  /** Uniform in [0, 1): the backoff's jitter. Without it there is none (tests). */
-  readonly random?: () => number;
-}
-
-export interface IngestOptions {
-  readonly maxEventBytes: number;
-  readonly partitionKeyMode: PartitionKeyMode;
-  readonly abortSignal?: AbortSignal;
-  /** EVENT_PROFILE: `full` (default, the record in Raw) or `compact`. */
-  readonly eventProfile?: EventProfile;
-  /** RETRY_INITIAL_SECONDS / RETRY_MAX_SECONDS; default 30 s and 1 h. */
-  readonly retry?: RetryPolicy;
-  /** How long a claim on a blob holds without being renewed. Default 1 minute; renewed at every checkpoint. */
-  readonly leaseInMs?: number;
-}
-
-export type IngestStatus = 'done' | 'duplicate' | 'final' | 'expired' | 'missing' | 'failed' | 'quarantined' | 'retrying' | 'leased' | 'leaseLost';
-
-export interface IngestOutcome {
-  readonly status: IngestStatus;
-  readonly contentId?: string;
-  readonly records?: number;
-  readonly reason?: string;
-  /** `retrying`, `leased`: how long the blob's next message stays invisible. */
-  readonly delayMs?: number;
-}
-
-export const CONTAINER_QUARANTINE = 'quarantine';
-export const CONTAINER_CLAIM_CHECK = 'claim-check';
-
-export const DEFAULT_RETRY_POLICY: RetryPolicy = { initialMs: 30_000, maxMs: 3_600_000 };
 /** Short, so a crashed worker's blob is taken over within a minute; renewed at every checkpoint and every half lease. */
 export const DEFAULT_LEASE_MS = 60_000;
 /** A body that is not a JSON array is downloaded this many times before it counts as permanently malformed. */
@@ -72,7 +29,7 @@ export const MALFORMED_ATTEMPTS = 3;
  * completes, until the content's expiry is near; a retry resumes after the last batch the hub acknowledged.
  * The handler throws only when it cannot even record that (ledger or queue unreachable).
  */
-export async function ingestContent(input: unknown, deps: IngestDependencies, options: IngestOptions): Promise<IngestOutcome> {
+export async function ingestContent(input: unknown, deps: IngestContentDependencies, options: IngestContentOptions): Promise<IngestOutcome> {
   const parsed = parseContentMessage(input);
   if (!parsed.ok) return quarantineMessage(input, parsed.reason, deps);
   const message = parsed.message;
@@ -96,11 +53,11 @@ let claims = 0;
  * copies of a message never publish together. A copy that finds a live lease goes back on the queue until the
  * lease ends; an expired lease (a worker that crashed) is taken over, and delivery resumes at its checkpoint.
  */
-async function claimRow(message: ContentMessage, fields: Readonly<Record<string, string>>, deps: IngestDependencies, options: IngestOptions): Promise<Claim> {
+async function claimRow(message: ContentMessage, fields: Readonly<Record<string, string>>, deps: IngestContentDependencies, options: IngestContentOptions): Promise<Claim> {
   const stream: StreamKey = { tenantId: message.tenantId, contentType: message.contentType };
   // One owner per delivery, not per process: the host runs several messages at once in one worker.
   const me = `${deps.workerId ?? 'worker'}#${++claims}`;
-  const leaseMs = options.leaseInMs ?? DEFAULT_LEASE_MS;
+  const leaseInMs = options.leaseInMs ?? DEFAULT_LEASE_MS;
   for (let race = 0; race < 3; race++) {
     let current = await deps.ledger.read(stream, message.contentId, options);
     if (!current) {
@@ -126,21 +83,21 @@ async function claimRow(message: ContentMessage, fields: Readonly<Record<string,
       return endWith('expired', `contentExpiration ${message.contentExpiration} passed before the download`, message, row, deps, options);
     }
     if (row.status === 'delivering') deps.logger.warn('taking over an expired delivery lease; resuming at its checkpoint', { ...fields, previousOwner: row.leaseOwner, leaseUntil: row.leaseUntil, resumeOffset: row.resumeOffset ?? 0 });
-    const claimed: LedgerEntry = { ...row, status: 'delivering', leaseOwner: me, leaseUntil: new Date(now + leaseMs).toISOString(), attempts: (row.attempts ?? 0) + 1 };
+    const claimed: LedgerEntry = { ...row, status: 'delivering', leaseOwner: me, leaseUntil: new Date(now + leaseInMs).toISOString(), attempts: (row.attempts ?? 0) + 1 };
     const etag = await deps.ledger.replaceIf(claimed, current.etag, options);
     if (etag) return { row: claimed, etag };
   }
   // Three lost races in a row: someone else is busy with this row; come back when a lease would have ended.
-  return backOffDuringLease(message, leaseMs, deps, options);
+  return backOffDuringLease(message, leaseInMs, deps, options);
 }
 
 /** A copy of a message whose blob another worker holds: re-enqueued to arrive just after that lease, never published. */
-async function backOffDuringLease(message: ContentMessage, remainingMs: number, deps: IngestDependencies, options: IngestOptions): Promise<IngestOutcome> {
-  const delayMs = Math.ceil(remainingMs) + 1000 + Math.round((deps.random?.() ?? 0) * 5000);
-  await deps.queue.enqueue([message], { visibilityDelayMs: delayMs, abortSignal: options.abortSignal });
-  deps.logger.info('content is being delivered by another worker; this copy comes back after the lease', { tenantId: message.tenantId, contentId: message.contentId, delayMs });
+async function backOffDuringLease(message: ContentMessage, remainingInMs: number, deps: IngestContentDependencies, options: IngestContentOptions): Promise<IngestOutcome> {
+  const delayInMs = Math.ceil(remainingInMs) + 1000 + Math.round((deps.random?.() ?? 0) * 5000);
+  await deps.queue.enqueue([message], { visibilityDelayInMs: delayInMs, abortSignal: options.abortSignal });
+  deps.logger.info('content is being delivered by another worker; this copy comes back after the lease', { tenantId: message.tenantId, contentId: message.contentId, delayMs: delayInMs });
   deps.metrics.count('blobs.leased', 1, { tenantId: message.tenantId, contentType: message.contentType });
-  return { status: 'leased', contentId: message.contentId, delayMs };
+  return { status: 'leased', contentId: message.contentId, delayInMs };
 }
 
 /** The lease was taken over while this worker still ran (it stalled past its lease): it stops at once. */
@@ -170,7 +127,7 @@ class BlobDelivery {
   private readonly stream: StreamKey;
   private readonly resumeFrom: number;
   private readonly started: number;
-  private readonly leaseMs: number;
+  private readonly leaseInMs: number;
   private index = 0;
   private bytes = 0;
   private checkpointed: number;
@@ -184,14 +141,14 @@ class BlobDelivery {
     private readonly contentUri: string,
     private row: LedgerEntry,
     private etag: string,
-    private readonly deps: IngestDependencies,
-    private readonly options: IngestOptions,
+    private readonly deps: IngestContentDependencies,
+    private readonly options: IngestContentOptions,
   ) {
     this.stream = { tenantId: message.tenantId, contentType: message.contentType };
     this.resumeFrom = row.resumeOffset ?? 0;
     this.started = deps.clock.now();
     this.leaseRenewedAt = this.started;
-    this.leaseMs = options.leaseInMs ?? DEFAULT_LEASE_MS;
+    this.leaseInMs = options.leaseInMs ?? DEFAULT_LEASE_MS;
     this.checkpointed = this.resumeFrom;
     this.context = {
       source: 'O365ManagementActivity',
@@ -279,15 +236,7 @@ class BlobDelivery {
     const { message, deps } = this;
     // Parse, normalize and serialize (an element that is not JSON is kept, its text as Raw).
     const { event, body: serialized } = serializeElement(text, this.context, { profile: this.options.eventProfile, index: this.index });
-    let body = serialized;
-    if (exceedsBytes(body, this.options.maxEventBytes)) {
-      const ref = await deps.blobs.put(CONTAINER_CLAIM_CHECK, `${message.tenantId}/${safeName(message.contentId)}/${event.EventId}.json`, text, {
-        contentType: 'application/json',
-        abortSignal: this.options.abortSignal,
-      });
-      body = shrinkToBudget(event, ref, this.options.maxEventBytes);
-      deps.metrics.count('events.claimCheck', 1, { tenantId: message.tenantId, contentType: message.contentType });
-    }
+    const body = await bodyWithinBudget(event, serialized, () => text, `${message.tenantId}/${safeName(message.contentId)}`, message, deps, this.options);
     return { body, messageId: event.EventId, correlationId: message.contentId, properties: eventProperties(event) };
   }
 
@@ -299,8 +248,8 @@ class BlobDelivery {
   private async checkpoint(acknowledged: number): Promise<void> {
     const offset = this.resumeFrom + acknowledged;
     const now = this.deps.clock.now();
-    if (offset === this.checkpointed && now - this.leaseRenewedAt < this.leaseMs / 2) return;
-    await this.save({ resumeOffset: offset, leaseUntil: new Date(now + this.leaseMs).toISOString() });
+    if (offset === this.checkpointed && now - this.leaseRenewedAt < this.leaseInMs / 2) return;
+    await this.save({ resumeOffset: offset, leaseUntil: new Date(now + this.leaseInMs).toISOString() });
     this.checkpointed = offset;
     this.leaseRenewedAt = now;
   }
@@ -382,11 +331,11 @@ class BlobDelivery {
       enqueuedAt: new Date(now).toISOString(),
       nextAttemptAt: new Date(decision.nextAttemptAt).toISOString(),
     });
-    await deps.queue.enqueue([message], { visibilityDelayMs: decision.delayMs, abortSignal: this.options.abortSignal });
+    await deps.queue.enqueue([message], { visibilityDelayInMs: decision.delayInMs, abortSignal: this.options.abortSignal });
     const dims = { tenantId: message.tenantId, contentType: message.contentType };
-    deps.logger.warn('content delivery failed; retrying after a backoff', { ...dims, contentId: message.contentId, attempt: attempts, resumeOffset: patch.resumeOffset, delayMs: decision.delayMs, error: lastError });
+    deps.logger.warn('content delivery failed; retrying after a backoff', { ...dims, contentId: message.contentId, attempt: attempts, resumeOffset: patch.resumeOffset, delayMs: decision.delayInMs, error: lastError });
     deps.metrics.count('blobs.retry', 1, { ...dims, code: err instanceof IngestError ? err.code : err === undefined ? 'Malformed' : 'Unexpected' });
-    return { status: 'retrying', contentId: message.contentId, reason: lastError, delayMs: decision.delayMs };
+    return { status: 'retrying', contentId: message.contentId, reason: lastError, delayInMs: decision.delayInMs };
   }
 
   private end(status: FinalStatus, reason: string, patch: LedgerPatch): Promise<IngestOutcome> {
@@ -409,62 +358,11 @@ class BlobDelivery {
   }
 }
 
-type FinalStatus = Exclude<LedgerStatus, 'listed' | 'delivering' | 'done'>;
-
-/**
- * Ends a blob without (full) delivery: ledger status and reason, error log, metric, in-band pipeline event.
- * `write` records the outcome on the row (by default a merge; delivery passes its leased replace).
- */
-export async function endWith(
-  status: FinalStatus,
-  reason: string,
-  message: ContentMessage,
-  row: LedgerEntry,
-  deps: Pick<IngestDependencies, 'ledger' | 'sink' | 'clock' | 'logger' | 'metrics'>,
-  options: { abortSignal?: AbortSignal },
-  recordsPublished?: number,
-  write?: (patch: LedgerPatch) => Promise<void>,
-  extra: LedgerPatch = {},
-): Promise<IngestOutcome> {
-  const stream: StreamKey = { tenantId: message.tenantId, contentType: message.contentType };
-  const now = deps.clock.now();
-  const patch: LedgerPatch = { status, lastError: reason, completedAt: new Date(now).toISOString(), resumeOffset: row.resumeOffset, ...extra };
-  await (write ? write(patch) : deps.ledger.update(stream, message.contentId, patch, options));
-  deps.logger.error(`content ${status}`, { tenantId: message.tenantId, contentType: message.contentType, contentId: message.contentId, reason });
-  deps.metrics.count(`blobs.${status}`, 1, { tenantId: message.tenantId, contentType: message.contentType });
-  await publishPipelineEvent(
-    pipelineErrorEvent({ ...message, status, reason, attempts: row.attempts, recordsPublished, now }),
-    deps,
-  );
-  return { status: status === 'poisoned' ? 'failed' : status, contentId: message.contentId, reason };
-}
-
-/** Sends the in-band pipeline event; its failure is logged, never allowed to undo the ledger outcome. */
-export async function publishPipelineEvent(event: PipelineErrorEvent, deps: Pick<IngestDependencies, 'sink' | 'logger'>): Promise<void> {
-  try {
-    const publication = deps.sink.open({ partitionKey: event.SourceContentId.length <= 128 ? event.SourceContentId : undefined });
-    await publication.add(pipelineOutgoing(event));
-    await publication.flush();
-  } catch (err) {
-    deps.logger.warn('could not publish the pipeline event; the ledger row still records the outcome', { contentId: event.SourceContentId, error: describeError(err) });
-  }
-}
-
-/** A pipeline event (an error report or a blob manifest) as it goes on the hub. */
-function pipelineOutgoing(event: PipelineErrorEvent | BlobManifestEvent): OutgoingEvent {
-  return {
-    body: JSON.stringify(event),
-    messageId: event.EventId,
-    correlationId: event.SourceContentId,
-    properties: { EnvelopeVersion: event.EnvelopeVersion, EventSchema: event.EventSchema, Source: event.Source, OrganizationId: event.OrganizationId, AMQPheaders: '1' },
-  };
-}
-
 /**
  * A contentUri from a message is used only if it names this blob on the tenant's management host
  * under its feed path; otherwise it is rebuilt from the content id (the API has served wrong-host URIs).
  */
-function guardedContentUri(message: ContentMessage, managementEndpoint: string, deps: IngestDependencies, fields: Record<string, string>): string {
+function guardedContentUri(message: ContentMessage, managementEndpoint: string, deps: IngestContentDependencies, fields: Record<string, string>): string {
   const canonical = contentUriFor(managementEndpoint, message.tenantId, message.contentId);
   const verdict = checkFeedUrl(message.contentUri, managementEndpoint, message.tenantId);
   const namesThisBlob = verdict.ok && verdict.url.pathname.endsWith(`/activity/feed/audit/${message.contentId}`);
@@ -472,53 +370,6 @@ function guardedContentUri(message: ContentMessage, managementEndpoint: string, 
   deps.logger.warn('contentUri anomaly: rebuilt from the management host, tenant and contentId', { ...fields, problem: verdict.ok ? 'not this blob' : verdict.problem, host: hostOf(message.contentUri) });
   deps.metrics.count('contentUri.rebuilt', 1, { tenantId: message.tenantId });
   return canonical;
-}
-
-/**
- * Keeps an unusable queue message for inspection, with the reason. Never throws on the message itself (a
- * message nested too deep to serialize is described instead), so bad input always ends here.
- */
-export async function quarantineMessage(input: unknown, reason: string, deps: Pick<IngestDependencies, 'blobs' | 'clock' | 'logger' | 'metrics'>): Promise<IngestOutcome> {
-  const text = describeMessageForQuarantine(input);
-  const digest = createHash('sha256').update(text).digest('hex').slice(0, 16);
-  const at = new Date(deps.clock.now()).toISOString();
-  const name = `messages/${at.slice(0, 10)}/${at.replace(/[:.]/g, '')}-${digest}.json`;
-  await deps.blobs.put(CONTAINER_QUARANTINE, name, JSON.stringify({ reason, quarantinedAt: at, message: text }), { contentType: 'application/json' });
-  deps.logger.error('queue message quarantined', { reason, blob: `${CONTAINER_QUARANTINE}/${name}` });
-  deps.metrics.count('messages.quarantined', 1);
-  return { status: 'quarantined', reason };
-}
-
-export function ledgerEntryFor(message: ContentMessage, status: LedgerStatus): LedgerEntry {
-  return {
-    tenantId: message.tenantId,
-    contentType: message.contentType,
-    contentId: message.contentId,
-    contentUri: message.contentUri,
-    contentCreated: message.contentCreated,
-    contentExpiration: message.contentExpiration,
-    listedAt: message.listedAt,
-    status,
-    attempts: 0,
-  };
-}
-
-function eventProperties(event: NormalizedEvent): Record<string, string> {
-  return {
-    EnvelopeVersion: event.EnvelopeVersion,
-    EventSchema: event.EventSchema,
-    Source: event.Source,
-    Workload: event.Workload ?? '',
-    RecordTypeName: event.RecordTypeName,
-    OrganizationId: event.OrganizationId,
-    // Marks AMQP-encoded headers for Kafka readers (docs/architecture.md, "The normalized event").
-    AMQPheaders: '1',
-  };
-}
-
-/** Content ids may contain `$`, which blob names allow; anything else odd is replaced. */
-function safeName(contentId: string): string {
-  return contentId.replace(/[^A-Za-z0-9$_.\-]/g, '_');
 }
 
 function hostOf(uri: string): string {

@@ -1,7 +1,7 @@
 import { parseContentMessage } from '../core/contentMessage.js';
 import { nextRetry } from '../core/deliveryRetry.js';
 import type { StreamKey } from '../core/model.js';
-import { DEFAULT_RETRY_POLICY, endWith, ledgerEntryFor, quarantineMessage, type IngestDependencies, type IngestOptions, type IngestOutcome } from './ingestContent.js';
+import { DEFAULT_RETRY_POLICY, endWith, ledgerEntryFor, quarantineMessage, type IngestContentDependencies, type IngestContentOptions, type IngestOutcome } from './common/delivery.js';
 
 /**
  * A content message the queue host gave up on (maxDequeueCount attempts that crashed or threw before delivery
@@ -10,7 +10,7 @@ import { DEFAULT_RETRY_POLICY, endWith, ledgerEntryFor, quarantineMessage, type 
  * in-band, and reconcile re-enqueues it when that time comes, until the content's expiry is near; only then
  * does it end `failed` ("expired during retries").
  */
-export async function onPoison(input: unknown, deps: IngestDependencies, dequeueCount: number, options: Pick<IngestOptions, 'retry' | 'abortSignal'> = {}): Promise<IngestOutcome> {
+export async function onPoison(input: unknown, deps: IngestContentDependencies, dequeueCount: number, options: Pick<IngestContentOptions, 'retry' | 'abortSignal'> = {}): Promise<IngestOutcome> {
   const parsed = parseContentMessage(input);
   if (!parsed.ok) return quarantineMessage(input, `poisoned message is unreadable: ${parsed.reason}`, deps);
   const message = parsed.message;

@@ -2,8 +2,11 @@ import { toContentMessage } from '../core/contentMessage.js';
 import { PermanentError } from '../core/errors.js';
 import type { AnyStreamKey, StreamKey, TimeWindow } from '../core/model.js';
 import { DEFAULT_MAX_WINDOW_MS, LISTING_RETENTION_MS } from '../core/windows.js';
-import type { ActivityFeed, CallOptions, Clock, ContentQueue, CursorState, CursorStore, HealthStore, Ledger, LedgerPatch, LedgerStatus, Logger, StreamHealth } from '../ports.js';
-import { WindowRecorder, type ListingRecorderDependencies } from './listingRecorder.js';
+import type { ActivityFeed, Clock, ContentQueue, CursorStore, HealthStore, Ledger, Logger } from '../ports.js';
+import type { StreamHealth } from '../core/accounting.js';
+import type { CallOptions } from '../core/io.js';
+import type { CursorState, LedgerPatch, LedgerStatus } from '../core/ledger.js';
+import { WindowRecorder, type ListingRecorderDependencies } from './common/listingRecorder.js';
 
 /** Operator actions (the `ops` CLI): backfill a window, replay failed blobs, report status. */
 

@@ -1,17 +1,19 @@
 import { mapLimit } from '../core/concurrency.js';
-import { exceedsBytes, shrinkToBudget } from '../core/eventBudget.js';
-import { CONTAINER_CLAIM_CHECK } from '../core/containers.js';
 import { describeError, PermanentError } from '../core/errors.js';
 import { compareGraphTimestamps, graphTimestampMinus, isGraphTimestamp, type PartitionKeyMode, type SecurityStreamKey } from '../core/model.js';
 import { lastUpdateOf, normalizeDefender, type DefenderEntityKind, type DefenderEvent } from '../core/normalize/defender.js';
 import { partitionKeyFor } from '../core/partitionKey.js';
 import { keepRevisions, parseRevisions, revisionHash } from '../core/revisions.js';
 import { MINUTE_MS } from '../core/windows.js';
-import type { BlobStore, CallOptions, Clock, CursorState, CursorStore, EventSink, Ledger, LedgerEntry, Logger, Metrics, OutgoingEvent, SecurityFeed, SecurityPage } from '../ports.js';
-import { ConcurrentPollerError, StreamCursor, type StreamOutcome } from './streamCursor.js';
+import type { BlobStore, Clock, CursorStore, EventSink, Ledger, Logger, Metrics, SecurityFeed } from '../ports.js';
+import type { OutgoingEvent, SecurityPage } from '../core/io.js';
+import type { LedgerEntry } from '../core/ledger.js';
+import { bodyWithinBudget } from './common/hubEvents.js';
+import type { StreamOutcome } from './common/streamCursor.js';
+import { CursorRun } from './common/streamRun.js';
 
 /** The ports a Defender XDR poll works through. */
-export interface SecurityPollDependencies {
+export interface PollSecurityDependencies {
   readonly feed: SecurityFeed;
   readonly cursors: CursorStore;
   readonly ledger: Ledger;
@@ -23,18 +25,18 @@ export interface SecurityPollDependencies {
 }
 
 /** Settings of one pollSecurity run. */
-export interface SecurityPollOptions {
+export interface PollSecurityOptions {
   /** Each scan starts this long before the cursor, for entities Graph makes visible late. Default 10 minutes. */
-  readonly overlapMs?: number;
+  readonly overlapInMs?: number;
   /** Where a stream's first scan starts. */
-  readonly initialLookbackMs: number;
+  readonly initialLookbackInMs: number;
   readonly maxEventBytes: number;
   /** `content` partitions by incident (the Defender analogue of a content blob), or by tenant, or not at all. */
   readonly partitionKeyMode: PartitionKeyMode;
   /** Streams polled at once. */
   readonly concurrency: number;
   /** Epoch ms by which the run must have stopped starting work (well before the function timeout). */
-  readonly deadline: number;
+  readonly deadlineAtMs: number;
   readonly abortSignal?: AbortSignal;
 }
 
@@ -77,18 +79,15 @@ const KIND_OF: Readonly<Record<SecurityStreamKey['contentType'], DefenderEntityK
  * again: revisions may be delivered twice (same EventId), never lost. Streams are isolated: a failure
  * is recorded on the stream's own cursor row.
  */
-export async function pollSecurity(streams: readonly SecurityStreamKey[], deps: SecurityPollDependencies, options: SecurityPollOptions): Promise<SecurityPollResult[]> {
+export async function pollSecurity(streams: readonly SecurityStreamKey[], deps: PollSecurityDependencies, options: PollSecurityOptions): Promise<SecurityPollResult[]> {
   // run() records every failure on the stream's own row and never throws, so one stream cannot stop another.
   return mapLimit(streams, options.concurrency, (stream) => new SecurityScan(stream, deps, options).run());
 }
 
 /** One stream's scan: owns its cursor row for the duration of the run. */
-class SecurityScan {
-  private readonly row: StreamCursor;
+class SecurityScan extends CursorRun<SecurityPollResult> {
   private since?: string;
-  private readonly id: string;
   private readonly kind: DefenderEntityKind;
-  private readonly call: CallOptions;
   private readonly counts = { pages: 0, events: 0, skipped: 0 };
   /** Revisions published before (kept on the row), and every revision seen this scan with its timestamp. */
   private previous: ReadonlySet<string> = new Set();
@@ -97,52 +96,37 @@ class SecurityScan {
 
   constructor(
     private readonly stream: SecurityStreamKey,
-    private readonly deps: SecurityPollDependencies,
-    private readonly options: SecurityPollOptions,
+    private readonly deps: PollSecurityDependencies,
+    private readonly options: PollSecurityOptions,
   ) {
+    super(stream, deps, options);
     this.kind = KIND_OF[stream.contentType];
-    this.call = { abortSignal: options.abortSignal };
-    this.row = new StreamCursor(stream, deps.cursors, this.call);
-    this.id = this.row.id;
   }
 
-  /** The cursor row as read (and as this run changes it). */
-  private get state(): CursorState {
-    return this.row.state;
-  }
+  protected async work(): Promise<SecurityPollResult> {
+    await this.row.load();
+    const now = this.deps.clock.now();
+    this.row.update({ lastRunAt: iso(now) });
+    // Claim the stream for this run: a poller that read the row before this write loses it here, before any work.
+    await this.row.save();
+    this.previous = parseRevisions(this.state.recentRevisions);
+    const since = (this.since = this.startOfScan(now));
 
-  async run(): Promise<SecurityPollResult> {
-    try {
-      await this.row.load();
-      const now = this.deps.clock.now();
-      this.row.update({ lastRunAt: iso(now) });
-      // Claim the stream for this run: a poller that read the row before this write loses it here, before any work.
-      await this.row.save();
-      this.previous = parseRevisions(this.state.recentRevisions);
-      const since = (this.since = this.startOfScan(now));
-
-      let newest: string | undefined;
-      for await (const page of this.deps.feed.listUpdated(this.stream, since, this.call)) {
-        newest = later(newest, await this.deliver(page, since, now));
-        if (this.outOfTime()) {
-          this.row.update({ recentRevisions: keepRevisions(this.seen, undefined, this.previous) });
-          await this.row.save();
-          return this.finish('partial', 'time budget reached mid-scan; the next run scans again from the cursor');
-        }
+    let newest: string | undefined;
+    for await (const page of this.deps.feed.listUpdated(this.stream, since, this.call)) {
+      newest = later(newest, await this.deliver(page, since, now));
+      if (this.outOfTime()) {
+        this.row.update({ recentRevisions: keepRevisions(this.seen, undefined, this.previous) });
+        await this.row.save();
+        return this.finish('partial', 'time budget reached mid-scan; the next run scans again from the cursor');
       }
-      // Never backwards: the overlap re-reads entities older than the cursor.
-      const cursor = later(this.validCursor(), newest);
-      const nextSince = cursor === undefined ? since : graphTimestampMinus(cursor, this.options.overlapMs ?? DEFAULT_SECURITY_OVERLAP_MS);
-      this.row.succeeded({ cursor, recentRevisions: keepRevisions(this.seen, nextSince, this.previous) });
-      await this.row.save();
-      return this.finish('complete');
-    } catch (err) {
-      if (err instanceof ConcurrentPollerError) {
-        this.deps.logger.warn('stream skipped: another poller updated its cursor', { stream: this.id });
-        return this.finish('skipped', 'another poller is working on this stream');
-      }
-      return this.fail(err);
     }
+    // Never backwards: the overlap re-reads entities older than the cursor.
+    const cursor = later(this.validCursor(), newest);
+    const nextSince = cursor === undefined ? since : graphTimestampMinus(cursor, this.options.overlapInMs ?? DEFAULT_SECURITY_OVERLAP_MS);
+    this.row.succeeded({ cursor, recentRevisions: keepRevisions(this.seen, nextSince, this.previous) });
+    await this.row.save();
+    return this.finish('complete');
   }
 
   /**
@@ -152,9 +136,9 @@ class SecurityScan {
    */
   private startOfScan(now: number): string {
     const cursor = this.state.cursor;
-    if (cursor === undefined) return iso(now - this.options.initialLookbackMs);
+    if (cursor === undefined) return iso(now - this.options.initialLookbackInMs);
     const problem = !isGraphTimestamp(cursor) ? 'is not a timestamp' : compareGraphTimestamps(cursor, iso(now + FUTURE_TOLERANCE_MS)) > 0 ? 'lies in the future' : undefined;
-    if (problem === undefined) return graphTimestampMinus(cursor, this.options.overlapMs ?? DEFAULT_SECURITY_OVERLAP_MS);
+    if (problem === undefined) return graphTimestampMinus(cursor, this.options.overlapInMs ?? DEFAULT_SECURITY_OVERLAP_MS);
     this.deps.metrics.count('stream.cursor.invalid', 1, { tenantId: this.stream.tenantId, contentType: this.stream.contentType });
     throw new PermanentError(
       'InvalidCursor',
@@ -223,15 +207,7 @@ class SecurityScan {
   }
 
   private async toOutgoing(event: DefenderEvent, pageId: string): Promise<OutgoingEvent> {
-    let body = JSON.stringify(event);
-    if (exceedsBytes(body, this.options.maxEventBytes)) {
-      const ref = await this.deps.blobs.put(CONTAINER_CLAIM_CHECK, `${this.stream.tenantId}/${this.stream.contentType}/${event.EventId}.json`, JSON.stringify(event.Raw), {
-        contentType: 'application/json',
-        abortSignal: this.options.abortSignal,
-      });
-      body = shrinkToBudget(event, ref, this.options.maxEventBytes);
-      this.deps.metrics.count('events.claimCheck', 1, { tenantId: this.stream.tenantId, contentType: this.stream.contentType });
-    }
+    const body = await bodyWithinBudget(event, JSON.stringify(event), () => JSON.stringify(event.Raw), `${this.stream.tenantId}/${this.stream.contentType}`, this.stream, this.deps, this.options);
     return {
       body,
       messageId: event.EventId,
@@ -279,11 +255,7 @@ class SecurityScan {
     }
   }
 
-  private outOfTime(): boolean {
-    return this.deps.clock.now() >= this.options.deadline || this.options.abortSignal?.aborted === true;
-  }
-
-  private async fail(err: unknown): Promise<SecurityPollResult> {
+  protected async fail(err: unknown): Promise<SecurityPollResult> {
     // Pages acknowledged before the failure stay published: the rescan of the same range skips them.
     if (this.seen.size > 0) this.row.update({ recentRevisions: keepRevisions(this.seen, undefined, this.previous) });
     await this.row.recordFailure(
@@ -295,7 +267,7 @@ class SecurityScan {
     return this.finish('failed', describeError(err));
   }
 
-  private finish(outcome: StreamOutcome, reason?: string): SecurityPollResult {
+  protected finish(outcome: StreamOutcome, reason?: string): SecurityPollResult {
     return { stream: this.stream, outcome, since: this.since, ...this.counts, cursor: this.state.cursor, reason };
   }
 }

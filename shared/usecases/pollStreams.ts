@@ -2,26 +2,28 @@ import { describeError, IngestError, PermanentError } from '../core/errors.js';
 import { streamId, type StreamKey, type TimeWindow } from '../core/model.js';
 import { mapLimit } from '../core/concurrency.js';
 import { HOUR_MS, MINUTE_MS, planWindows } from '../core/windows.js';
-import type { ActivityFeed, CallOptions, CursorState, CursorStore, GapRecord, GapStore } from '../ports.js';
-import { WindowRecorder, type ListingRecorderDependencies } from './listingRecorder.js';
-import { ConcurrentPollerError, StreamCursor, type StreamOutcome } from './streamCursor.js';
+import type { ActivityFeed, CursorStore, GapStore } from '../ports.js';
+import type { GapRecord } from '../core/gaps.js';
+import { WindowRecorder, type ListingRecorderDependencies } from './common/listingRecorder.js';
+import type { StreamOutcome } from './common/streamCursor.js';
+import { CursorRun } from './common/streamRun.js';
 
-export type { StreamOutcome } from './streamCursor.js';
+export type { StreamOutcome } from './common/streamCursor.js';
 
-export interface PollDependencies extends ListingRecorderDependencies {
+export interface PollStreamsDependencies extends ListingRecorderDependencies {
   readonly feed: ActivityFeed;
   readonly cursors: CursorStore;
   readonly gaps: GapStore;
 }
 
-export interface PollOptions {
-  readonly settleLagMs: number;
-  readonly overlapMs: number;
-  readonly initialLookbackMs: number;
+export interface PollStreamsOptions {
+  readonly settleLagInMs: number;
+  readonly overlapInMs: number;
+  readonly initialLookbackInMs: number;
   /** Streams polled at once. */
   readonly concurrency: number;
   /** Epoch ms by which the run must have stopped starting work (well before the function timeout). */
-  readonly deadline: number;
+  readonly deadlineAtMs: number;
   readonly abortSignal?: AbortSignal;
 }
 
@@ -68,88 +70,69 @@ export const CURSOR_FUTURE_TOLERANCE_MS = 5 * MINUTE_MS;
  * then move the cursor (ETag-guarded). Streams are isolated: one stream's failure is recorded on its own
  * cursor row and never stops another.
  */
-export async function pollStreams(streams: readonly StreamKey[], deps: PollDependencies, options: PollOptions): Promise<StreamPollResult[]> {
+export async function pollStreams(streams: readonly StreamKey[], deps: PollStreamsDependencies, options: PollStreamsOptions): Promise<StreamPollResult[]> {
   // run() records every failure on the stream's own row and never throws, so one stream cannot stop another.
   return mapLimit(streams, options.concurrency, (stream) => new StreamPoll(stream, deps, options).run());
 }
 
 /** One stream's poll: owns its cursor row for the duration of the run. */
-class StreamPoll {
-  private readonly row: StreamCursor;
-  private readonly id: string;
-  private readonly call: CallOptions;
+class StreamPoll extends CursorRun<StreamPollResult> {
   private readonly result = { windowsListed: 0, windowsPlanned: 0, pagesListed: 0, blobsListed: 0, blobsEnqueued: 0, entriesRejected: 0 };
   private gap?: TimeWindow;
 
   constructor(
     private readonly stream: StreamKey,
-    private readonly deps: PollDependencies,
-    private readonly options: PollOptions,
+    private readonly deps: PollStreamsDependencies,
+    private readonly options: PollStreamsOptions,
   ) {
-    this.call = { abortSignal: options.abortSignal };
-    this.row = new StreamCursor(stream, deps.cursors, this.call);
-    this.id = this.row.id;
+    super(stream, deps, options);
   }
 
-  /** The cursor row as read (and as this run changes it). */
-  private get state(): CursorState {
-    return this.row.state;
-  }
-
-  async run(): Promise<StreamPollResult> {
-    const { logger } = this.deps;
-    try {
-      await this.row.load();
-      const now = this.deps.clock.now();
-      this.row.update({ lastRunAt: iso(now) });
-      const cursor = this.checkedCursor(now);
-      const intended = this.checkedIntendedStart();
-      if (cursor === undefined && intended === undefined) {
-        // The first plan: persisted at once, so a first run that fails keeps where the stream was meant to start.
-        const start = iso(Math.floor((now - this.options.initialLookbackMs) / 1000) * 1000);
-        this.row.update({ intendedStart: start, coverageStart: start });
-        await this.row.save();
-      }
-      await this.finishRelisting(now);
-
-      // A stream that never listed anything starts its subscription first; later losses show up while listing.
-      if (cursor === undefined && this.state.subscription !== 'enabled' && this.state.enabledAt === undefined) await this.firstStart();
-
-      let intendedStart = this.state.intendedStart === undefined ? undefined : Date.parse(this.state.intendedStart);
-      if (intendedStart !== undefined && cursor !== undefined && this.state.enabledAt !== undefined) intendedStart = Math.max(intendedStart, Date.parse(this.state.enabledAt) - RELIST_BEFORE_START_MS);
-      const plan = planWindows({
-        cursor,
-        now,
-        settleLagMs: this.options.settleLagMs,
-        overlapMs: this.options.overlapMs,
-        initialLookbackMs: this.options.initialLookbackMs,
-        intendedStart: cursor === undefined || this.relisting(now) ? intendedStart : undefined,
-      });
-      this.result.windowsPlanned = plan.windows.length;
-
-      for (const [index, window] of plan.windows.entries()) {
-        if (this.outOfTime()) return this.finish('partial', 'time budget reached; the next run continues from the cursor');
-        // A window wholly before the cursor is a re-list: compare it with the ledger instead of inserting every entry.
-        const relist = cursor !== undefined && window.end <= cursor;
-        if (!(await this.listWindow(window, relist))) return this.finish('partial', 'time budget reached mid-window; the window is listed again next run');
-        // The gap becomes final when the cursor moves past it; until then a rerun would plan it again.
-        if (plan.gap && this.gap === undefined) await this.recordRetentionGap(plan.gap);
-        const next = Math.max(window.end, this.state.cursor === undefined ? -Infinity : Date.parse(this.state.cursor));
-        this.row.update({ subscription: 'enabled', cursor: iso(next) });
-        // Persist after every window, so a catch-up survives a crash or timeout window by window (the last one is saved below).
-        if (index < plan.windows.length - 1) await this.row.save();
-        this.result.windowsListed++;
-      }
-      this.row.succeeded({});
+  protected async work(): Promise<StreamPollResult> {
+    await this.row.load();
+    const now = this.deps.clock.now();
+    this.row.update({ lastRunAt: iso(now) });
+    const cursor = this.checkedCursor(now);
+    const intended = this.checkedIntendedStart();
+    if (cursor === undefined && intended === undefined) {
+      // The first plan: persisted at once, so a first run that fails keeps where the stream was meant to start.
+      const start = iso(Math.floor((now - this.options.initialLookbackInMs) / 1000) * 1000);
+      this.row.update({ intendedStart: start, coverageStart: start });
       await this.row.save();
-      return this.finish('complete');
-    } catch (err) {
-      if (err instanceof ConcurrentPollerError) {
-        logger.warn('stream skipped: another poller updated its cursor', { stream: this.id });
-        return this.finish('skipped', 'another poller is working on this stream');
-      }
-      return this.fail(err);
     }
+    await this.finishRelisting(now);
+
+    // A stream that never listed anything starts its subscription first; later losses show up while listing.
+    if (cursor === undefined && this.state.subscription !== 'enabled' && this.state.enabledAt === undefined) await this.firstStart();
+
+    let intendedStart = this.state.intendedStart === undefined ? undefined : Date.parse(this.state.intendedStart);
+    if (intendedStart !== undefined && cursor !== undefined && this.state.enabledAt !== undefined) intendedStart = Math.max(intendedStart, Date.parse(this.state.enabledAt) - RELIST_BEFORE_START_MS);
+    const plan = planWindows({
+      cursor,
+      now,
+      settleLagInMs: this.options.settleLagInMs,
+      overlapInMs: this.options.overlapInMs,
+      initialLookbackInMs: this.options.initialLookbackInMs,
+      intendedStart: cursor === undefined || this.relisting(now) ? intendedStart : undefined,
+    });
+    this.result.windowsPlanned = plan.windows.length;
+
+    for (const [index, window] of plan.windows.entries()) {
+      if (this.outOfTime()) return this.finish('partial', 'time budget reached; the next run continues from the cursor');
+      // A window wholly before the cursor is a re-list: compare it with the ledger instead of inserting every entry.
+      const relist = cursor !== undefined && window.end <= cursor;
+      if (!(await this.listWindow(window, relist))) return this.finish('partial', 'time budget reached mid-window; the window is listed again next run');
+      // The gap becomes final when the cursor moves past it; until then a rerun would plan it again.
+      if (plan.gap && this.gap === undefined) await this.recordRetentionGap(plan.gap);
+      const next = Math.max(window.end, this.state.cursor === undefined ? -Infinity : Date.parse(this.state.cursor));
+      this.row.update({ subscription: 'enabled', cursor: iso(next) });
+      // Persist after every window, so a catch-up survives a crash or timeout window by window (the last one is saved below).
+      if (index < plan.windows.length - 1) await this.row.save();
+      this.result.windowsListed++;
+    }
+    this.row.succeeded({});
+    await this.row.save();
+    return this.finish('complete');
   }
 
   /**
@@ -313,27 +296,23 @@ class StreamPoll {
   }
 
   private countGap(gap: TimeWindow, message: string): void {
-    const lengthMs = gap.end - gap.start;
+    const lengthInMs = gap.end - gap.start;
     this.row.update({
       gapCount: this.state.gapCount + 1,
-      gapTotalMs: this.state.gapTotalMs + lengthMs,
+      gapTotalMs: this.state.gapTotalMs + lengthInMs,
       lastGapStart: iso(gap.start),
       lastGapEnd: iso(gap.end),
     });
-    this.deps.logger.warn(message, { stream: this.id, gapStart: iso(gap.start), gapEnd: iso(gap.end), gapHours: Math.round((lengthMs / HOUR_MS) * 10) / 10 });
-    this.deps.metrics.count('stream.gap.ms', lengthMs, { tenantId: this.stream.tenantId, contentType: this.stream.contentType });
+    this.deps.logger.warn(message, { stream: this.id, gapStart: iso(gap.start), gapEnd: iso(gap.end), gapHours: Math.round((lengthInMs / HOUR_MS) * 10) / 10 });
+    this.deps.metrics.count('stream.gap.ms', lengthInMs, { tenantId: this.stream.tenantId, contentType: this.stream.contentType });
   }
 
-  private outOfTime(): boolean {
-    return this.deps.clock.now() >= this.options.deadline || this.options.abortSignal?.aborted === true;
-  }
-
-  private async fail(err: unknown): Promise<StreamPollResult> {
+  protected async fail(err: unknown): Promise<StreamPollResult> {
     await this.row.recordFailure(err, this.deps, { retryable: 'stream poll failed; the next run retries', permanent: 'stream poll failed and needs attention' });
     return this.finish('failed', describeError(err));
   }
 
-  private finish(outcome: StreamOutcome, reason?: string): StreamPollResult {
+  protected finish(outcome: StreamOutcome, reason?: string): StreamPollResult {
     return { stream: this.stream, outcome, ...this.result, cursor: this.state.cursor, gap: this.gap, reason };
   }
 }

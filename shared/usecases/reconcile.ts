@@ -7,12 +7,13 @@ import {
 import type { RetryPolicy } from '../core/deliveryRetry.js';
 import { isSecurityStream, streamId, type AnyStreamKey, type StreamKey } from '../core/model.js';
 import { DAY_MS, HOUR_MS, utcHourOf } from '../core/windows.js';
-import type {
-  CallOptions, Clock, ContentQueue, CursorStore, GapStore, HealthStore, HourSummary, Ledger, LedgerEntry, ListingFact, ListingLog, Logger, Metrics, StreamHealth, SummaryStore,
-  SweepStore,
-} from '../ports.js';
-import { redeliverStream } from './redelivery.js';
-import { FINAL_AFTER_MS, finalizeHours, purgeExpiredState } from './retention.js';
+import type { Clock, ContentQueue, CursorStore, GapStore, HealthStore, Ledger, ListingLog, Logger, Metrics, SummaryStore, SweepStore } from '../ports.js';
+import type { HourSummary, StreamHealth } from '../core/accounting.js';
+import type { CallOptions } from '../core/io.js';
+import type { LedgerEntry } from '../core/ledger.js';
+import { RangeReader } from './common/rangeReader.js';
+import { redeliverStream } from './common/redelivery.js';
+import { FINAL_AFTER_MS, finalizeHours, purgeExpiredState } from './common/retention.js';
 
 export interface ReconcileDependencies {
   readonly ledger: Ledger;
@@ -40,13 +41,13 @@ export interface ReconcileOptions {
   /** Ledger rows (and listing facts) are deleted this many days after contentCreated, once summarized. Default 30. */
   readonly ledgerRetentionDays?: number;
   /** A pending row whose last enqueue, retry time and lease lapsed this long ago is stuck (its message presumed lost). Default 1 h. */
-  readonly stuckAfterMs?: number;
+  readonly stuckAfterInMs?: number;
   /** Stuck rows re-enqueued at most per stream and run. Default 100. */
   readonly redeliverPerRun?: number;
   /** The delivery backoff (RETRY_INITIAL_SECONDS, RETRY_MAX_SECONDS), for poisoned rows. */
   readonly retry?: RetryPolicy;
-  readonly insertGraceMs?: number;
-  readonly horizonGraceMs?: number;
+  readonly insertGraceInMs?: number;
+  readonly horizonGraceInMs?: number;
   /** Streams reconciled at once. Default 4. */
   readonly concurrency?: number;
   readonly abortSignal?: AbortSignal;
@@ -88,8 +89,8 @@ async function reconcileStream(stream: AnyStreamKey, deps: ReconcileDependencies
   const dims = { tenantId: stream.tenantId, contentType: stream.contentType };
   const security = isSecurityStream(stream);
   const check: InvariantOptions = {
-    insertGraceMs: options.insertGraceMs ?? DEFAULT_INSERT_GRACE_MS,
-    horizonGraceMs: options.horizonGraceMs ?? DEFAULT_HORIZON_GRACE_MS,
+    insertGraceInMs: options.insertGraceInMs ?? DEFAULT_INSERT_GRACE_MS,
+    horizonGraceInMs: options.horizonGraceInMs ?? DEFAULT_HORIZON_GRACE_MS,
     listingFacts: !security,
   };
   const retentionDays = options.ledgerRetentionDays ?? 30;
@@ -181,31 +182,6 @@ async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
 
 export function summaryOf(check: HourCheck, now: number, final: boolean): HourSummary {
   return { ...check.account, computedAt: new Date(now).toISOString(), final, examples: check.examples };
-}
-
-/** Reads one stream's facts and ledger rows by hour range. */
-export class RangeReader {
-  constructor(
-    private readonly stream: AnyStreamKey,
-    private readonly deps: Pick<ReconcileDependencies, 'ledger' | 'listings'>,
-    private readonly call: CallOptions,
-  ) {}
-
-  /** Listing facts of the hours in [from, to) (none for a Defender XDR stream). */
-  async facts(from: string, to: string): Promise<ListingFact[]> {
-    if (isSecurityStream(this.stream)) return [];
-    const facts: ListingFact[] = [];
-    for await (const fact of this.deps.listings.range(this.stream, from, to, this.call)) facts.push(fact);
-    return facts;
-  }
-
-  /** Ledger rows whose contentCreated lies in the hours [from, to) (`to` undefined: no end). */
-  async rows(from: string, to: string | undefined): Promise<LedgerEntry[]> {
-    const rows: LedgerEntry[] = [];
-    const filter = { createdFrom: new Date(hourStart(from)).toISOString(), createdTo: to === undefined ? undefined : new Date(hourStart(to)).toISOString() };
-    for await (const row of this.deps.ledger.query(this.stream, filter, this.call)) rows.push(row);
-    return rows;
-  }
 }
 
 /**

@@ -4,19 +4,19 @@ import { streamId, type AnyStreamKey } from '../core/model.js';
 import { toPollTask, type PollTaskKind } from '../core/pollTask.js';
 import type { Clock, Logger, Metrics, PollTaskQueue } from '../ports.js';
 
-export interface ScheduleDependencies {
+export interface ScheduleDiscoveryDependencies {
   readonly tasks: PollTaskQueue;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics: Metrics;
 }
 
-export interface ScheduleOptions {
+export interface ScheduleDiscoveryOptions {
   /**
    * Spread the tasks evenly over this long (visibility delays from 0 to just under it), so a schedule's
    * streams do not all start at once. 0 (polls) makes every task visible at once.
    */
-  readonly spreadMs?: number;
+  readonly spreadInMs?: number;
   /** Tasks sent at once. */
   readonly concurrency?: number;
 }
@@ -26,14 +26,14 @@ export interface ScheduleOptions {
  * poller, each with its own time budget, so one slow tenant never delays another and a thousand tenants
  * fit the schedule. A task that cannot be enqueued is logged and counted; the others still go.
  */
-export async function scheduleDiscovery(kind: PollTaskKind, streams: readonly AnyStreamKey[], deps: ScheduleDependencies, options: ScheduleOptions = {}): Promise<{ enqueued: number; failed: number }> {
+export async function scheduleDiscovery(kind: PollTaskKind, streams: readonly AnyStreamKey[], deps: ScheduleDiscoveryDependencies, options: ScheduleDiscoveryOptions = {}): Promise<{ enqueued: number; failed: number }> {
   const now = deps.clock.now();
-  const spread = Math.max(0, options.spreadMs ?? 0);
+  const spread = Math.max(0, options.spreadInMs ?? 0);
   let failed = 0;
   await mapLimit(streams, options.concurrency ?? 32, async (stream, index) => {
-    const visibilityDelayMs = spread > 0 ? Math.floor((index * spread) / streams.length) : 0;
+    const visibilityDelayInMs = spread > 0 ? Math.floor((index * spread) / streams.length) : 0;
     try {
-      await deps.tasks.enqueue(toPollTask(kind, stream, now), { visibilityDelayMs });
+      await deps.tasks.enqueue(toPollTask(kind, stream, now), { visibilityDelayInMs });
     } catch (err) {
       failed++;
       deps.logger.error('could not enqueue a discovery task; the stream waits for the next schedule', { kind, stream: streamId(stream), error: describeError(err) });

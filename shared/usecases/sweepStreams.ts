@@ -2,9 +2,12 @@ import { mapLimit } from '../core/concurrency.js';
 import { describeError } from '../core/errors.js';
 import { streamId, type StreamKey, type TimeWindow } from '../core/model.js';
 import { DAY_MS, DEFAULT_MAX_WINDOW_MS, DEFAULT_RETENTION_MARGIN_MS, LISTING_RETENTION_MS, MINUTE_MS } from '../core/windows.js';
-import type { ActivityFeed, CallOptions, CursorStore, LedgerEntry, SweepState, SweepStore } from '../ports.js';
-import { WindowRecorder, type ListingRecorderDependencies } from './listingRecorder.js';
-import type { StreamOutcome } from './streamCursor.js';
+import type { ActivityFeed, CursorStore, SweepStore } from '../ports.js';
+import type { CallOptions } from '../core/io.js';
+import type { LedgerEntry, SweepState } from '../core/ledger.js';
+import { WindowRecorder, type ListingRecorderDependencies } from './common/listingRecorder.js';
+import type { StreamOutcome } from './common/streamCursor.js';
+import { RunBudget } from './common/streamRun.js';
 
 /**
  * The retention sweep: independently of the cursor, each stream's whole retrievable range
@@ -14,7 +17,7 @@ import type { StreamOutcome } from './streamCursor.js';
  * (found − contentCreated) is measured: the overlap catches the usual late listings, the sweep the rest
  * while the content still exists. The cursor is never read for planning and never written.
  */
-export interface SweepDependencies extends ListingRecorderDependencies {
+export interface SweepStreamsDependencies extends ListingRecorderDependencies {
   /** The listing with the sweep's own, smaller request budget, so live polls and downloads go first. */
   readonly feed: ActivityFeed;
   /** Read only: whether the stream is subscribed, and where its coverage starts. */
@@ -22,15 +25,15 @@ export interface SweepDependencies extends ListingRecorderDependencies {
   readonly sweeps: SweepStore;
 }
 
-export interface SweepOptions {
-  readonly settleLagMs: number;
+export interface SweepStreamsOptions {
+  readonly settleLagInMs: number;
   /** OVERLAP_MINUTES in ms: a find later than this is what the overlap should have caught. */
-  readonly overlapMs: number;
+  readonly overlapInMs: number;
   /** Streams swept at once. */
   readonly concurrency: number;
   /** Epoch ms by which the run must have stopped starting work. */
-  readonly deadline: number;
-  readonly retentionMarginMs?: number;
+  readonly deadlineAtMs: number;
+  readonly retentionMarginInMs?: number;
   readonly abortSignal?: AbortSignal;
 }
 
@@ -59,7 +62,7 @@ const QUERY_PAGE_ROWS = 1000;
 /** Late finds logged one by one per stream and sweep; the rest are summed up in one line. */
 const WARNINGS_PER_SWEEP = 10;
 
-export async function sweepStreams(streams: readonly StreamKey[], deps: SweepDependencies, options: SweepOptions): Promise<StreamSweepResult[]> {
+export async function sweepStreams(streams: readonly StreamKey[], deps: SweepStreamsDependencies, options: SweepStreamsOptions): Promise<StreamSweepResult[]> {
   return mapLimit(streams, options.concurrency, (stream) => new StreamSweep(stream, deps, options).run());
 }
 
@@ -68,14 +71,16 @@ class StreamSweep {
   private readonly counts = { windowsPlanned: 0, windows: 0, blobsListed: 0, blobsFound: 0, entriesRejected: 0, apiCalls: 0, tableOps: 0 };
   private readonly found: LedgerEntry[] = [];
   private readonly started: number;
+  private readonly budget: RunBudget;
 
   constructor(
     private readonly stream: StreamKey,
-    private readonly deps: SweepDependencies,
-    private readonly options: SweepOptions,
+    private readonly deps: SweepStreamsDependencies,
+    private readonly options: SweepStreamsOptions,
   ) {
     this.call = { abortSignal: options.abortSignal };
     this.started = deps.clock.now();
+    this.budget = new RunBudget(deps.clock, options);
   }
 
   async run(): Promise<StreamSweepResult> {
@@ -108,10 +113,10 @@ class StreamSweep {
   /** `[max(now − 7 d + margin, coverage start), now − settle lag)` in windows under 24 h, newest first. */
   private plan(coverageStart: string | undefined): TimeWindow[] {
     const now = this.deps.clock.now();
-    const earliest = Math.ceil((now - LISTING_RETENTION_MS + (this.options.retentionMarginMs ?? DEFAULT_RETENTION_MARGIN_MS)) / 1000) * 1000;
+    const earliest = Math.ceil((now - LISTING_RETENTION_MS + (this.options.retentionMarginInMs ?? DEFAULT_RETENTION_MARGIN_MS)) / 1000) * 1000;
     const coverage = coverageStart === undefined ? NaN : Date.parse(coverageStart);
     const from = Number.isNaN(coverage) ? earliest : Math.max(earliest, Math.floor(coverage / 1000) * 1000);
-    const to = Math.floor((now - this.options.settleLagMs) / 1000) * 1000;
+    const to = Math.floor((now - this.options.settleLagInMs) / 1000) * 1000;
     const windows: TimeWindow[] = [];
     for (let end = to; end > from; end -= DEFAULT_MAX_WINDOW_MS) windows.push({ start: Math.max(from, end - DEFAULT_MAX_WINDOW_MS), end });
     return windows;
@@ -146,8 +151,8 @@ class StreamSweep {
       const lateness = foundAt - Date.parse(entry.contentCreated);
       samples.push([foundAt, lateness]);
       deps.metrics.count('sweep.lateness.ms', lateness, dims);
-      if (lateness > this.options.overlapMs && warned++ < WARNINGS_PER_SWEEP) {
-        deps.logger.warn(`blob found by the retention sweep ${Math.round(lateness / MINUTE_MS)} minutes after its contentCreated, later than OVERLAP_MINUTES (${Math.round(this.options.overlapMs / MINUTE_MS)}); raise OVERLAP_MINUTES if this is common`, {
+      if (lateness > this.options.overlapInMs && warned++ < WARNINGS_PER_SWEEP) {
+        deps.logger.warn(`blob found by the retention sweep ${Math.round(lateness / MINUTE_MS)} minutes after its contentCreated, later than OVERLAP_MINUTES (${Math.round(this.options.overlapInMs / MINUTE_MS)}); raise OVERLAP_MINUTES if this is common`, {
           stream: streamId(stream),
           contentId: entry.contentId,
           contentCreated: entry.contentCreated,
@@ -194,6 +199,6 @@ class StreamSweep {
   }
 
   private outOfTime(): boolean {
-    return this.deps.clock.now() >= this.options.deadline || this.options.abortSignal?.aborted === true;
+    return this.budget.spent();
   }
 }

@@ -3,10 +3,11 @@ import { PermanentError, TransientError, type IngestError } from '../../shared/c
 import { streamId, type AnyStreamKey, type ContentListing, type SecurityStreamKey, type StreamKey, type TimeWindow } from '../../shared/core/model.js';
 import type { RejectedListing } from '../../shared/core/listingEntry.js';
 import { utcHourOf } from '../../shared/core/windows.js';
-import type {
-  ActivityFeed, BlobStore, Clock, ContentQueue, ContentSource, CursorState, CursorStore, EventPublication, EventSink, GapHeal, GapRecord, GapStore, HealthStore, HourSummary, Ledger, LedgerEntry,
-  LedgerFilter, LedgerPatch, ListingFact, ListingLog, Logger, Metrics, OutgoingEvent, SecurityFeed, SecurityPage, StreamHealth, SummaryProgress, SummaryStore, SweepState, SweepStore,
-} from '../../shared/ports.js';
+import type { ActivityFeed, BlobStore, Clock, ContentQueue, ContentSource, CursorStore, EventPublication, EventSink, GapStore, HealthStore, Ledger, ListingLog, Logger, Metrics, SecurityFeed, SummaryStore, SweepStore } from '../../shared/ports.js';
+import type { HourSummary, StreamHealth, SummaryProgress } from '../../shared/core/accounting.js';
+import type { GapHeal, GapRecord } from '../../shared/core/gaps.js';
+import type { OutgoingEvent, SecurityPage } from '../../shared/core/io.js';
+import type { CursorState, LedgerEntry, LedgerFilter, LedgerPatch, ListingFact, SweepState } from '../../shared/core/ledger.js';
 
 /** In-memory fakes of the ports, for use-case unit tests. Integration tests use the real adapters. */
 
@@ -96,13 +97,13 @@ export class MemoryQueue implements ContentQueue {
   /** The visibility delay each message was enqueued with (0 when none), parallel to `messages`. */
   readonly delays: number[] = [];
   failNext = 0;
-  async enqueue(messages: readonly ContentMessage[], options: { visibilityDelayMs?: number } = {}): Promise<void> {
+  async enqueue(messages: readonly ContentMessage[], options: { visibilityDelayInMs?: number } = {}): Promise<void> {
     if (this.failNext > 0) {
       this.failNext--;
       throw new Error('queue unavailable');
     }
     this.messages.push(...messages);
-    this.delays.push(...messages.map(() => options.visibilityDelayMs ?? 0));
+    this.delays.push(...messages.map(() => options.visibilityDelayInMs ?? 0));
   }
   async approximateDepth(): Promise<number> {
     return this.messages.length;

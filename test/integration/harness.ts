@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import functions from '@azure/functions';
-import { pollStream } from '../../functions/pollStream.js';
+import { handlePollStreamMessage } from '../../functions/pollStream.js';
 import { inject } from 'vitest';
 import { loadConfig } from '../../shared/config.js';
 import type { ContentMessage } from '../../shared/core/contentMessage.js';
@@ -70,10 +70,10 @@ export async function startHarness(options: HarnessOptions) {
 
   /** The discovery windows of `config.poll` for one run, which stops starting work 8 minutes from now. */
   const discoveryWindows = () => ({
-    settleLagMs: config.poll.settleLagMinutes * MINUTE_MS,
-    overlapMs: config.poll.overlapMinutes * MINUTE_MS,
+    settleLagInMs: config.poll.settleLagMinutes * MINUTE_MS,
+    overlapInMs: config.poll.overlapMinutes * MINUTE_MS,
     concurrency: 4,
-    deadline: clock.now() + 8 * MINUTE_MS,
+    deadlineAtMs: clock.now() + 8 * MINUTE_MS,
   });
 
   const harness = {
@@ -88,7 +88,7 @@ export async function startHarness(options: HarnessOptions) {
       pollStreams(
         w.streams,
         { feed: w.feed, ledger: w.ledger, queue: w.queue, cursors: w.cursors, listings: w.listings, gaps: w.gaps, sink: w.sink, blobs: w.blobs, clock, logger, metrics: { count() {} } },
-        { ...discoveryWindows(), initialLookbackMs: config.poll.initialLookbackHours * HOUR_MS },
+        { ...discoveryWindows(), initialLookbackInMs: config.poll.initialLookbackHours * HOUR_MS },
       ),
     /** One retention sweep of every audit stream, as a sweep task runs it. */
     sweep: (w: Wiring = wiring) =>
@@ -103,12 +103,12 @@ export async function startHarness(options: HarnessOptions) {
         w.securityStreams,
         { feed: w.securityFeed, cursors: w.cursors, ledger: w.ledger, sink: w.sink, blobs: w.blobs, clock, logger, metrics: { count() {} } },
         {
-          overlapMs: DEFAULT_SECURITY_OVERLAP_MS,
-          initialLookbackMs: config.poll.initialLookbackHours * HOUR_MS,
+          overlapInMs: DEFAULT_SECURITY_OVERLAP_MS,
+          initialLookbackInMs: config.poll.initialLookbackHours * HOUR_MS,
           maxEventBytes: config.ingest.maxEventBytes,
           partitionKeyMode: config.ingest.partitionKeyMode,
           concurrency: 4,
-          deadline: clock.now() + 8 * MINUTE_MS,
+          deadlineAtMs: clock.now() + 8 * MINUTE_MS,
         },
       ),
     /**
@@ -124,7 +124,7 @@ export async function startHarness(options: HarnessOptions) {
         if (receivedMessageItems.length === 0) return ran;
         await Promise.all(
           receivedMessageItems.map(async (item) => {
-            await pollStream(JSON.parse(Buffer.from(item.messageText, 'base64').toString('utf8')), context, w);
+            await handlePollStreamMessage(JSON.parse(Buffer.from(item.messageText, 'base64').toString('utf8')), context, w);
             await queue.deleteMessage(item.messageId, item.popReceipt);
             ran++;
           }),

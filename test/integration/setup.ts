@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeEach, inject } from 'vitest';
-import { ingestContent } from '../../functions/ingestContent.js';
+import { handleIngestContentMessage } from '../../functions/ingestContent.js';
 import { RateLimiter } from '../../shared/adapters/http/rateLimiter.js';
 import { createTenantCredential, type CredentialMaterial } from '../../shared/adapters/identity/credentials.js';
 import { CredentialTokenSource } from '../../shared/adapters/identity/tokenSource.js';
@@ -45,7 +45,7 @@ export function ingestWorker(harness: Harness) {
     queue: harness.wiring.storage.queue(harness.config.contentQueueName),
     poisonQueue: harness.wiring.storage.queue(`${harness.config.contentQueueName}-poison`),
     functionName: 'ingestContent',
-    handler: (message, context) => ingestContent(message, context, harness.wiring),
+    handler: (message, context) => handleIngestContentMessage(message, context, harness.wiring),
     visibilityTimeoutInSeconds: 0,
   });
 }

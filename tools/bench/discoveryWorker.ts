@@ -7,8 +7,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import functions from '@azure/functions';
-import { pollContent } from '../../functions/pollContent.js';
-import { pollStream } from '../../functions/pollStream.js';
+import { handlePollContentTimer } from '../../functions/pollContent.js';
+import { handlePollStreamMessage } from '../../functions/pollStream.js';
 import { loadConfig } from '../../shared/config.js';
 import { silentLogger } from '../../shared/ports.js';
 import { createWiring } from '../../shared/wiring.js';
@@ -32,7 +32,7 @@ serveCommands({
   /** The timer: one poll task per stream. */
   async timer() {
     const started = performance.now();
-    await pollContent(timer, context('pollContent'), wiring);
+    await handlePollContentTimer(timer, context('pollContent'), wiring);
     return { ms: performance.now() - started };
   },
 
@@ -44,7 +44,7 @@ serveCommands({
       functionName: 'pollStream',
       handler: async (message, c) => {
         const began = performance.now();
-        await pollStream(message, c, wiring);
+        await handlePollStreamMessage(message, c, wiring);
         taskMs.push(performance.now() - began);
       },
       batchSize,

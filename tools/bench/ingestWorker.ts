@@ -17,8 +17,10 @@ import type { ContentListing, ContentType, StreamKey } from '../../shared/core/m
 import { buildEvent, serializeEvent, type EventProfile, type NormalizeContext } from '../../shared/core/normalize/index.js';
 import { partitionKeyFor } from '../../shared/core/partitionKey.js';
 import { HOUR_MS, MINUTE_MS } from '../../shared/core/windows.js';
-import { noMetrics, silentLogger, type ContentQueue, type CursorStore, type EventSink, type Ledger, type OutgoingEvent } from '../../shared/ports.js';
-import { ingestContent, ledgerEntryFor, MALFORMED_ATTEMPTS, type IngestDependencies, type IngestOutcome } from '../../shared/usecases/ingestContent.js';
+import { noMetrics, silentLogger, type ContentQueue, type CursorStore, type EventSink, type Ledger } from '../../shared/ports.js';
+import type { OutgoingEvent } from '../../shared/core/io.js';
+import { ingestContent, MALFORMED_ATTEMPTS } from '../../shared/usecases/ingestContent.js';
+import { ledgerEntryFor, type IngestContentDependencies, type IngestOutcome } from '../../shared/usecases/common/delivery.js';
 import { pollStreams, type StreamPollResult } from '../../shared/usecases/pollStreams.js';
 import { sweepStreams } from '../../shared/usecases/sweepStreams.js';
 import { createWiring } from '../../shared/wiring.js';
@@ -39,7 +41,7 @@ const wiring = createWiring(config, { logger: silentLogger });
 const producer = createProducer(config.eventHub);
 const ingestOptions = { maxEventBytes: config.ingest.maxEventBytes, partitionKeyMode: config.ingest.partitionKeyMode };
 
-const depsWith = (sink: EventSink): IngestDependencies => ({
+const depsWith = (sink: EventSink): IngestContentDependencies => ({
   tenants: wiring.tenants,
   ledger: wiring.ledger,
   source: wiring.source,
@@ -407,11 +409,11 @@ serveCommands({
         streams,
         { feed: wiring.feed, ledger: ports.ledger, queue: ports.queue, cursors: ports.cursors, listings: wiring.listings, gaps: wiring.gaps, sink: wiring.sink, blobs: wiring.blobs, clock: wiring.clock, logger: silentLogger, metrics: noMetrics },
         {
-          settleLagMs: config.poll.settleLagMinutes * MINUTE_MS,
-          overlapMs: config.poll.overlapMinutes * MINUTE_MS,
-          initialLookbackMs: config.poll.initialLookbackHours * HOUR_MS,
+          settleLagInMs: config.poll.settleLagMinutes * MINUTE_MS,
+          overlapInMs: config.poll.overlapMinutes * MINUTE_MS,
+          initialLookbackInMs: config.poll.initialLookbackHours * HOUR_MS,
           concurrency: POLL_CONCURRENCY,
-          deadline: wiring.clock.now() + budgetMs,
+          deadlineAtMs: wiring.clock.now() + budgetMs,
         },
       );
       return {
@@ -457,7 +459,7 @@ serveCommands({
     const results = await sweepStreams(
       streams,
       { feed: wiring.sweepFeed, cursors: wiring.cursors, ledger: ports.ledger, queue: ports.queue, listings: wiring.listings, sweeps: wiring.sweeps, sink: wiring.sink, blobs: wiring.blobs, clock: wiring.clock, logger: silentLogger, metrics: noMetrics },
-      { settleLagMs: config.poll.settleLagMinutes * MINUTE_MS, overlapMs: config.poll.overlapMinutes * MINUTE_MS, concurrency: 1, deadline: wiring.clock.now() + 60 * MINUTE_MS },
+      { settleLagInMs: config.poll.settleLagMinutes * MINUTE_MS, overlapInMs: config.poll.overlapMinutes * MINUTE_MS, concurrency: 1, deadlineAtMs: wiring.clock.now() + 60 * MINUTE_MS },
     );
     const ms = performance.now() - started;
     const found = new Set(ports.enqueued);

@@ -25,7 +25,9 @@ import { describeInvariant } from '../../shared/core/invariant.js';
 import { isContentType, isSecurityStream, type StreamKey } from '../../shared/core/model.js';
 import { summarizeGapHeals } from '../../shared/core/auditSearch.js';
 import { describeVerification, ManifestVerifier } from '../../shared/core/verify.js';
-import type { HourAccount, LedgerStatus, Logger, StreamHealth } from '../../shared/ports.js';
+import type { Logger } from '../../shared/ports.js';
+import type { HourAccount, StreamHealth } from '../../shared/core/accounting.js';
+import type { LedgerStatus } from '../../shared/core/ledger.js';
 import { healOptionsOf, healRange } from '../../shared/usecases/healGaps.js';
 import { backfill, replay, status } from '../../shared/usecases/operations.js';
 import { reconcile } from '../../shared/usecases/reconcile.js';
@@ -65,8 +67,12 @@ Exit codes: 0 done; 1 failed (the message says why; reconcile also when any stre
 
 const STATUSES: readonly LedgerStatus[] = ['listed', 'done', 'expired', 'missing', 'failed', 'poisoned'];
 
-class UsageError extends Error {}
-class CommandFailed extends Error {}
+class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+class CommandFailed extends Error {
+  override readonly name = 'CommandFailed';
+}
 
 /**
  * The settings a command reads. Only heal publishes to Event Hubs, and only backfill and heal sign in

@@ -21,13 +21,13 @@ import functions from '@azure/functions';
 
 // @azure/functions is CommonJS; Node's ESM loader cannot see this export by name (tsx, plain node).
 const { InvocationContext } = functions;
-import { ingestContent } from '../../functions/ingestContent.js';
-import { onPoison } from '../../functions/onPoison.js';
-import { pollContent } from '../../functions/pollContent.js';
-import { pollSecurity } from '../../functions/pollSecurity.js';
-import { reconcile } from '../../functions/reconcile.js';
-import { pollStream } from '../../functions/pollStream.js';
-import { sweepContent } from '../../functions/sweepContent.js';
+import { handleIngestContentMessage } from '../../functions/ingestContent.js';
+import { handleOnPoisonMessage } from '../../functions/onPoison.js';
+import { handlePollContentTimer } from '../../functions/pollContent.js';
+import { handlePollSecurityTimer } from '../../functions/pollSecurity.js';
+import { handleReconcileTimer } from '../../functions/reconcile.js';
+import { handlePollStreamMessage } from '../../functions/pollStream.js';
+import { handleSweepContentTimer } from '../../functions/sweepContent.js';
 import { loadConfig, ConfigError } from '../../shared/config.js';
 import { DAY_MS } from '../../shared/core/windows.js';
 import { createWiring } from '../../shared/wiring.js';
@@ -194,15 +194,15 @@ async function main(): Promise<void> {
     poisonQueue: poison,
     functionName: 'ingestContent',
     handler: async (m, c) => {
-      if ((await ingestContent(m, c, wiring)).status === 'retrying') retries++;
+      if ((await handleIngestContentMessage(m, c, wiring)).status === 'retrying') retries++;
     },
     visibilityTimeoutInSeconds: 10,
     onLog: log,
   });
-  const poisonWorker = createQueueWorker({ queue: poison, poisonQueue: wiring.storage.queue(`${config.contentQueueName}-poison-dead`), functionName: 'onPoison', handler: (m, c) => onPoison(m, c, wiring), onLog: log });
+  const poisonWorker = createQueueWorker({ queue: poison, poisonQueue: wiring.storage.queue(`${config.contentQueueName}-poison-dead`), functionName: 'onPoison', handler: (m, c) => handleOnPoisonMessage(m, c, wiring), onLog: log });
   // Discovery tasks (polls, sweeps, Defender scans) the timers enqueue, run as the pollStream queue trigger would.
   const pollQueue = wiring.storage.queue(config.pollQueueName);
-  const taskWorker = createQueueWorker({ queue: pollQueue, poisonQueue: wiring.storage.queue(`${config.pollQueueName}-poison`), functionName: 'pollStream', handler: (m, c) => pollStream(m, c, wiring), visibilityTimeoutInSeconds: 10, onLog: log });
+  const taskWorker = createQueueWorker({ queue: pollQueue, poisonQueue: wiring.storage.queue(`${config.pollQueueName}-poison`), functionName: 'pollStream', handler: (m, c) => handlePollStreamMessage(m, c, wiring), visibilityTimeoutInSeconds: 10, onLog: log });
   worker.start();
   poisonWorker.start();
   taskWorker.start();
@@ -223,8 +223,8 @@ async function main(): Promise<void> {
     const contextOf = (functionName: string) => new InvocationContext({ functionName, invocationId: `local-${Date.now()}`, logHandler: (level, ...a) => log(level, a.map(logText).join(' ')) });
     // Two timer functions on one schedule, as the host runs them: side by side.
     await Promise.all([
-      pollContent(timer, contextOf('pollContent'), wiring).catch((err: unknown) => say(`poll failed: ${String(err)}`)),
-      pollSecurity(timer, contextOf('pollSecurity'), wiring).catch((err: unknown) => say(`security poll failed: ${String(err)}`)),
+      handlePollContentTimer(timer, contextOf('pollContent'), wiring).catch((err: unknown) => say(`poll failed: ${String(err)}`)),
+      handlePollSecurityTimer(timer, contextOf('pollSecurity'), wiring).catch((err: unknown) => say(`security poll failed: ${String(err)}`)),
     ]);
   };
   say(`schedule     pollContent${wiring.securityStreams.length > 0 ? ' and pollSecurity' : ''} "${config.poll.schedule}" (first run now), sweepContent "${config.poll.sweepSchedule}", task and ingest workers running; Ctrl-C to stop`);
@@ -238,8 +238,8 @@ async function main(): Promise<void> {
   const timerInfo = { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: '', lastUpdated: '' } };
   const contextOf = (functionName: string) => new InvocationContext({ functionName, invocationId: `local-${Date.now()}`, logHandler: (level, ...a) => log(level, a.map(String).join(' ')) });
   const timers = startLocalTimers([
-    { name: 'reconcile', schedule: config.reconcile.schedule, run: () => reconcile(timerInfo, contextOf('reconcile'), wiring) },
-    { name: 'sweep', schedule: config.poll.sweepSchedule, run: () => sweepContent(timerInfo, contextOf('sweepContent'), wiring) },
+    { name: 'reconcile', schedule: config.reconcile.schedule, run: () => handleReconcileTimer(timerInfo, contextOf('reconcile'), wiring) },
+    { name: 'sweep', schedule: config.poll.sweepSchedule, run: () => handleSweepContentTimer(timerInfo, contextOf('sweepContent'), wiring) },
   ], (name, err) => say(`${name} failed: ${String(err)}`));
   say(`schedule     reconcile "${config.reconcile.schedule}"; delivery retries back off from ${config.retry.initialSeconds} s to ${config.retry.maxSeconds} s`);
   stops.push(() => timers.stop());
@@ -292,7 +292,7 @@ async function main(): Promise<void> {
     await worker.stop();
     await poisonWorker.stop();
     // A last reconcile over what the workers finished, so the report and the health rows show the end state.
-    await reconcile(timerInfo, contextOf('reconcile'), wiring).catch((err: unknown) => say(`reconcile failed: ${String(err)}`));
+    await handleReconcileTimer(timerInfo, contextOf('reconcile'), wiring).catch((err: unknown) => say(`reconcile failed: ${String(err)}`));
     const proof = await proofLine();
     say(`reconciled   ${proof.text}`);
     const stats = sim?.stats();

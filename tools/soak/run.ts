@@ -20,11 +20,12 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import functions, { type Timer } from '@azure/functions';
-import { reconcile } from '../../functions/reconcile.js';
+import { handleReconcileTimer } from '../../functions/reconcile.js';
 import { loadConfig } from '../../shared/config.js';
 import { CONTENT_TYPES, type ContentType } from '../../shared/core/model.js';
 import { HOUR_MS, MINUTE_MS } from '../../shared/core/windows.js';
-import { noMetrics, silentLogger, type LedgerEntry } from '../../shared/ports.js';
+import { noMetrics, silentLogger } from '../../shared/ports.js';
+import type { LedgerEntry } from '../../shared/core/ledger.js';
 import { pollStreams } from '../../shared/usecases/pollStreams.js';
 import { createWiring, type Wiring } from '../../shared/wiring.js';
 import { REPO_ROOT, spawnTs, type Notice, type TsChild } from '../common/ipc.js';
@@ -296,11 +297,11 @@ async function pollUntil(wiring: Wiring, signal: AbortSignal, tally: PollTally):
       wiring.streams,
       { feed: wiring.feed, ledger: wiring.ledger, queue: wiring.queue, cursors: wiring.cursors, listings: wiring.listings, gaps: wiring.gaps, sink: wiring.sink, blobs: wiring.blobs, clock: wiring.clock, logger: silentLogger, metrics: noMetrics },
       {
-        settleLagMs: config.poll.settleLagMinutes * MINUTE_MS,
-        overlapMs: config.poll.overlapMinutes * MINUTE_MS,
-        initialLookbackMs: config.poll.initialLookbackHours * HOUR_MS,
+        settleLagInMs: config.poll.settleLagMinutes * MINUTE_MS,
+        overlapInMs: config.poll.overlapMinutes * MINUTE_MS,
+        initialLookbackInMs: config.poll.initialLookbackHours * HOUR_MS,
         concurrency: POLL_CONCURRENCY,
-        deadline: Date.now() + MINUTE_MS,
+        deadlineAtMs: Date.now() + MINUTE_MS,
       },
     ).catch(() => undefined);
     tally.runs++;
@@ -449,7 +450,7 @@ async function reconcileUntil(wiring: Wiring, signal: AbortSignal, tally: { runs
     if (stopped) return;
     const context = new functions.InvocationContext({ invocationId: `soak-reconcile-${tally.runs}`, functionName: 'reconcile', logHandler: () => undefined });
     try {
-      await reconcile(timer, context, wiring);
+      await handleReconcileTimer(timer, context, wiring);
     } catch {
       tally.errors++;
     }

@@ -7,8 +7,8 @@
  * Soak-only settings (environment): SOAK_RETRY_VISIBILITY_SECONDS (visibility timeout after a failed
  * attempt; the host's is 30 s) and SOAK_LEASE_SECONDS (how long a received message stays invisible).
  */
-import { ingestContent } from '../../functions/ingestContent.js';
-import { onPoison } from '../../functions/onPoison.js';
+import { handleIngestContentMessage } from '../../functions/ingestContent.js';
+import { handleOnPoisonMessage } from '../../functions/onPoison.js';
 import { consoleLogger } from '../../shared/adapters/functions/logging.js';
 import { loadConfig } from '../../shared/config.js';
 import { createWiring } from '../../shared/wiring.js';
@@ -37,7 +37,7 @@ const ingest = createQueueWorker({
     const contentId = contentIdOf(message);
     notify({ notice: 'start', contentId });
     try {
-      await ingestContent(message, context, wiring);
+      await handleIngestContentMessage(message, context, wiring);
       notify({ notice: 'end', contentId, ok: true });
     } catch (err) {
       notify({ notice: 'end', contentId, ok: false });
@@ -54,7 +54,7 @@ const poisoned = createQueueWorker({
   queue: wiring.storage.queue(poisonName),
   poisonQueue: poisonOfPoison,
   functionName: 'onPoison',
-  handler: (message, context) => onPoison(message, context, wiring),
+  handler: (message, context) => handleOnPoisonMessage(message, context, wiring),
   visibilityTimeoutInSeconds,
   leaseInSeconds,
   pollIntervalInMs: 1000,

@@ -3,7 +3,8 @@ import WebSocket from 'ws';
 import type { TokenCredential } from '@azure/identity';
 import { PermanentError, TransientError, IngestError } from '../../core/errors.js';
 import type { EventHubConfig } from '../../config.js';
-import type { EventPublication, EventSink, OutgoingEvent } from '../../ports.js';
+import type { EventPublication, EventSink } from '../../ports.js';
+import type { OutgoingEvent } from '../../core/io.js';
 import { webSocketProxyAgent } from '../http/proxy.js';
 
 /** One producer per worker, reused by every invocation. */

@@ -1,12 +1,10 @@
 import { PermanentError, TransientError } from '../../core/errors.js';
-import { silentLogger, type AuditLogQueryInfo, type AuditLogQuerySpec, type AuditRecordPage, type AuditSearch, type CallOptions, type Logger } from '../../ports.js';
-import { AuthorizedRequests } from '../http/authorizedRequests.js';
-import { RateLimiter, type Sleep } from '../http/rateLimiter.js';
-import { parseRetryAfter, type RetryOptions } from '../http/request.js';
-import { describeLimit, MAX_ERROR_BODY_BYTES, MAX_PAGE_BYTES, readLimitedText, readTextWithin } from '../http/responseBody.js';
-import type { AccessTokenSource } from '../identity/tokenSource.js';
+import { silentLogger, type AuditSearch, type Logger } from '../../ports.js';
+import type { AuditLogQueryInfo, AuditLogQuerySpec, AuditRecordPage, CallOptions } from '../../core/io.js';
+import { AuthorizedRequests, type TenantHttpClientOptions } from '../http/authorizedRequests.js';
+import { RateLimiter } from '../http/rateLimiter.js';
 import { checkGraphNextLink } from './client.js';
-import { classifyGraphFailure, parseGraphErrorBody } from './graphErrors.js';
+import { malformedGraphResponse, sendGraphJson } from './graphJson.js';
 
 /** The Graph API versions that serve the audit log query API (the version is a setting: it has moved before). */
 export type AuditApiVersion = 'v1.0' | 'beta';
@@ -19,25 +17,15 @@ const FORBIDDEN_HINT = 'or the per-service AuditLogsQuery-*.Read.All permissions
  * Graph's global limit (130,000 requests per 10 s per app) is far above it.
  */
 export const AUDIT_RATE = { requestsPerMinute: 600, burst: 60 } as const;
-const RETRY_AFTER_STATUSES: ReadonlySet<number> = new Set([429, 503, 504]);
 /** Graph query ids are GUIDs; anything else is not put into a URL path. */
 const QUERY_ID = /^[A-Za-z0-9-]{1,128}$/;
 
-export interface GraphAuditSearchClientOptions {
-  readonly tenantId: string;
+export interface GraphAuditSearchClientOptions extends TenantHttpClientOptions {
   /** The Graph origin; the only origin that ever receives this tenant's Graph token. */
   readonly graphEndpoint: string;
   readonly apiVersion: AuditApiVersion;
-  readonly tokens: AccessTokenSource;
-  readonly rateLimiter?: RateLimiter;
-  readonly retry?: RetryOptions;
-  readonly requestTimeoutInMs?: number;
   /** Guard against a next-link loop. Default 100,000 pages per paging. */
   readonly maxPages?: number;
-  readonly logger?: Logger;
-  readonly sleep?: Sleep;
-  readonly random?: () => number;
-  readonly now?: () => number;
 }
 
 /**
@@ -121,38 +109,8 @@ export class GraphAuditSearchClient {
 
   private json(url: URL, operation: string, options: CallOptions, body?: string): Promise<unknown> {
     const context = { tenantId: this.options.tenantId, operation, permission: PERMISSION, forbiddenHint: FORBIDDEN_HINT };
-    return this.http.send<unknown>({
-      operation,
-      url,
-      method: body === undefined ? 'GET' : 'POST',
-      headers: { Accept: 'application/json', ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-      body,
-      abortSignal: options.abortSignal,
-      read: async (response) => {
-        if (response.ok) return { result: this.parse(await readTextWithin(response, MAX_PAGE_BYTES), operation, response.status) };
-        const failure = classifyGraphFailure(
-          { httpStatus: response.status, ...parseGraphErrorBody(await readLimitedText(response, MAX_ERROR_BODY_BYTES)), retryAfterInMs: parseRetryAfter(response.headers.get('retry-after'), this.http.now()) },
-          context,
-        );
-        return { failure, tokenRefused: response.status === 401 };
-      },
-      retryAfter: (failure) => (failure.httpStatus !== undefined && RETRY_AFTER_STATUSES.has(failure.httpStatus) ? failure.retryAfterInMs : undefined),
-    });
-  }
-
-  private parse(text: string | undefined, operation: string, httpStatus: number): unknown {
-    if (text === undefined) {
-      // Retryable: no real page is this large, so it is a service or proxy fault of the moment; thrown
-      // from the read, it is not retried in-process, and the next run asks again. The body was cancelled.
-      throw new TransientError('ServiceUnavailable', `${operation} for tenant ${this.options.tenantId}: the response body is over ${describeLimit(MAX_PAGE_BYTES)}; it was not read further`, { tenantId: this.options.tenantId, httpStatus });
-    }
-    try {
-      const body: unknown = JSON.parse(text);
-      if (typeof body === 'object' && body !== null && !Array.isArray(body)) return body;
-    } catch (err) {
-      throw new TransientError('ServiceUnavailable', `${operation} for tenant ${this.options.tenantId}: the response was not valid JSON`, { tenantId: this.options.tenantId, httpStatus, cause: err });
-    }
-    throw this.malformed(operation, 'expected a JSON object');
+    const headers = { Accept: 'application/json', ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) };
+    return sendGraphJson(this.http, { operation, url, method: body === undefined ? 'GET' : 'POST', headers, body, abortSignal: options.abortSignal }, context);
   }
 
   private queryInfo(body: unknown, operation: string): AuditLogQueryInfo {
@@ -169,7 +127,7 @@ export class GraphAuditSearchClient {
   }
 
   private malformed(operation: string, what: string): TransientError {
-    return new TransientError('ServiceUnavailable', `${operation} for tenant ${this.options.tenantId}: unexpected response shape (${what})`, { tenantId: this.options.tenantId });
+    return malformedGraphResponse(operation, this.options.tenantId, what);
   }
 }
 

@@ -1,12 +1,10 @@
 import { PermanentError, TransientError } from '../../core/errors.js';
 import { isGraphTimestamp } from '../../core/model.js';
-import { silentLogger, type CallOptions, type Logger } from '../../ports.js';
-import { AuthorizedRequests } from '../http/authorizedRequests.js';
-import { RateLimiter, type Sleep } from '../http/rateLimiter.js';
-import { parseRetryAfter, type RetryOptions } from '../http/request.js';
-import { describeLimit, MAX_ERROR_BODY_BYTES, MAX_PAGE_BYTES, readLimitedText, readTextWithin } from '../http/responseBody.js';
-import type { AccessTokenSource } from '../identity/tokenSource.js';
-import { classifyGraphFailure, parseGraphErrorBody } from './graphErrors.js';
+import { silentLogger, type Logger } from '../../ports.js';
+import type { CallOptions } from '../../core/io.js';
+import { AuthorizedRequests, type TenantHttpClientOptions } from '../http/authorizedRequests.js';
+import { RateLimiter } from '../http/rateLimiter.js';
+import { malformedGraphResponse, sendGraphJson } from './graphJson.js';
 
 /** The two collections of Microsoft Graph security the Defender XDR streams read. */
 export type SecurityCollection = 'incidents' | 'alerts';
@@ -32,24 +30,12 @@ const COLLECTIONS: Readonly<Record<SecurityCollection, CollectionSpec>> = {
  */
 export const GRAPH_RATE = { requestsPerMinute: 120, burst: 20 } as const;
 
-/** Statuses whose Retry-After the service means: wait that long, then try again. */
-const RETRY_AFTER_STATUSES: ReadonlySet<number> = new Set([429, 503, 504]);
 
-export interface GraphSecurityClientOptions {
-  readonly tenantId: string;
+export interface GraphSecurityClientOptions extends TenantHttpClientOptions {
   /** `https://graph.microsoft.com` or an override; the only origin that ever receives this tenant's Graph token. */
   readonly graphEndpoint: string;
-  readonly tokens: AccessTokenSource;
-  readonly rateLimiter?: RateLimiter;
-  readonly retry?: RetryOptions;
-  /** How long one request (headers and body) may take. Default 60 s. */
-  readonly requestTimeoutInMs?: number;
   /** Guard against a next-link loop. Default 10,000 pages per scan. */
   readonly maxPages?: number;
-  readonly logger?: Logger;
-  readonly sleep?: Sleep;
-  readonly random?: () => number;
-  readonly now?: () => number;
 }
 
 /** One page of a collection: its entities, parsed but otherwise untouched. */
@@ -125,42 +111,12 @@ export class GraphSecurityClient {
 
   private getJson(url: URL, options: CallOptions & { operation: string; permission: string }): Promise<unknown> {
     const context = { tenantId: this.options.tenantId, operation: options.operation, permission: options.permission };
-    return this.http.send<unknown>({
-      operation: options.operation,
-      url,
-      headers: { Accept: 'application/json', Prefer: 'include-unknown-enum-members' },
-      abortSignal: options.abortSignal,
-      read: async (response) => {
-        if (response.ok) return { result: this.parse(await readTextWithin(response, MAX_PAGE_BYTES), options.operation, response.status) };
-        const failure = classifyGraphFailure(
-          { httpStatus: response.status, ...parseGraphErrorBody(await readLimitedText(response, MAX_ERROR_BODY_BYTES)), retryAfterInMs: parseRetryAfter(response.headers.get('retry-after'), this.http.now()) },
-          context,
-        );
-        return { failure, tokenRefused: response.status === 401 };
-      },
-      // Graph's Retry-After counts on 429, 503 and 504; elsewhere the client's own backoff applies.
-      retryAfter: (failure) => (failure.httpStatus !== undefined && RETRY_AFTER_STATUSES.has(failure.httpStatus) ? failure.retryAfterInMs : undefined),
-    });
-  }
-
-  private parse(text: string | undefined, operation: string, httpStatus: number): unknown {
-    if (text === undefined) {
-      // Retryable: no real page is this large, so it is a service or proxy fault of the moment; thrown
-      // from the read, it is not retried in-process, and the next run asks again. The body was cancelled.
-      throw new TransientError('ServiceUnavailable', `${operation} for tenant ${this.options.tenantId}: the response body is over ${describeLimit(MAX_PAGE_BYTES)}; it was not read further`, { tenantId: this.options.tenantId, httpStatus });
-    }
-    try {
-      const body: unknown = JSON.parse(text);
-      if (typeof body === 'object' && body !== null && !Array.isArray(body)) return body;
-    } catch (err) {
-      // A truncated or garbled page: the scan is repeated (next attempt or next run).
-      throw new TransientError('ServiceUnavailable', `${operation} for tenant ${this.options.tenantId}: the response was not valid JSON`, { tenantId: this.options.tenantId, httpStatus, cause: err });
-    }
-    throw this.malformed(operation, 'expected a JSON object');
+    const headers = { Accept: 'application/json', Prefer: 'include-unknown-enum-members' };
+    return sendGraphJson(this.http, { operation: options.operation, url, headers, abortSignal: options.abortSignal }, context);
   }
 
   private malformed(operation: string, what: string): TransientError {
-    return new TransientError('ServiceUnavailable', `${operation} for tenant ${this.options.tenantId}: unexpected response shape (${what})`, { tenantId: this.options.tenantId });
+    return malformedGraphResponse(operation, this.options.tenantId, what);
   }
 }
 

@@ -1,5 +1,6 @@
 import type { SecurityStreamKey, SecurityStreamName } from '../../core/model.js';
-import type { CallOptions, SecurityFeed, SecurityPage } from '../../ports.js';
+import type { SecurityFeed } from '../../ports.js';
+import type { CallOptions, SecurityPage } from '../../core/io.js';
 import type { GraphSecurityClient, SecurityCollection } from './client.js';
 
 const COLLECTION_OF: Readonly<Record<SecurityStreamName, SecurityCollection>> = {

@@ -5,12 +5,12 @@ import { proxiedFetch } from './proxy.js';
 import { realSleep, type RateLimiter, type Sleep } from './rateLimiter.js';
 import { backoffDelay, networkReason, requestDeadline, tlsTrustFailure, type RequestDeadline, type RetryOptions } from './request.js';
 
-export interface AuthorizedRequestsOptions {
+/** What every client of one tenant's API takes (the Management Activity API, Graph security, Graph audit search). */
+export interface TenantHttpClientOptions {
   readonly tenantId: string;
-  /** The only origin this tenant's token may go to (for messages; callers check their URLs against it). */
-  readonly origin: string;
   readonly tokens: AccessTokenSource;
-  readonly rateLimiter: RateLimiter;
+  /** The tenant's request budget (each client has its default). */
+  readonly rateLimiter?: RateLimiter;
   readonly retry?: RetryOptions;
   /** How long to wait for response headers (and, for a kept response, between body chunks). Default 60 s. */
   readonly requestTimeoutInMs?: number;
@@ -18,6 +18,12 @@ export interface AuthorizedRequestsOptions {
   readonly sleep?: Sleep;
   readonly random?: () => number;
   readonly now?: () => number;
+}
+
+export interface AuthorizedRequestsOptions extends TenantHttpClientOptions {
+  /** The only origin this tenant's token may go to (for messages; callers check their URLs against it). */
+  readonly origin: string;
+  readonly rateLimiter: RateLimiter;
 }
 
 /** What an API makes of a response that is not a redirect. */

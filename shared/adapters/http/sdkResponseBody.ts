@@ -7,6 +7,8 @@ const EVERY_STATUS: ReadonlySet<number> = new Set([Number.POSITIVE_INFINITY]);
 
 /** A response body the SDK would have read whole was over its limit (the cause of the SDK's own error). */
 export class ResponseTooLargeError extends TransientError {
+  override readonly name: string = 'ResponseTooLargeError';
+
   constructor(origin: string, limit: number) {
     super('ServiceUnavailable', `the response from ${origin} is over ${describeLimit(limit)}; it was not read further`);
   }

@@ -23,19 +23,19 @@ export interface SharedBudgetLimiterOptions extends RateLimiterOptions {
   /** Tokens claimed at once; what a window's end leaves unspent is lost. */
   readonly blockSize?: number;
   /** A block's tokens are spent only until this long before its window ends, so a request goes out inside it. */
-  readonly endMarginMs?: number;
+  readonly endMarginInMs?: number;
   /** Longest a claim may take; after that the process goes on with its own rate alone. */
-  readonly claimTimeoutMs?: number;
+  readonly claimTimeoutInMs?: number;
   /** While the budget cannot be reached, how often to try it again (in the background). */
-  readonly retryBudgetAfterMs?: number;
+  readonly retryBudgetAfterInMs?: number;
   /** Callers that found a window spent wake up to this much after the next begins, not all at once. */
-  readonly jitterMs?: number;
+  readonly jitterInMs?: number;
   readonly random?: () => number;
   readonly logger?: Logger;
 }
 
 /** 25 tokens a claim: 40 claims (a read and a write each) per 1,000 requests. */
-export const SHARED_BUDGET = { blockSize: 25, endMarginMs: 200, claimTimeoutMs: 3000, retryBudgetAfterMs: 30_000, jitterMs: 250 } as const;
+export const SHARED_BUDGET = { blockSize: 25, endMarginInMs: 200, claimTimeoutInMs: 3000, retryBudgetAfterInMs: 30_000, jitterInMs: 250 } as const;
 
 /**
  * The tenant's limiter when several processes call the API for the same tenant: every request takes a
@@ -44,17 +44,17 @@ export const SHARED_BUDGET = { blockSize: 25, endMarginMs: 200, claimTimeoutMs: 
  * concurrent callers share one claim in flight. A spent window makes callers wait for the next one.
  *
  * If the budget cannot be reached (a claim fails or times out), requests go on with this process's bucket
- * alone: one warning, a background retry every `retryBudgetAfterMs`, an info line when it answers again.
+ * alone: one warning, a background retry every `retryBudgetAfterInMs`, an info line when it answers again.
  * Ingest never stalls on the budget's store; the aggregate is then only bounded by the instances' buckets.
  */
 export class SharedBudgetLimiter extends RateLimiter {
   private readonly tenantId: string;
   private readonly budget: RequestBudget;
   private readonly blockSize: number;
-  private readonly endMarginMs: number;
-  private readonly claimTimeoutMs: number;
-  private readonly retryBudgetAfterMs: number;
-  private readonly jitterMs: number;
+  private readonly endMarginInMs: number;
+  private readonly claimTimeoutInMs: number;
+  private readonly retryBudgetAfterInMs: number;
+  private readonly jitterInMs: number;
   private readonly clock: () => number;
   private readonly wait: Sleep;
   private readonly random: () => number;
@@ -78,10 +78,10 @@ export class SharedBudgetLimiter extends RateLimiter {
     this.tenantId = options.tenantId;
     this.budget = options.budget;
     this.blockSize = blockSize;
-    this.endMarginMs = options.endMarginMs ?? SHARED_BUDGET.endMarginMs;
-    this.claimTimeoutMs = options.claimTimeoutMs ?? SHARED_BUDGET.claimTimeoutMs;
-    this.retryBudgetAfterMs = options.retryBudgetAfterMs ?? SHARED_BUDGET.retryBudgetAfterMs;
-    this.jitterMs = options.jitterMs ?? SHARED_BUDGET.jitterMs;
+    this.endMarginInMs = options.endMarginInMs ?? SHARED_BUDGET.endMarginInMs;
+    this.claimTimeoutInMs = options.claimTimeoutInMs ?? SHARED_BUDGET.claimTimeoutInMs;
+    this.retryBudgetAfterInMs = options.retryBudgetAfterInMs ?? SHARED_BUDGET.retryBudgetAfterInMs;
+    this.jitterInMs = options.jitterInMs ?? SHARED_BUDGET.jitterInMs;
     this.clock = options.now ?? Date.now;
     this.wait = options.sleep ?? realSleep;
     this.random = options.random ?? Math.random;
@@ -116,21 +116,21 @@ export class SharedBudgetLimiter extends RateLimiter {
   private claim(): Promise<void> {
     const run = async () => {
       try {
-        const claim = await this.budget.claim(this.tenantId, this.blockSize, AbortSignal.timeout(this.claimTimeoutMs));
+        const claim = await this.budget.claim(this.tenantId, this.blockSize, AbortSignal.timeout(this.claimTimeoutInMs));
         // Unspent tokens of the previous block are dropped: their window is over (or soon will be).
         this.left = claim.granted;
-        this.spendUntil = claim.windowEnd - this.endMarginMs;
+        this.spendUntil = claim.windowEnd - this.endMarginInMs;
         this.windowEnd = claim.windowEnd;
         this.spent = claim.granted === 0;
         // Processes that wait for the next window wake a little apart, so they do not all race for its row.
         const retryAt = claim.granted > 0 ? claim.windowEnd : claim.retryAt;
-        this.wakeAt = retryAt >= claim.windowEnd ? retryAt + Math.floor(this.random() * this.jitterMs) : retryAt;
+        this.wakeAt = retryAt >= claim.windowEnd ? retryAt + Math.floor(this.random() * this.jitterInMs) : retryAt;
         if (this.degraded) {
           this.degraded = false;
           this.logger.info('shared request budget reachable again; requests count against the tenant budget of all instances', { tenantId: this.tenantId });
         }
       } catch (err) {
-        this.retryAt = this.clock() + this.retryBudgetAfterMs;
+        this.retryAt = this.clock() + this.retryBudgetAfterInMs;
         if (!this.degraded) {
           this.degraded = true;
           this.logger.warn(

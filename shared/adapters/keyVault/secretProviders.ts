@@ -1,7 +1,8 @@
 import type { TokenCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { PermanentError, TransientError } from '../../core/errors.js';
-import type { CallOptions, SecretProvider } from '../../ports.js';
+import type { SecretProvider } from '../../ports.js';
+import type { CallOptions } from '../../core/io.js';
 import { MAX_TOKEN_RESPONSE_BYTES } from '../http/responseBody.js';
 import { boundedHttpClient, ResponseTooLargeError } from '../http/sdkResponseBody.js';
 

@@ -1,6 +1,7 @@
 import type { TokenCredential } from '@azure/identity';
 import { isAggregateLogsUploadError, LogsIngestionClient } from '@azure/monitor-ingestion';
-import type { CallOptions, LogsIngestion, LogsUploadFailure } from '../../ports.js';
+import type { LogsIngestion } from '../../ports.js';
+import type { CallOptions, LogsUploadFailure } from '../../core/io.js';
 
 /**
  * The Logs Ingestion API through `@azure/monitor-ingestion`: rows are packed into calls of at most

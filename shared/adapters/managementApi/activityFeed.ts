@@ -1,5 +1,6 @@
 import type { StreamKey, TimeWindow } from '../../core/model.js';
-import type { ActivityFeed, CallOptions } from '../../ports.js';
+import type { ActivityFeed } from '../../ports.js';
+import type { CallOptions } from '../../core/io.js';
 import type { ManagementActivityClient } from './client.js';
 
 /** The ActivityFeed port over one Management API client per tenant. */

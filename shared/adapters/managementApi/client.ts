@@ -3,34 +3,20 @@ import { checkFeedUrl, contentUriFor, feedRoot, formatApiTime, isValidContentId 
 import { checkListingEntry, type RejectedListing, type RepairedListing } from '../../core/listingEntry.js';
 import type { ContentListing, ContentType, SubscriptionInfo, TimeWindow } from '../../core/model.js';
 import { silentLogger, type Logger } from '../../ports.js';
-import { AuthorizedRequests } from '../http/authorizedRequests.js';
-import { DEFAULT_RATE, RateLimiter, type Sleep } from '../http/rateLimiter.js';
-import { networkReason, parseRetryAfter, type RetryOptions } from '../http/request.js';
+import type { CallOptions } from '../../core/io.js';
+import { AuthorizedRequests, type TenantHttpClientOptions } from '../http/authorizedRequests.js';
+import { DEFAULT_RATE, RateLimiter } from '../http/rateLimiter.js';
+import { networkReason, parseRetryAfter } from '../http/request.js';
 import { describeLimit, MAX_ERROR_BODY_BYTES, MAX_PAGE_BYTES, readLimitedText, readTextWithin } from '../http/responseBody.js';
 import { classifyFailure, parseErrorBody } from './apiErrors.js';
-import type { AccessTokenSource } from '../identity/tokenSource.js';
 
-export interface ManagementActivityClientOptions {
-  readonly tenantId: string;
+export interface ManagementActivityClientOptions extends TenantHttpClientOptions {
   /** `https://manage.office.com` or an override; the only origin that ever receives this tenant's token. */
   readonly managementEndpoint: string;
   /** Sent on every call, blob downloads included, for a dedicated throttling quota. */
   readonly publisherIdentifier: string;
-  readonly tokens: AccessTokenSource;
-  readonly rateLimiter?: RateLimiter;
-  readonly retry?: RetryOptions;
-  /** How long to wait for response headers (and between body chunks of a download). Default 60 s. */
-  readonly requestTimeoutInMs?: number;
   /** Guard against a NextPageUri loop. Default 5,000 pages per window. */
   readonly maxPagesPerWindow?: number;
-  readonly logger?: Logger;
-  readonly sleep?: Sleep;
-  readonly random?: () => number;
-  readonly now?: () => number;
-}
-
-export interface CallOptions {
-  readonly abortSignal?: AbortSignal;
 }
 
 export interface StartSubscriptionResult extends SubscriptionInfo {

@@ -1,4 +1,5 @@
-import type { CallOptions, ContentSource } from '../../ports.js';
+import type { ContentSource } from '../../ports.js';
+import type { CallOptions } from '../../core/io.js';
 import type { ManagementActivityClient } from './client.js';
 
 /** Content downloads through the tenant's Management API client (which re-checks the URI before sending a token). */

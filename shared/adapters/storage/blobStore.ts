@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { BlobServiceClient } from '@azure/storage-blob';
-import type { BlobStore, CallOptions } from '../../ports.js';
+import type { BlobStore } from '../../ports.js';
+import type { CallOptions } from '../../core/io.js';
 import { storageError } from './clients.js';
 
 /** Quarantine and claim-check blobs; containers are created on first use. */

@@ -1,7 +1,8 @@
 import type { QueueClient } from '@azure/storage-queue';
 import { mapLimit } from '../../core/concurrency.js';
 import { serializeContentMessage, type ContentMessage } from '../../core/contentMessage.js';
-import type { CallOptions, ContentQueue } from '../../ports.js';
+import type { ContentQueue } from '../../ports.js';
+import type { CallOptions } from '../../core/io.js';
 import { storageError } from './clients.js';
 
 /**
@@ -14,9 +15,9 @@ export class StorageQueueContentQueue implements ContentQueue {
     private readonly concurrency = 16,
   ) {}
 
-  async enqueue(messages: readonly ContentMessage[], options: CallOptions & { visibilityDelayMs?: number } = {}): Promise<void> {
+  async enqueue(messages: readonly ContentMessage[], options: CallOptions & { visibilityDelayInMs?: number } = {}): Promise<void> {
     // The service takes whole seconds, at most 7 days.
-    const delaySeconds = options.visibilityDelayMs ? Math.min(7 * 86_400, Math.max(1, Math.ceil(options.visibilityDelayMs / 1000))) : undefined;
+    const delaySeconds = options.visibilityDelayInMs ? Math.min(7 * 86_400, Math.max(1, Math.ceil(options.visibilityDelayInMs / 1000))) : undefined;
     await mapLimit(messages, this.concurrency, async (message) => {
       try {
         await this.queue.sendMessage(encodeQueueMessage(serializeContentMessage(message)), { abortSignal: options.abortSignal, messageTimeToLive: -1, visibilityTimeout: delaySeconds });

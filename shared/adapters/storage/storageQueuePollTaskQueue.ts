@@ -1,6 +1,7 @@
 import type { QueueClient } from '@azure/storage-queue';
 import type { PollTask } from '../../core/pollTask.js';
-import type { CallOptions, PollTaskQueue } from '../../ports.js';
+import type { PollTaskQueue } from '../../ports.js';
+import type { CallOptions } from '../../core/io.js';
 import { storageError } from './clients.js';
 import { encodeQueueMessage } from './storageQueueContentQueue.js';
 
@@ -11,8 +12,8 @@ import { encodeQueueMessage } from './storageQueueContentQueue.js';
 export class StorageQueuePollTaskQueue implements PollTaskQueue {
   constructor(private readonly queue: QueueClient) {}
 
-  async enqueue(task: PollTask, options: CallOptions & { visibilityDelayMs?: number } = {}): Promise<void> {
-    const delaySeconds = options.visibilityDelayMs ? Math.min(3_000, Math.max(1, Math.ceil(options.visibilityDelayMs / 1000))) : undefined;
+  async enqueue(task: PollTask, options: CallOptions & { visibilityDelayInMs?: number } = {}): Promise<void> {
+    const delaySeconds = options.visibilityDelayInMs ? Math.min(3_000, Math.max(1, Math.ceil(options.visibilityDelayInMs / 1000))) : undefined;
     try {
       await this.queue.sendMessage(encodeQueueMessage(JSON.stringify(task)), { abortSignal: options.abortSignal, messageTimeToLive: 3_600 + (delaySeconds ?? 0), visibilityTimeout: delaySeconds });
     } catch (err) {

@@ -1,6 +1,8 @@
 import type { TableClient } from '@azure/data-tables';
 import type { AnyStreamKey } from '../../core/model.js';
-import type { CallOptions, CursorState, CursorStore, SubscriptionState } from '../../ports.js';
+import type { CursorStore } from '../../ports.js';
+import type { CallOptions } from '../../core/io.js';
+import type { CursorState, SubscriptionState } from '../../core/ledger.js';
 import { statusOf, storageError } from './clients.js';
 
 /**

@@ -1,6 +1,8 @@
 import type { TableClient } from '@azure/data-tables';
 import type { AnyStreamKey } from '../../core/model.js';
-import type { CallOptions, HealthStore, StreamHealth } from '../../ports.js';
+import type { HealthStore } from '../../ports.js';
+import type { StreamHealth } from '../../core/accounting.js';
+import type { CallOptions } from '../../core/io.js';
 import { storageError } from './clients.js';
 
 /** Health rows in Table storage: partition = tenant, row = content type, the health as JSON. */

@@ -1,7 +1,9 @@
 import type { TableClient } from '@azure/data-tables';
 import { mapLimit } from '../../core/concurrency.js';
 import { streamId, type AnyStreamKey } from '../../core/model.js';
-import type { CallOptions, Ledger, LedgerEntry, LedgerFilter, LedgerPatch, LedgerStatus } from '../../ports.js';
+import type { Ledger } from '../../ports.js';
+import type { CallOptions } from '../../core/io.js';
+import type { LedgerEntry, LedgerFilter, LedgerPatch, LedgerStatus } from '../../core/ledger.js';
 import { odata } from '@azure/data-tables';
 import { statusOf, storageError } from './clients.js';
 

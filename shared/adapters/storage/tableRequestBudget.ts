@@ -22,7 +22,7 @@ type BudgetRow = {
 
 export interface TableRequestBudgetOptions {
   /** Length of a window; windows start at multiples of it (epoch time). */
-  readonly windowMs?: number;
+  readonly windowInMs?: number;
   /** Requests all processes together may start in one window, per tenant. */
   readonly capacity?: number;
   /** Rows kept per tenant: the current window's and the ones before it (at least 2). */
@@ -38,7 +38,7 @@ export interface TableRequestBudgetOptions {
  * 900 requests per tenant per 30 s: 1,800 per minute, under the service's 2,000 per minute per tenant
  * across all callers, with 200 to spare for a clock that is a little off and for retries' jitter.
  */
-export const BUDGET_WINDOW = { windowMs: 30_000, capacity: 900, keepWindows: 2 } as const;
+export const BUDGET_WINDOW = { windowInMs: 30_000, capacity: 900, keepWindows: 2 } as const;
 
 /**
  * A tenant's request budget shared by every process, in Table storage (table `budgets`): partition =
@@ -50,7 +50,7 @@ export const BUDGET_WINDOW = { windowMs: 30_000, capacity: 900, keepWindows: 2 }
  * than the previous window, so a tenant has about two rows.
  */
 export class TableRequestBudget implements RequestBudget {
-  private readonly windowMs: number;
+  private readonly windowInMs: number;
   private readonly capacity: number;
   private readonly keepWindows: number;
   private readonly maxAttempts: number;
@@ -62,11 +62,11 @@ export class TableRequestBudget implements RequestBudget {
     private readonly table: BudgetTable,
     options: TableRequestBudgetOptions = {},
   ) {
-    this.windowMs = options.windowMs ?? BUDGET_WINDOW.windowMs;
+    this.windowInMs = options.windowInMs ?? BUDGET_WINDOW.windowInMs;
     this.capacity = options.capacity ?? BUDGET_WINDOW.capacity;
     this.keepWindows = options.keepWindows ?? BUDGET_WINDOW.keepWindows;
     this.maxAttempts = options.maxAttempts ?? 8;
-    if (!(Number.isInteger(this.windowMs) && this.windowMs >= 1)) throw new RangeError('windowMs must be a positive integer');
+    if (!(Number.isInteger(this.windowInMs) && this.windowInMs >= 1)) throw new RangeError('windowInMs must be a positive integer');
     if (!(Number.isInteger(this.capacity) && this.capacity >= 1)) throw new RangeError('capacity must be a positive integer');
     if (!(Number.isInteger(this.keepWindows) && this.keepWindows >= 2)) throw new RangeError('keepWindows must be an integer >= 2 (the current and the previous window)');
     if (!(Number.isInteger(this.maxAttempts) && this.maxAttempts >= 1)) throw new RangeError('maxAttempts must be a positive integer');
@@ -79,8 +79,8 @@ export class TableRequestBudget implements RequestBudget {
     if (!(Number.isInteger(tokens) && tokens >= 1)) throw new RangeError('tokens must be a positive integer');
     for (let attempt = 1; ; attempt++) {
       const now = this.now();
-      const windowStart = Math.floor(now / this.windowMs) * this.windowMs;
-      const windowEnd = windowStart + this.windowMs;
+      const windowStart = Math.floor(now / this.windowInMs) * this.windowInMs;
+      const windowEnd = windowStart + this.windowInMs;
       const rowKey = new Date(windowStart).toISOString();
       if (attempt > this.maxAttempts) {
         // Lost every race: others are claiming this window right now. Come back in a moment.
@@ -121,7 +121,7 @@ export class TableRequestBudget implements RequestBudget {
 
   /** Best effort: a failure leaves rows for the next window's creator, and never fails the claim. */
   private async dropOldRows(tenantId: string, windowStart: number, signal: AbortSignal | undefined): Promise<void> {
-    const oldest = new Date(windowStart - (this.keepWindows - 1) * this.windowMs).toISOString();
+    const oldest = new Date(windowStart - (this.keepWindows - 1) * this.windowInMs).toISOString();
     try {
       const stale: string[] = [];
       for await (const row of this.table.listEntities({ queryOptions: { filter: odata`PartitionKey eq ${tenantId} and RowKey lt ${oldest}` }, abortSignal: signal })) {

@@ -2,7 +2,10 @@ import { odata, type TableClient, type TransactionAction } from '@azure/data-tab
 import { streamId, type AnyStreamKey, type StreamKey } from '../../core/model.js';
 import { PermanentError } from '../../core/errors.js';
 import { utcHourOf } from '../../core/windows.js';
-import type { CallOptions, GapHeal, GapRecord, GapStore, ListingFact, ListingLog, SweepState, SweepStore } from '../../ports.js';
+import type { GapStore, ListingLog, SweepStore } from '../../ports.js';
+import type { GapHeal, GapRecord } from '../../core/gaps.js';
+import type { CallOptions } from '../../core/io.js';
+import type { ListingFact, SweepState } from '../../core/ledger.js';
 import { statusOf, storageError } from './clients.js';
 
 /** Entity group transactions take at most 100 operations, all in one partition. */

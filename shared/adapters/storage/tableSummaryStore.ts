@@ -1,6 +1,8 @@
 import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
 import { streamId, type AnyStreamKey } from '../../core/model.js';
-import type { CallOptions, HourSummary, InvariantViolation, SummaryProgress, SummaryStore } from '../../ports.js';
+import type { SummaryStore } from '../../ports.js';
+import type { HourSummary, InvariantViolation, SummaryProgress } from '../../core/accounting.js';
+import type { CallOptions } from '../../core/io.js';
 import { statusOf, storageError } from './clients.js';
 
 /** Entity group transactions take at most 100 operations, all in one partition. */

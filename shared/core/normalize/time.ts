@@ -27,15 +27,15 @@ export function parseIsoUtc(text: string): string | undefined {
   const s = Number(second);
   if (y < 1000 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 59) return undefined;
   if (d > new Date(Date.UTC(y, mo, 0)).getUTCDate()) return undefined;
-  let offsetMs = 0;
+  let offsetInMs = 0;
   if (sign) {
     const oh = Number(offsetHours);
     const om = Number(offsetMinutes);
     if (oh > 23 || om > 59) return undefined;
-    offsetMs = (sign === '-' ? -1 : 1) * (oh * 60 + om) * 60_000;
+    offsetInMs = (sign === '-' ? -1 : 1) * (oh * 60 + om) * 60_000;
   }
   const ms = Number(fraction.slice(0, 3).padEnd(3, '0'));
-  const instant = Date.UTC(y, mo - 1, d, h, mi, s, ms) - offsetMs;
+  const instant = Date.UTC(y, mo - 1, d, h, mi, s, ms) - offsetInMs;
   const iso = new Date(instant).toISOString();
   // An offset can push 9999-12-31 into year 10000, which toISOString writes in the expanded form.
   return iso.length === 24 ? iso : undefined;

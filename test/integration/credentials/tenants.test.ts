@@ -92,7 +92,7 @@ async function poll(w: Wiring) {
   const results = await pollStreams(
     w.streams,
     { feed: w.feed, ledger: w.ledger, queue: w.queue, cursors: w.cursors, listings: w.listings, gaps: w.gaps, sink: w.sink, blobs: w.blobs, clock, logger: capture, metrics: { count() {} } },
-    { settleLagMs: 10 * MINUTE_MS, overlapMs: 120 * MINUTE_MS, initialLookbackMs: 6 * HOUR_MS, concurrency: 4, deadline: clock.now() + 8 * MINUTE_MS },
+    { settleLagInMs: 10 * MINUTE_MS, overlapInMs: 120 * MINUTE_MS, initialLookbackInMs: 6 * HOUR_MS, concurrency: 4, deadlineAtMs: clock.now() + 8 * MINUTE_MS },
   );
   return Object.fromEntries(results.map((r) => [r.stream.tenantId, r]));
 }

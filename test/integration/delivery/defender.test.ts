@@ -1,8 +1,8 @@
 import { HttpRequest, InvocationContext } from '@azure/functions';
 import { describe, expect, it } from 'vitest';
-import { pollSecurity as pollSecurityFunction } from '../../../functions/pollSecurity.js';
-import { reconcile } from '../../../functions/reconcile.js';
-import { status } from '../../../functions/status.js';
+import { handlePollSecurityTimer } from '../../../functions/pollSecurity.js';
+import { handleReconcileTimer } from '../../../functions/reconcile.js';
+import { handleStatusRequest } from '../../../functions/status.js';
 import type { SecurityStreamKey } from '../../../shared/core/model.js';
 import { HOUR_MS, MINUTE_MS } from '../../../shared/core/windows.js';
 import type { SimTenantOptions } from '../../../tools/standins/simTenant/index.js';
@@ -56,7 +56,7 @@ const timer = { isPastDue: false, schedule: { adjustForDST: false }, scheduleSta
 describe('Defender XDR end to end: simulated Graph → pollSecurity → Event Hubs broker', () => {
   it('every incident and alert revision the simulator served arrives, over many pages, partitioned by incident', async () => {
     const { h, tenantId, incidents, alerts } = await defender({ incidentsPerHour: 5 }, { graphMaxPageSize: 4 });
-    await pollSecurityFunction(timer, context(), h.wiring);
+    await handlePollSecurityTimer(timer, context(), h.wiring);
     // The timer enqueues one scan task per stream; the queue-triggered poller runs them.
     expect(await h.runPollTasks()).toBe(2);
 
@@ -187,8 +187,8 @@ describe('Defender XDR end to end: simulated Graph → pollSecurity → Event Hu
   it('reconcile and the status function cover the Defender XDR streams', async () => {
     const { h, tenantId } = await defender({ incidentsPerHour: 2 });
     await h.pollSecurity();
-    await reconcile(timer, context(), h.wiring);
-    const response = await status(new HttpRequest({ url: 'http://localhost/api/status', method: 'GET' }), context(), h.wiring);
+    await handleReconcileTimer(timer, context(), h.wiring);
+    const response = await handleStatusRequest(new HttpRequest({ url: 'http://localhost/api/status', method: 'GET' }), context(), h.wiring);
     const body = response.jsonBody as { streams: Array<{ tenantId: string; contentType: string; state: string; cursor?: string; health?: { counts: Record<string, number> } }> };
     const security = body.streams.filter((s) => s.contentType.startsWith('DefenderXDR.'));
     expect(security.map((s) => s.contentType).sort()).toEqual(['DefenderXDR.Alerts', 'DefenderXDR.Incidents']);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { onPoison } from '../../../functions/onPoison.js';
+import { handleOnPoisonMessage } from '../../../functions/onPoison.js';
 import { CONTENT_TYPES, type ContentType } from '../../../shared/core/model.js';
 import { HOUR_MS, MINUTE_MS } from '../../../shared/core/windows.js';
 import { noMetrics, silentLogger } from '../../../shared/ports.js';
@@ -20,7 +20,7 @@ async function pipeline(tenants: Parameters<typeof startHarness>[0]['tenants'], 
     queue: poison,
     poisonQueue: harness.wiring.storage.queue(`${harness.config.contentQueueName}-poison2`),
     functionName: 'onPoison',
-    handler: (message, context) => onPoison(message, context, harness.wiring),
+    handler: (message, context) => handleOnPoisonMessage(message, context, harness.wiring),
   });
   return { h: harness, worker, poisonWorker, queue };
 }
@@ -180,7 +180,7 @@ describe('end to end: simulated tenant → poll → Azurite queue → ingest →
     expect(event).toMatchObject({ EventSchema: 'PipelineError', LedgerStatus: 'poisoned', SourceContentId: blob.contentId });
     // Reconcile leaves it until its retry time, then re-enqueues it; the worker delivers it.
     const { ledger, cursors, health, listings, summaries, sweeps, gaps, clock } = h.wiring;
-    const runReconcile = () => reconcile([stream], { ledger, cursors, queue: h.wiring.queue, health, listings, summaries, sweeps, gaps, clock, logger: silentLogger, metrics: noMetrics }, { retry: { initialMs: 1000, maxMs: 2000 } });
+    const runReconcile = () => reconcile([stream], { ledger, cursors, queue: h.wiring.queue, health, listings, summaries, sweeps, gaps, clock, logger: silentLogger, metrics: noMetrics }, { retry: { initialInMs: 1000, maxInMs: 2000 } });
     await runReconcile();
     expect(await worker.drain()).toBe(0);
     h.clock.advance(Date.parse(poisoned!.nextAttemptAt!) - h.clock.now());

@@ -1,9 +1,9 @@
 import { InvocationContext } from '@azure/functions';
 import { afterEach, describe, expect, it } from 'vitest';
-import { pollContent } from '../../../functions/pollContent.js';
-import { pollSecurity } from '../../../functions/pollSecurity.js';
-import { pollStream } from '../../../functions/pollStream.js';
-import { sweepContent } from '../../../functions/sweepContent.js';
+import { handlePollContentTimer } from '../../../functions/pollContent.js';
+import { handlePollSecurityTimer } from '../../../functions/pollSecurity.js';
+import { handlePollStreamMessage } from '../../../functions/pollStream.js';
+import { handleSweepContentTimer } from '../../../functions/sweepContent.js';
 import { HOUR_MS, MINUTE_MS } from '../../../shared/core/windows.js';
 import { listedIds, newTenantId, startHarness, T0, type Harness } from '../harness.js';
 
@@ -28,7 +28,7 @@ describe('discovery fan-out over the poll-task queue', () => {
     const a = newTenantId();
     const b = newTenantId();
     h = await startHarness({ tenants: [{ tenantId: a, blobsPerHour: 4 }, { tenantId: b, blobsPerHour: 4 }], env: { O365_CONTENT_TYPES: 'Audit.Exchange,Audit.SharePoint', INITIAL_LOOKBACK_HOURS: '4' } });
-    await pollContent(timer(), context(), h.wiring);
+    await handlePollContentTimer(timer(), context(), h.wiring);
     expect(await visibleTasks(h)).toBe(4);
     expect(h.sim.requestLog().filter((r) => r.op === 'content')).toEqual([]); // the timer itself lists nothing
     expect(await h.runPollTasks()).toBe(4);
@@ -41,9 +41,9 @@ describe('discovery fan-out over the poll-task queue', () => {
   it('sweepContent spreads the sweep tasks over the interval to the next firing with visibility delays', async () => {
     const tenantId = newTenantId();
     h = await startHarness({ tenants: [{ tenantId, blobsPerHour: 2 }], env: { O365_CONTENT_TYPES: 'Audit.Exchange,Audit.SharePoint,Audit.General', INITIAL_LOOKBACK_HOURS: '2' } });
-    await pollContent(timer(), context(), h.wiring);
+    await handlePollContentTimer(timer(), context(), h.wiring);
     await h.runPollTasks();
-    await sweepContent(timer(Date.now() + 10 * 60_000), context(), h.wiring);
+    await handleSweepContentTimer(timer(Date.now() + 10 * 60_000), context(), h.wiring);
     // Delays 0, 160 s and 320 s (three streams over 80 % of ten minutes): only the first is visible now.
     expect(await visibleTasks(h)).toBe(1);
     expect(await h.runPollTasks()).toBe(1);
@@ -53,7 +53,7 @@ describe('discovery fan-out over the poll-task queue', () => {
   it('pollSecurity enqueues a scan task per Defender XDR stream; the poller scans each', async () => {
     const tenantId = newTenantId();
     h = await startHarness({ tenants: [{ tenantId, defenderXdr: true, blobsPerHour: 0, incidentsPerHour: 0 }], env: { O365_CONTENT_TYPES: 'Audit.General', INITIAL_LOOKBACK_HOURS: '3' } }); // nothing to publish: this harness has no hub
-    await pollSecurity(timer(), context(), h.wiring);
+    await handlePollSecurityTimer(timer(), context(), h.wiring);
     expect(await h.runPollTasks()).toBe(2);
     for (const contentType of ['DefenderXDR.Incidents', 'DefenderXDR.Alerts'] as const) {
       expect((await h.wiring.cursors.read({ tenantId, contentType }))?.state.lastSuccessAt).toBe(new Date(T0).toISOString());
@@ -64,9 +64,9 @@ describe('discovery fan-out over the poll-task queue', () => {
     const tenantId = newTenantId();
     h = await startHarness({ tenants: [{ tenantId, blobsPerHour: 1 }], env: { O365_CONTENT_TYPES: 'Audit.Exchange' } });
     lines.length = 0;
-    await expect(pollStream('{"v":1,"kind":"poll"', context(), h.wiring)).resolves.toBeUndefined();
-    await expect(pollStream({ v: 1, kind: 'poll', tenantId: newTenantId(), contentType: 'Audit.Exchange', scheduledAt: new Date(T0).toISOString() }, context(), h.wiring)).resolves.toBeUndefined();
-    await expect(pollStream({ v: 1, kind: 'sweep', tenantId, contentType: 'Audit.General', scheduledAt: new Date(T0).toISOString() }, context(), h.wiring)).resolves.toBeUndefined();
+    await expect(handlePollStreamMessage('{"v":1,"kind":"poll"', context(), h.wiring)).resolves.toBeUndefined();
+    await expect(handlePollStreamMessage({ v: 1, kind: 'poll', tenantId: newTenantId(), contentType: 'Audit.Exchange', scheduledAt: new Date(T0).toISOString() }, context(), h.wiring)).resolves.toBeUndefined();
+    await expect(handlePollStreamMessage({ v: 1, kind: 'sweep', tenantId, contentType: 'Audit.General', scheduledAt: new Date(T0).toISOString() }, context(), h.wiring)).resolves.toBeUndefined();
     expect(lines.filter((l) => l.level === 'error' && /not a valid task/.test(l.text))).toHaveLength(1);
     expect(lines.filter((l) => l.level === 'warning' && /not configured/.test(l.text))).toHaveLength(2);
     expect(h.sim.requestLog().filter((r) => r.op === 'content')).toEqual([]);

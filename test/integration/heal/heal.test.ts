@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { type ContentType, type StreamKey } from '../../../shared/core/model.js';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../../shared/core/windows.js';
-import type { GapRecord } from '../../../shared/ports.js';
-import { healGaps, healRange, type HealDependencies, type HealOptions } from '../../../shared/usecases/healGaps.js';
+import type { GapRecord } from '../../../shared/core/gaps.js';
+import { healGaps, healRange, type HealGapsDependencies, type HealGapsOptions } from '../../../shared/usecases/healGaps.js';
 import { APP_ID, APP_SECRET, newTenantId, T0, type Harness, type HarnessOptions } from '../harness.js';
 import { ingestWorker, startDeliveryStack } from '../setup.js';
 
@@ -30,7 +30,7 @@ function hubEvents(): (HubEvent & { partitionKey?: string })[] {
 async function pipeline(setup: Omit<HarnessOptions, 'env'> & { env?: Record<string, string> }) {
   const harness = await startHarness(setup);
   const worker = ingestWorker(harness);
-  const deps: HealDependencies = {
+  const deps: HealGapsDependencies = {
     ...harness.wiring,
     clock: harness.clock,
     logger: harness.logger,
@@ -38,14 +38,14 @@ async function pipeline(setup: Omit<HarnessOptions, 'env'> & { env?: Record<stri
     // Waiting for a query moves the shared feed clock: the simulated queries run on it.
     sleep: async (ms) => harness.clock.advance(ms),
   };
-  const options = (overrides: Partial<HealOptions> = {}): HealOptions => ({
+  const options = (overrides: Partial<HealGapsOptions> = {}): HealGapsOptions => ({
     automatic: harness.config.heal.enabled,
-    lookbehindMs: harness.config.heal.lookbehindHours * HOUR_MS,
+    lookbehindInMs: harness.config.heal.lookbehindHours * HOUR_MS,
     queriesPerDay: harness.config.heal.queriesPerDay,
     maxRunningQueries: harness.config.heal.maxRunningQueries,
     maxEventBytes: harness.config.ingest.maxEventBytes,
     partitionKeyMode: harness.config.ingest.partitionKeyMode,
-    deadline: harness.clock.now() + 2 * HOUR_MS,
+    deadlineAtMs: harness.clock.now() + 2 * HOUR_MS,
     ...overrides,
   });
   return { h: harness, worker, deps, options };
@@ -152,7 +152,7 @@ describe('healing gaps from Purview audit search', () => {
     await h.wiring.gaps.record(retentionGap(h, stream, gap));
     // Every records page after the first fails, longer than the client's own retries last.
     h.sim.faults.inject({ op: 'auditRecords', skip: 1, times: 1000, fault: { kind: 'status', status: 500 } });
-    const [first] = await healGaps(deps, options({ deadline: h.clock.now() + 20 * MINUTE_MS }), (g) => g.tenantId === tenantId);
+    const [first] = await healGaps(deps, options({ deadlineAtMs: h.clock.now() + 20 * MINUTE_MS }), (g) => g.tenantId === tenantId);
     const q = first!.heal!.queries[0]!;
     expect(first!.heal!.state).toBe('running');
     expect(q).toMatchObject({ state: 'succeeded', delivered: 10, next: expect.stringContaining('/security/auditLog/queries/') });
@@ -278,7 +278,7 @@ describe('healing gaps from Purview audit search', () => {
     for await (const r of h.wiring.ledger.query(stream, { createdFrom: new Date(T0 - 50 * HOUR_MS).toISOString(), createdTo: new Date(T0 - 49 * HOUR_MS).toISOString() })) rows.push(r);
     const [row] = rows;
     await h.wiring.ledger.update(stream, row!.contentId, { status: 'expired', lastError: 'test' });
-    const healed = await healRange(stream, { start: T0 - 60 * HOUR_MS + MINUTE_MS, end: T0 - 36 * HOUR_MS }, deps, options({ lookbehindMs: 2 * HOUR_MS }));
+    const healed = await healRange(stream, { start: T0 - 60 * HOUR_MS + MINUTE_MS, end: T0 - 36 * HOUR_MS }, deps, options({ lookbehindInMs: 2 * HOUR_MS }));
     expect(healed.heal!.state).toBe('healed');
     expect(healed.heal!.queries).toHaveLength(1);
     expect(healed.heal!.recordsDelivered).toBeGreaterThan(0);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HttpRequest, InvocationContext } from '@azure/functions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { status } from '../../../functions/status.js';
+import { handleStatusRequest } from '../../../functions/status.js';
 import { loadConfig } from '../../../shared/config.js';
 import type { ContentMessage } from '../../../shared/core/contentMessage.js';
 import { blobManifestEvent, digestOf } from '../../../shared/core/manifest.js';
@@ -122,7 +122,7 @@ describe('operator CLI against Azurite and the simulated tenant', () => {
   });
 
   it('the status function returns every stream with its cursor, health and the overall state', async () => {
-    const response = await status(new HttpRequest({ url: 'http://localhost/api/status', method: 'GET' }), new InvocationContext(), wiring);
+    const response = await handleStatusRequest(new HttpRequest({ url: 'http://localhost/api/status', method: 'GET' }), new InvocationContext(), wiring);
     expect(response.status).toBe(200);
     const body = response.jsonBody as { state: string; invariantHolds: boolean; streams: Array<{ tenantId: string; contentType: string; state: string; reasons: string[]; invariant?: unknown; health?: { hours: unknown[] } }> };
     expect(body.state).toBe('failing');

@@ -1,11 +1,12 @@
 import { HttpRequest, InvocationContext, type Timer } from '@azure/functions';
 import { describe, expect, it } from 'vitest';
-import { reconcile as reconcileFunction } from '../../../functions/reconcile.js';
-import { status } from '../../../functions/status.js';
+import { handleReconcileTimer } from '../../../functions/reconcile.js';
+import { handleStatusRequest } from '../../../functions/status.js';
 import { hourOf } from '../../../shared/core/invariant.js';
 import type { StreamKey } from '../../../shared/core/model.js';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../../shared/core/windows.js';
-import type { HourAccount, InvariantState, LedgerEntry, ListingFact } from '../../../shared/ports.js';
+import type { HourAccount, InvariantState } from '../../../shared/core/accounting.js';
+import type { LedgerEntry, ListingFact } from '../../../shared/core/ledger.js';
 import { reconcile } from '../../../shared/usecases/reconcile.js';
 import { RecordingLogger } from '../../fakes/ports.js';
 import { newTenantId, T0, type Harness } from '../harness.js';
@@ -24,8 +25,8 @@ interface StatusBody {
 }
 
 async function statusOf(harness: Harness): Promise<StatusBody['streams'][number]> {
-  await reconcileFunction(timer, context(), harness.wiring);
-  const response = await status(new HttpRequest({ url: 'http://localhost/api/status', method: 'GET' }), context(), harness.wiring);
+  await handleReconcileTimer(timer, context(), harness.wiring);
+  const response = await handleStatusRequest(new HttpRequest({ url: 'http://localhost/api/status', method: 'GET' }), context(), harness.wiring);
   return (response.jsonBody as StatusBody).streams[0]!;
 }
 

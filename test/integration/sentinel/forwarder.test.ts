@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { ManagedIdentityCredential } from '@azure/identity';
 import { InvocationContext } from '@azure/functions';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { forwardToLogAnalytics } from '../../../functions/forwardToLogAnalytics.js';
+import { handleForwardToLogAnalyticsEvents } from '../../../functions/forwardToLogAnalytics.js';
 import { AzureLogsIngestion } from '../../../shared/adapters/logsIngestion/logsIngestionClient.js';
 import { AzureBlobStore } from '../../../shared/adapters/storage/blobStore.js';
 import { StorageClients } from '../../../shared/adapters/storage/clients.js';
@@ -238,7 +238,7 @@ describe('forwardToLogAnalytics (the function) over a trigger batch', () => {
     });
     // The hub's bodies arrive as text when the trigger does not parse them.
     const wiring = { logsIngestion: client(), blobs } as unknown as Wiring;
-    await forwardToLogAnalytics(events.map((e) => JSON.stringify(e.body)), context, wiring);
+    await handleForwardToLogAnalyticsEvents(events.map((e) => JSON.stringify(e.body)), context, wiring);
     const rows = ingestion.rows(STREAM);
     expect(rows.map((r) => r.EventId).sort()).toEqual(eventIds(events).sort());
     expect(rows.find((r) => r.EventId === eventIds(events)[4])).toMatchObject({ EhEnqueuedTime: '2026-11-20T11:30:01.000Z', EhProperties: { index: '4' } });

@@ -3,7 +3,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { StorageClients } from '../../../shared/adapters/storage/clients.js';
 import { TableGapStore } from '../../../shared/adapters/storage/tableStreamStores.js';
 import type { StreamKey } from '../../../shared/core/model.js';
-import type { GapHeal, GapRecord } from '../../../shared/ports.js';
+import type { GapHeal, GapRecord } from '../../../shared/core/gaps.js';
 
 const storage = new StorageClients({ connectionString: inject('azuriteConnectionString') });
 const stream: StreamKey = { tenantId: '55555555-5555-4555-8555-555555555555', contentType: 'Audit.Exchange' };

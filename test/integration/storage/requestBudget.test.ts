@@ -28,10 +28,10 @@ describe('Shared request budget on Azurite', () => {
         new SharedBudgetLimiter({
           ...UNBOUNDED,
           tenantId: TENANT,
-          budget: new TableRequestBudget(tableFor(name), { windowMs, capacity, keepWindows: 100 }),
+          budget: new TableRequestBudget(tableFor(name), { windowInMs: windowMs, capacity, keepWindows: 100 }),
           blockSize: 5,
-          endMarginMs: 100,
-          jitterMs: 50,
+          endMarginInMs: 100,
+          jitterInMs: 50,
         }),
     );
     const windowOf = (t: number) => Math.floor(t / windowMs) * windowMs;
@@ -73,7 +73,7 @@ describe('Shared request budget on Azurite', () => {
     const name = tableName();
     await tableFor(name).createTable();
     const windowMs = 300;
-    const budget = new TableRequestBudget(tableFor(name), { windowMs, capacity: 10 });
+    const budget = new TableRequestBudget(tableFor(name), { windowInMs: windowMs, capacity: 10 });
     for (let i = 0; i < 4; i++) {
       await budget.claim(TENANT, 5);
       await sleepUntil(Math.floor(Date.now() / windowMs) * windowMs + windowMs);

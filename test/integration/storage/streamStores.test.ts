@@ -5,7 +5,7 @@ import { StorageQueueContentQueue } from '../../../shared/adapters/storage/stora
 import { TableLedger } from '../../../shared/adapters/storage/tableLedger.js';
 import { TableGapStore, TableListingLog, TableSweepStore } from '../../../shared/adapters/storage/tableStreamStores.js';
 import type { StreamKey } from '../../../shared/core/model.js';
-import type { LedgerEntry, ListingFact } from '../../../shared/ports.js';
+import type { LedgerEntry, ListingFact } from '../../../shared/core/ledger.js';
 
 const storage = azuriteStorage();
 
@@ -93,7 +93,7 @@ describe('StorageQueueContentQueue on Azurite', () => {
     await client.createIfNotExists();
     const queue = new StorageQueueContentQueue(client);
     const message = { v: 1 as const, tenantId: stream.tenantId, contentType: stream.contentType, contentId: 'c1', contentUri: 'https://manage.office.com/x', contentCreated: '2026-11-20T10:00:00.000Z', contentExpiration: '2026-11-27T10:00:00.000Z', listedAt: '2026-11-20T10:20:00.000Z' };
-    await queue.enqueue([message], { visibilityDelayMs: 60_000 });
+    await queue.enqueue([message], { visibilityDelayInMs: 60_000 });
     await queue.enqueue([{ ...message, contentId: 'c2' }]);
     expect(await queue.approximateDepth()).toBe(2);
     const { receivedMessageItems } = await client.receiveMessages({ numberOfMessages: 32 });

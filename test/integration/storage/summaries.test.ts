@@ -4,7 +4,8 @@ import { TableLedger } from '../../../shared/adapters/storage/tableLedger.js';
 import { TableListingLog } from '../../../shared/adapters/storage/tableStreamStores.js';
 import { TableSummaryStore } from '../../../shared/adapters/storage/tableSummaryStore.js';
 import type { SecurityStreamKey, StreamKey } from '../../../shared/core/model.js';
-import type { HourSummary, LedgerEntry, ListingFact } from '../../../shared/ports.js';
+import type { HourSummary } from '../../../shared/core/accounting.js';
+import type { LedgerEntry, ListingFact } from '../../../shared/core/ledger.js';
 
 const stream: StreamKey = { tenantId: '45454545-4545-4545-8545-454545454545', contentType: 'Audit.General' };
 const security: SecurityStreamKey = { tenantId: stream.tenantId, contentType: 'DefenderXDR.Alerts' };

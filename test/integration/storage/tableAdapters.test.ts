@@ -3,7 +3,7 @@ import { freshTable } from '../setup.js';
 import { TableCursorStore } from '../../../shared/adapters/storage/tableCursorStore.js';
 import { TableLedger } from '../../../shared/adapters/storage/tableLedger.js';
 import type { StreamKey } from '../../../shared/core/model.js';
-import type { LedgerEntry } from '../../../shared/ports.js';
+import type { LedgerEntry } from '../../../shared/core/ledger.js';
 
 const stream: StreamKey = { tenantId: '33333333-3333-4333-8333-333333333333', contentType: 'DLP.All' };
 const entry = (contentId: string): LedgerEntry => ({

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { backoffMs, DEFAULT_EXPIRY_MARGIN_MS, nextRetry, retryDeadline } from '../../../shared/core/deliveryRetry.js';
 
-const policy = { initialMs: 30_000, maxMs: 3_600_000 };
+const policy = { initialInMs: 30_000, maxInMs: 3_600_000 };
 
 describe('backoffMs', () => {
   it('doubles per attempt from the initial delay up to the cap', () => {
@@ -20,12 +20,12 @@ describe('nextRetry', () => {
 
   it('retries after the backoff while the deadline is ahead', () => {
     const decision = nextRetry(2, '2026-12-05T10:00:00Z', now, policy, 0);
-    expect(decision).toEqual({ retry: true, delayMs: 60_000, nextAttemptAt: now + 60_000 });
+    expect(decision).toEqual({ retry: true, delayInMs: 60_000, nextAttemptAt: now + 60_000 });
   });
 
   it('moves the last attempt up to the deadline instead of skipping it', () => {
     const expiration = new Date(now + DEFAULT_EXPIRY_MARGIN_MS + 20_000).toISOString();
-    expect(nextRetry(9, expiration, now, policy, 0)).toEqual({ retry: true, delayMs: 20_000, nextAttemptAt: now + 20_000 });
+    expect(nextRetry(9, expiration, now, policy, 0)).toEqual({ retry: true, delayInMs: 20_000, nextAttemptAt: now + 20_000 });
   });
 
   it('gives up once the deadline has passed, saying so', () => {

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { percentile, streamHealth, sweepHealth, unexplained, type StreamFacts } from '../../../shared/core/health.js';
 import { checkHours, invariantState } from '../../../shared/core/invariant.js';
 import { HOUR_MS, MINUTE_MS } from '../../../shared/core/windows.js';
-import type { CursorState, GapRecord, LedgerEntry, LedgerStatus, SweepState } from '../../../shared/ports.js';
+import type { GapRecord } from '../../../shared/core/gaps.js';
+import type { CursorState, LedgerEntry, LedgerStatus, SweepState } from '../../../shared/core/ledger.js';
 
 const now = Date.parse('2026-11-24T12:00:00Z');
 let n = 0;
@@ -19,7 +20,7 @@ const entry = (status: LedgerStatus, contentCreated: string, lastError?: string)
   ...(status === 'done' && { records: 3, events: 3 }),
 });
 const healthy: CursorState = { subscription: 'enabled', consecutiveFailures: 0, gapCount: 0, gapTotalMs: 0, cursor: '2026-11-24T11:50:00.000Z', lastSuccessAt: '2026-11-24T11:55:00.000Z' };
-const options = { insertGraceMs: 15 * MINUTE_MS, horizonGraceMs: HOUR_MS, listingFacts: true };
+const options = { insertGraceInMs: 15 * MINUTE_MS, horizonGraceInMs: HOUR_MS, listingFacts: true };
 
 function facts(entries: LedgerEntry[], patch: Partial<StreamFacts> = {}): StreamFacts {
   const checks = checkHours(['2026-11-24T10', '2026-11-24T11'], [], entries, now, options);

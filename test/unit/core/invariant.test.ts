@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { checkHours, describeInvariant, hoursBetween, invariantState, type InvariantOptions } from '../../../shared/core/invariant.js';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../../shared/core/windows.js';
-import type { HourSummary, LedgerEntry, LedgerStatus, ListingFact } from '../../../shared/ports.js';
+import type { HourSummary } from '../../../shared/core/accounting.js';
+import type { LedgerEntry, LedgerStatus, ListingFact } from '../../../shared/core/ledger.js';
 
 const now = Date.parse('2026-11-24T12:30:00Z');
 const iso = (ms: number) => new Date(ms).toISOString();
-const audit: InvariantOptions = { insertGraceMs: 15 * MINUTE_MS, horizonGraceMs: HOUR_MS, listingFacts: true };
+const audit: InvariantOptions = { insertGraceInMs: 15 * MINUTE_MS, horizonGraceInMs: HOUR_MS, listingFacts: true };
 
 function row(contentId: string, status: LedgerStatus, patch: Partial<LedgerEntry> = {}): LedgerEntry {
   return {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DAY_MS, DEFAULT_MAX_WINDOW_MS, HOUR_MS, LISTING_RETENTION_MS, MINUTE_MS, planWindows } from '../../../shared/core/windows.js';
 
 const now = Date.parse('2026-11-24T12:00:00.000Z');
-const base = { now, settleLagMs: 10 * MINUTE_MS, overlapMs: 120 * MINUTE_MS, initialLookbackMs: 24 * HOUR_MS };
+const base = { now, settleLagInMs: 10 * MINUTE_MS, overlapInMs: 120 * MINUTE_MS, initialLookbackInMs: 24 * HOUR_MS };
 
 /** Invariants every plan must satisfy, whatever the input. */
 function assertWellFormed(plan: ReturnType<typeof planWindows>, input: { now: number }) {
@@ -96,7 +96,7 @@ describe('planWindows', () => {
   });
 
   it('plans nothing when the cursor is already at now − settle lag', () => {
-    const plan = planWindows({ ...base, overlapMs: 0, cursor: now - 10 * MINUTE_MS });
+    const plan = planWindows({ ...base, overlapInMs: 0, cursor: now - 10 * MINUTE_MS });
     expect(plan.windows).toEqual([]);
   });
 
@@ -107,10 +107,10 @@ describe('planWindows', () => {
   });
 
   it('honours a custom margin and window size, and rejects a window over 24 h', () => {
-    const plan = planWindows({ ...base, cursor: now - 6 * HOUR_MS, overlapMs: 0, maxWindowMs: HOUR_MS, retentionMarginMs: HOUR_MS });
+    const plan = planWindows({ ...base, cursor: now - 6 * HOUR_MS, overlapInMs: 0, maxWindowInMs: HOUR_MS, retentionMarginInMs: HOUR_MS });
     expect(plan.windows).toHaveLength(6);
     expect(plan.windows.at(-1)).toEqual({ start: now - HOUR_MS, end: now - 10 * MINUTE_MS });
-    expect(() => planWindows({ ...base, maxWindowMs: DAY_MS + 1 })).toThrow(RangeError);
+    expect(() => planWindows({ ...base, maxWindowInMs: DAY_MS + 1 })).toThrow(RangeError);
   });
 
   it('keeps its invariants over many cursors, clocks and settings', () => {
@@ -121,9 +121,9 @@ describe('planWindows', () => {
       const input = {
         now: n,
         cursor: random() < 0.2 ? undefined : n - Math.floor(random() * 12 * DAY_MS),
-        settleLagMs: Math.floor(random() * 60) * MINUTE_MS,
-        overlapMs: Math.floor(random() * 240) * MINUTE_MS,
-        initialLookbackMs: (1 + Math.floor(random() * 167)) * HOUR_MS,
+        settleLagInMs: Math.floor(random() * 60) * MINUTE_MS,
+        overlapInMs: Math.floor(random() * 240) * MINUTE_MS,
+        initialLookbackInMs: (1 + Math.floor(random() * 167)) * HOUR_MS,
       };
       const plan = planWindows(input);
       assertWellFormed(plan, input);

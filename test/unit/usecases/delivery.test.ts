@@ -3,12 +3,13 @@ import { serializeContentMessage, type ContentMessage } from '../../../shared/co
 import { TransientError } from '../../../shared/core/errors.js';
 import { digestOf } from '../../../shared/core/manifest.js';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../../shared/core/windows.js';
-import type { LedgerEntry } from '../../../shared/ports.js';
-import { ingestContent, type IngestOptions, type IngestOutcome } from '../../../shared/usecases/ingestContent.js';
+import type { LedgerEntry } from '../../../shared/core/ledger.js';
+import { ingestContent } from '../../../shared/usecases/ingestContent.js';
+import type { IngestContentOptions, IngestOutcome } from '../../../shared/usecases/common/delivery.js';
 import { onPoison } from '../../../shared/usecases/onPoison.js';
 import { replay } from '../../../shared/usecases/operations.js';
 import { reconcile } from '../../../shared/usecases/reconcile.js';
-import { redeliverStream } from '../../../shared/usecases/redelivery.js';
+import { redeliverStream } from '../../../shared/usecases/common/redelivery.js';
 import {
   ManualClock, MemoryBlobStore, MemoryContentSource, MemoryCursorStore, MemoryHealthStore, MemoryLedger, MemoryQueue, MemorySink, reconcileStores, RecordingLogger, RecordingMetrics,
 } from '../../fakes/ports.js';
@@ -26,7 +27,7 @@ function record(i: number) {
  * One blob, a ledger, a hub and a queue whose messages come back after their visibility delay: `drain`
  * plays the queue host, delivering each message when it becomes visible, with the clock moved there.
  */
-function setup(count = 40, options: Partial<IngestOptions> = {}) {
+function setup(count = 40, options: Partial<IngestContentOptions> = {}) {
   const contentId = '20261124100000000000002$20261124100500000000002$audit_sharepoint$Audit_SharePoint$emea0002';
   const contentUri = `${endpoint}/api/v1.0/${tenantId}/activity/feed/audit/${contentId}`;
   const message: ContentMessage = {
@@ -43,7 +44,7 @@ function setup(count = 40, options: Partial<IngestOptions> = {}) {
   const records = Array.from({ length: count }, (_, i) => record(i));
   deps.source.bodies.set(contentUri, JSON.stringify(records));
   const stream = { tenantId, contentType: 'Audit.SharePoint' as const };
-  const ingestOptions: IngestOptions = { maxEventBytes: 61440, partitionKeyMode: 'content', retry: { initialMs: 30_000, maxMs: HOUR_MS }, ...options };
+  const ingestOptions: IngestContentOptions = { maxEventBytes: 61440, partitionKeyMode: 'content', retry: { initialInMs: 30_000, maxInMs: HOUR_MS }, ...options };
   const events = () => deps.sink.published.map((e) => JSON.parse(e.body) as Record<string, unknown>);
   const recordIds = () => events().filter((e) => e.EnvelopeSchema === 'm365.audit.normalized').map((e) => e.EventOriginalUid);
   const row = async () => (await deps.ledger.get(stream, contentId))!;
@@ -95,7 +96,7 @@ describe('delivery retries until the content expires', () => {
     expect(row).toMatchObject({ status: 'done', records: 40, events: 40 });
     expect(t.outcomes.some((o) => o.status === 'failed')).toBe(false);
     // It took several attempts, each after a longer wait: 30 s, 60 s, 120 s, ...
-    const retries = t.outcomes.filter((o) => o.status === 'retrying').map((o) => o.delayMs!);
+    const retries = t.outcomes.filter((o) => o.status === 'retrying').map((o) => o.delayInMs!);
     expect(retries.length).toBeGreaterThanOrEqual(6);
     expect(retries.slice(0, 4)).toEqual([30_000, 60_000, 120_000, 240_000]);
     expect(t.deps.queue.delays.slice(1, 5)).toEqual([30_000, 60_000, 120_000, 240_000]);

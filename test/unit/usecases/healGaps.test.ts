@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { PermanentError, TransientError } from '../../../shared/core/errors.js';
-import type { AuditLogQueryInfo, AuditLogQuerySpec, AuditRecordPage, AuditSearch, GapRecord } from '../../../shared/ports.js';
-import { healGaps, type HealOptions } from '../../../shared/usecases/healGaps.js';
+import type { AuditSearch } from '../../../shared/ports.js';
+import type { GapRecord } from '../../../shared/core/gaps.js';
+import type { AuditLogQueryInfo, AuditLogQuerySpec, AuditRecordPage } from '../../../shared/core/io.js';
+import { healGaps, type HealGapsOptions } from '../../../shared/usecases/healGaps.js';
 import { ManualClock, MemoryBlobStore, MemoryCursorStore, MemoryGapStore, MemoryLedger, MemorySink, RecordingLogger } from '../../fakes/ports.js';
 
 const T0 = Date.UTC(2026, 10, 20, 12);
@@ -45,8 +47,8 @@ function setup(search: FakeSearch, cloud: 'commercial' | 'gcchigh' = 'commercial
     gaps, ledger: new MemoryLedger(), cursors: new MemoryCursorStore(), auditSearch: search, sink, blobs: new MemoryBlobStore(),
     tenants: new Map([[TENANT, { cloud }]]), clock, logger, metrics: { count() {} }, sleep: async (ms: number) => clock.advance(ms),
   };
-  const options = (o: Partial<HealOptions> = {}): HealOptions => ({
-    automatic: true, lookbehindMs: 0, queriesPerDay: 200, maxRunningQueries: 50, maxEventBytes: 61440, partitionKeyMode: 'content', deadline: clock.now() + H, ...o,
+  const options = (o: Partial<HealGapsOptions> = {}): HealGapsOptions => ({
+    automatic: true, lookbehindInMs: 0, queriesPerDay: 200, maxRunningQueries: 50, maxEventBytes: 61440, partitionKeyMode: 'content', deadlineAtMs: clock.now() + H, ...o,
   });
   return { clock, gaps, sink, deps, options, logger };
 }

@@ -106,7 +106,7 @@ describe('ingestContent', () => {
     const { deps, run, listed, records, recordIds, stream, message } = setup(10);
     await listed();
     deps.sink.failOnSend = 2; // batches of 4: the first lands, the second fails
-    expect(await run()).toMatchObject({ status: 'retrying', delayMs: 30_000 });
+    expect(await run()).toMatchObject({ status: 'retrying', delayInMs: 30_000 });
     const afterFailure = await deps.ledger.get(stream, message.contentId);
     expect(afterFailure).toMatchObject({ status: 'listed', resumeOffset: 4, attempts: 1, nextAttemptAt: new Date(now + 30_000).toISOString() });
     expect(afterFailure?.lastError).toMatch(/SinkUnavailable/);

@@ -26,12 +26,12 @@ function setup(overrides: { partitionKeyMode?: PartitionKeyMode; maxEventBytes?:
   const clock = new ManualClock(start);
   const deps = { ...memoryDeps(clock), feed: new ScriptedSecurityFeed() };
   const options = () => ({
-    overlapMs: 10 * MINUTE_MS,
-    initialLookbackMs: DAY_MS,
+    overlapInMs: 10 * MINUTE_MS,
+    initialLookbackInMs: DAY_MS,
     maxEventBytes: overrides.maxEventBytes ?? 61_440,
     partitionKeyMode: overrides.partitionKeyMode ?? 'content',
     concurrency: 2,
-    deadline: clock.now() + 5 * MINUTE_MS,
+    deadlineAtMs: clock.now() + 5 * MINUTE_MS,
   });
   const poll = (streams: SecurityStreamKey[] = [incidents]) => pollSecurity(streams, deps, options());
   const events = () => deps.sink.published.map((e) => ({ ...e, event: JSON.parse(e.body) as Record<string, unknown> }));
@@ -203,7 +203,7 @@ describe('pollSecurity', () => {
     deps.feed.add(other, alert('c1', '7', '2026-11-20T10:00:00Z'));
     deps.feed.failOnPage = { page: 1, error: new PermanentError('ForeignHost', 'list incidents: the @odata.nextLink was refused') };
     // One stream at a time, so the failure lands on the first; the overlap is left to its default.
-    const results = await pollSecurity([incidents, other], deps, { initialLookbackMs: DAY_MS, maxEventBytes: 61_440, partitionKeyMode: 'content', concurrency: 1, deadline: start + MINUTE_MS });
+    const results = await pollSecurity([incidents, other], deps, { initialLookbackInMs: DAY_MS, maxEventBytes: 61_440, partitionKeyMode: 'content', concurrency: 1, deadlineAtMs: start + MINUTE_MS });
     expect(results.map((r) => r.outcome)).toEqual(['failed', 'complete']);
     expect(await cursorOf(incidents)).toMatchObject({ lastErrorCode: 'ForeignHost', consecutiveFailures: 1 });
     expect(await cursorOf(other)).toMatchObject({ cursor: '2026-11-20T10:00:00Z' });

@@ -15,11 +15,11 @@ function setup() {
   const clock = new ManualClock(start);
   const deps = { ...memoryDeps(clock), feed: new ScriptedFeed(), queue: new MemoryQueue(), listings: new MemoryListingLog(), gaps: new MemoryGapStore() };
   const options = () => ({
-    settleLagMs: 10 * MINUTE_MS,
-    overlapMs: 120 * MINUTE_MS,
-    initialLookbackMs: 24 * HOUR_MS,
+    settleLagInMs: 10 * MINUTE_MS,
+    overlapInMs: 120 * MINUTE_MS,
+    initialLookbackInMs: 24 * HOUR_MS,
     concurrency: 2,
-    deadline: clock.now() + 5 * MINUTE_MS,
+    deadlineAtMs: clock.now() + 5 * MINUTE_MS,
   });
   const poll = (streams: StreamKey[] = [exchange]) => pollStreams(streams, deps, options());
   const enqueuedIds = () => deps.queue.messages.map((m) => m.contentId).sort();
@@ -173,11 +173,11 @@ describe('pollStreams', () => {
 
   it('stops cleanly at the time budget, keeping the cursor consistent', async () => {
     const { deps, clock } = setup();
-    await pollStreams([exchange], deps, { settleLagMs: 0, overlapMs: 0, initialLookbackMs: 24 * HOUR_MS, concurrency: 1, deadline: start + MINUTE_MS });
+    await pollStreams([exchange], deps, { settleLagInMs: 0, overlapInMs: 0, initialLookbackInMs: 24 * HOUR_MS, concurrency: 1, deadlineAtMs: start + MINUTE_MS });
     clock.advance(3 * DAY_MS);
     // The budget is already spent when the second window would start.
     const deadline = clock.now();
-    const [result] = await pollStreams([exchange], deps, { settleLagMs: 0, overlapMs: 0, initialLookbackMs: 0, concurrency: 1, deadline });
+    const [result] = await pollStreams([exchange], deps, { settleLagInMs: 0, overlapInMs: 0, initialLookbackInMs: 0, concurrency: 1, deadlineAtMs: deadline });
     expect(result).toMatchObject({ outcome: 'partial', windowsListed: 0 });
     expect((await deps.cursors.read(exchange))!.state.cursor).toBe(new Date(start).toISOString());
   });
@@ -253,12 +253,12 @@ describe('pollStreams: onboarding, restarts, bad entries, bad cursors', () => {
 
   it('a long initial lookback is listed in full once; the re-listing reaches back about a day before the start', async () => {
     const { deps, clock } = setup();
-    const options = { settleLagMs: 10 * MINUTE_MS, overlapMs: 120 * MINUTE_MS, initialLookbackMs: 6 * DAY_MS, concurrency: 1, deadline: start + 5 * MINUTE_MS };
+    const options = { settleLagInMs: 10 * MINUTE_MS, overlapInMs: 120 * MINUTE_MS, initialLookbackInMs: 6 * DAY_MS, concurrency: 1, deadlineAtMs: start + 5 * MINUTE_MS };
     await pollStreams([exchange], deps, options);
     expect(deps.feed.lists[0]!.window.start).toBe(start - 6 * DAY_MS);
     clock.advance(HOUR_MS);
     deps.feed.lists.length = 0;
-    await pollStreams([exchange], deps, { ...options, deadline: clock.now() + 5 * MINUTE_MS });
+    await pollStreams([exchange], deps, { ...options, deadlineAtMs: clock.now() + 5 * MINUTE_MS });
     expect(deps.feed.lists[0]!.window.start).toBe(start - RELIST_BEFORE_START_MS);
   });
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { hourOf } from '../../../shared/core/invariant.js';
 import type { StreamKey } from '../../../shared/core/model.js';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../../shared/core/windows.js';
-import type { LedgerEntry, ListingFact } from '../../../shared/ports.js';
+import type { LedgerEntry, ListingFact } from '../../../shared/core/ledger.js';
 import { reconcile, type ReconcileOptions } from '../../../shared/usecases/reconcile.js';
 import { ManualClock, MemoryCursorStore, MemoryHealthStore, MemoryLedger, MemoryQueue, reconcileStores, RecordingLogger, RecordingMetrics } from '../../fakes/ports.js';
 

@@ -13,7 +13,7 @@ function recordingQueue(failFor?: string): PollTaskQueue & { sent: { task: PollT
     sent,
     async enqueue(task, options) {
       if (task.tenantId === failFor) throw new Error('queue unavailable (test)');
-      sent.push({ task, delay: options?.visibilityDelayMs ?? 0 });
+      sent.push({ task, delay: options?.visibilityDelayInMs ?? 0 });
     },
   };
 }
@@ -29,7 +29,7 @@ describe('scheduleDiscovery (the fan-out)', () => {
 
   it('spreads sweep tasks evenly over the spread with visibility delays', async () => {
     const tasks = recordingQueue();
-    await scheduleDiscovery('sweep', streams, { tasks, clock: new ManualClock(0), logger: new RecordingLogger(), metrics: new RecordingMetrics() }, { spreadMs: 8 * 60_000 });
+    await scheduleDiscovery('sweep', streams, { tasks, clock: new ManualClock(0), logger: new RecordingLogger(), metrics: new RecordingMetrics() }, { spreadInMs: 8 * 60_000 });
     expect(tasks.sent.map((s) => s.delay).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map((i) => i * 60_000));
   });
 

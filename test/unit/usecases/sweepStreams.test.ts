@@ -16,7 +16,7 @@ function setup() {
   deps.feed.pageSize = 50;
   const enabled = async (coverageStart?: number) =>
     deps.cursors.write(exchange, { subscription: 'enabled', consecutiveFailures: 0, gapCount: 0, gapTotalMs: 0, cursor: iso(start - 10 * MINUTE_MS), ...(coverageStart !== undefined && { coverageStart: iso(coverageStart) }) }, undefined);
-  const sweep = (deadline = clock.now() + 8 * MINUTE_MS) => sweepStreams([exchange], deps, { settleLagMs: 10 * MINUTE_MS, overlapMs: 120 * MINUTE_MS, concurrency: 1, deadline });
+  const sweep = (deadline = clock.now() + 8 * MINUTE_MS) => sweepStreams([exchange], deps, { settleLagInMs: 10 * MINUTE_MS, overlapInMs: 120 * MINUTE_MS, concurrency: 1, deadlineAtMs: deadline });
   /** A blob the ledger already has (as a poll would have left it). */
   const known = async (id: string, created: number) => {
     deps.feed.add(exchange, id, created);
@@ -107,7 +107,7 @@ describe('sweepStreams (the retention sweep)', () => {
       clock.advance(4 * MINUTE_MS);
       return listContent(stream, window);
     };
-    const [result] = await sweepStreams([exchange], deps, { settleLagMs: 10 * MINUTE_MS, overlapMs: 120 * MINUTE_MS, concurrency: 1, deadline: start + 7 * MINUTE_MS });
+    const [result] = await sweepStreams([exchange], deps, { settleLagInMs: 10 * MINUTE_MS, overlapInMs: 120 * MINUTE_MS, concurrency: 1, deadlineAtMs: start + 7 * MINUTE_MS });
     expect(result).toMatchObject({ outcome: 'partial', windows: 1, blobsFound: 1 });
     expect(deps.queue.messages.map((m) => m.contentId)).toEqual(['newest']);
     expect(await deps.sweeps.read(exchange)).toMatchObject({ lastOutcome: 'partial', blobsFound: 1 });
@@ -124,7 +124,7 @@ describe('sweepStreams (the retention sweep)', () => {
       if (++calls === 2) throw new TransientError('ServiceUnavailable', 'AF50000 (test)');
       return listContent(stream, window);
     };
-    const [result] = await sweepStreams([exchange], deps, { settleLagMs: 10 * MINUTE_MS, overlapMs: 120 * MINUTE_MS, concurrency: 1, deadline: start + 8 * MINUTE_MS });
+    const [result] = await sweepStreams([exchange], deps, { settleLagInMs: 10 * MINUTE_MS, overlapInMs: 120 * MINUTE_MS, concurrency: 1, deadlineAtMs: start + 8 * MINUTE_MS });
     expect(result).toMatchObject({ outcome: 'failed', blobsFound: 1 });
     expect(await deps.sweeps.read(exchange)).toMatchObject({ lastOutcome: 'failed', lastError: expect.stringMatching(/AF50000/) });
     expect(await deps.cursors.read(exchange)).toEqual(before);

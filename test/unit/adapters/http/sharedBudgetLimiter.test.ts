@@ -206,7 +206,7 @@ describe('SharedBudgetLimiter', () => {
       listEntities: hanging.listEntities.bind(hanging),
     };
     const budget = new TableRequestBudget(stalled, { now: time.now, sleep: time.sleep });
-    const limiter = new SharedBudgetLimiter({ ...DEFAULT_RATE, tenantId: TENANT, budget, now: time.now, sleep: time.sleep, logger, claimTimeoutMs: 20 });
+    const limiter = new SharedBudgetLimiter({ ...DEFAULT_RATE, tenantId: TENANT, budget, now: time.now, sleep: time.sleep, logger, claimTimeoutInMs: 20 });
     const started = performance.now();
     await time.run(Promise.all(Array.from({ length: 5 }, () => limiter.acquire())));
     expect(performance.now() - started).toBeLessThan(2000);

@@ -88,7 +88,7 @@ describe('TableRequestBudget (block accounting on the SDK-facing table calls)', 
   it('rejects settings that would let a window exceed the budget it is for', () => {
     const rows = new MemoryTableRows();
     expect(() => new TableRequestBudget(rows, { capacity: 0 })).toThrow(RangeError);
-    expect(() => new TableRequestBudget(rows, { windowMs: 0 })).toThrow(RangeError);
+    expect(() => new TableRequestBudget(rows, { windowInMs: 0 })).toThrow(RangeError);
     expect(() => new TableRequestBudget(rows, { keepWindows: 1 })).toThrow(RangeError);
   });
 });

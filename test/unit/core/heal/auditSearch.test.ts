@@ -85,7 +85,7 @@ describe('auditRecordOf', () => {
 describe('planHeal', () => {
   // A nine-day outage: listed up to T − 9d, then nothing until T; the API lists only the last 7 days.
   const gap = { start: T - 9 * D, end: T - 7 * D + 15 * 60_000 };
-  const base = { lookbehindMs: 24 * H, listedFrom: T - 10 * D, listedTo: T - 10 * 60_000, gaps: [gap], lostBlobs: [], healed: [] };
+  const base = { lookbehindInMs: 24 * H, listedFrom: T - 10 * D, listedTo: T - 10 * 60_000, gaps: [gap], lostBlobs: [], healed: [] };
 
   it('asks for the gap and the day before it, nothing the Management API delivered', () => {
     const range = healRangeOf({ start: new Date(gap.start).toISOString(), end: new Date(gap.end).toISOString(), cause: 'retention' }, 24 * H);
@@ -112,7 +112,7 @@ describe('planHeal', () => {
 
   it('marks the hours a lost blob may hold as missing', () => {
     const lost = T - 4 * D;
-    const plan = planHeal({ ...base, lookbehindMs: 2 * H, lostBlobs: [lost], range: { start: T - 5 * D, end: T - 3 * D } });
+    const plan = planHeal({ ...base, lookbehindInMs: 2 * H, lostBlobs: [lost], range: { start: T - 5 * D, end: T - 3 * D } });
     expect(plan.missing).toEqual([{ start: lost - 2 * H, end: lost + H }]);
   });
 

@@ -1,11 +1,12 @@
-import { toContentMessage } from '../core/contentMessage.js';
-import { backoffMs, type RetryPolicy } from '../core/deliveryRetry.js';
-import { streamId, type StreamKey } from '../core/model.js';
-import { HOUR_MS, MINUTE_MS } from '../core/windows.js';
-import type { Clock, ContentQueue, Ledger, LedgerEntry, Logger, Metrics } from '../ports.js';
+import { toContentMessage } from '../../core/contentMessage.js';
+import { backoffMs, type RetryPolicy } from '../../core/deliveryRetry.js';
+import { streamId, type StreamKey } from '../../core/model.js';
+import { HOUR_MS, MINUTE_MS } from '../../core/windows.js';
+import type { Clock, ContentQueue, Ledger, Logger, Metrics } from '../../ports.js';
+import type { LedgerEntry } from '../../core/ledger.js';
 
 /** What reconcile's redelivery step works through. */
-export interface RedeliveryDependencies {
+export interface RedeliverStreamDependencies {
   readonly ledger: Ledger;
   readonly queue: ContentQueue;
   readonly clock: Clock;
@@ -13,9 +14,9 @@ export interface RedeliveryDependencies {
   readonly metrics: Metrics;
 }
 
-export interface RedeliveryOptions {
+export interface RedeliverStreamOptions {
   /** A row whose last enqueue (or retry time, or lease) lapsed this long ago is stuck: its message is presumed lost. Default 1 h. */
-  readonly stuckAfterMs?: number;
+  readonly stuckAfterInMs?: number;
   /** Rows re-enqueued at most per stream and run (K), oldest first; the rest wait for the next run. Default 100. */
   readonly redeliverPerRun?: number;
   /**
@@ -41,17 +42,17 @@ const PENDING = ['listed', 'delivering', 'poisoned'] as const;
  * Re-enqueues an audit stream's blobs whose message is lost: rows never enqueued, rows whose last enqueue,
  * retry time and lease all lapsed, and poisoned rows whose retry time came (the queue host gave up on their
  * message; this is their backoff). At most `redeliverPerRun` per run, so a backlog never multiplies: a row
- * re-enqueued is not due again for another `stuckAfterMs`. Expired rows too: the worker records them as
+ * re-enqueued is not due again for another `stuckAfterInMs`. Expired rows too: the worker records them as
  * expired, with the in-band event, instead of leaving them pending.
  */
-export async function redeliverStream(stream: StreamKey, deps: RedeliveryDependencies, options: RedeliveryOptions): Promise<{ stuck: number; deferred: number }> {
+export async function redeliverStream(stream: StreamKey, deps: RedeliverStreamDependencies, options: RedeliverStreamOptions): Promise<{ stuck: number; deferred: number }> {
   const now = deps.clock.now();
   const call = { abortSignal: options.abortSignal };
   const dims = { tenantId: stream.tenantId, contentType: stream.contentType };
   const pending: LedgerEntry[] = [];
   for await (const entry of deps.ledger.query(stream, { statuses: [...PENDING] }, call)) pending.push(entry);
   const backlog = options.queueDepth !== undefined && options.queueDepth >= pending.length;
-  const stuckAfter = options.stuckAfterMs ?? DEFAULT_STUCK_AFTER_MS;
+  const stuckAfter = options.stuckAfterInMs ?? DEFAULT_STUCK_AFTER_MS;
   const due = pending
     .map((entry) => ({ entry, at: dueAt(entry, backlog ? Math.max(stuckAfter, BACKLOG_STUCK_AFTER_MS) : stuckAfter) }))
     .filter((d) => d.at <= now)

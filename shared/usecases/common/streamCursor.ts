@@ -1,12 +1,16 @@
-import { describeError, IngestError } from '../core/errors.js';
-import { streamId, type AnyStreamKey } from '../core/model.js';
-import type { CallOptions, Clock, CursorState, CursorStore, Logger, Metrics } from '../ports.js';
+import { describeError, IngestError } from '../../core/errors.js';
+import { streamId, type AnyStreamKey } from '../../core/model.js';
+import type { Clock, CursorStore, Logger, Metrics } from '../../ports.js';
+import type { CallOptions } from '../../core/io.js';
+import type { CursorState } from '../../core/ledger.js';
 
 /** How one stream's run ended (polls, sweeps and Defender scans alike). */
 export type StreamOutcome = 'complete' | 'partial' | 'failed' | 'skipped';
 
 /** Another poller wrote the stream's cursor row since this one read it. */
-export class ConcurrentPollerError extends Error {}
+export class ConcurrentPollerError extends Error {
+  override readonly name = 'ConcurrentPollerError';
+}
 
 const INITIAL_STATE: CursorState = { subscription: 'unknown', consecutiveFailures: 0, gapCount: 0, gapTotalMs: 0 };
 

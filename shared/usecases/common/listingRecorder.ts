@@ -1,12 +1,14 @@
-import { CONTAINER_QUARANTINE } from '../core/containers.js';
-import { toContentMessage } from '../core/contentMessage.js';
-import { describeError } from '../core/errors.js';
-import { isValidContentId } from '../core/feedUrls.js';
-import { ASSUMED_RETENTION_MS, synthesizedId, type RejectedListing } from '../core/listingEntry.js';
-import { streamId, type ContentListing, type StreamKey, type TimeWindow } from '../core/model.js';
-import { pipelineErrorEvent } from '../core/pipelineEvent.js';
-import type { BlobStore, CallOptions, Clock, ContentQueue, EventSink, FoundBy, Ledger, LedgerEntry, ListingFact, ListingLog, ListingPage, Logger, Metrics } from '../ports.js';
-import { publishPipelineEvent } from './pipelineEvents.js';
+import { CONTAINER_QUARANTINE } from '../../core/containers.js';
+import { toContentMessage } from '../../core/contentMessage.js';
+import { describeError } from '../../core/errors.js';
+import { isValidContentId } from '../../core/feedUrls.js';
+import { ASSUMED_RETENTION_MS, synthesizedId, type RejectedListing } from '../../core/listingEntry.js';
+import { streamId, type ContentListing, type StreamKey, type TimeWindow } from '../../core/model.js';
+import { pipelineErrorEvent } from '../../core/pipelineEvent.js';
+import type { BlobStore, Clock, ContentQueue, EventSink, Ledger, ListingLog, Logger, Metrics } from '../../ports.js';
+import type { CallOptions, ListingPage } from '../../core/io.js';
+import type { FoundBy, LedgerEntry, ListingFact } from '../../core/ledger.js';
+import { publishPipelineEvent } from './hubEvents.js';
 
 /**
  * How every listing (a poll, a sweep, an operator backfill) is recorded, shared by those use cases: the

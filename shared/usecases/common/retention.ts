@@ -1,8 +1,10 @@
-import { checkHours, hourOf, hoursBetween, hourStart, type HourCheck, type InvariantOptions } from '../core/invariant.js';
-import { isSecurityStream, type AnyStreamKey } from '../core/model.js';
-import { DAY_MS, HOUR_MS, LISTING_RETENTION_MS, utcHourOf } from '../core/windows.js';
-import type { CallOptions, Ledger, ListingLog, SummaryProgress, SummaryStore } from '../ports.js';
-import type { RangeReader } from './reconcile.js';
+import { checkHours, hourOf, hoursBetween, hourStart, type HourCheck, type InvariantOptions } from '../../core/invariant.js';
+import { isSecurityStream, type AnyStreamKey } from '../../core/model.js';
+import { DAY_MS, HOUR_MS, LISTING_RETENTION_MS, utcHourOf } from '../../core/windows.js';
+import type { Ledger, ListingLog, SummaryStore } from '../../ports.js';
+import type { SummaryProgress } from '../../core/accounting.js';
+import type { CallOptions } from '../../core/io.js';
+import type { RangeReader } from './rangeReader.js';
 
 /**
  * Bounded state. An hour can change while the API can list it (sweeps re-list 7 days back) and while its
