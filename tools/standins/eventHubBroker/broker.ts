@@ -1,7 +1,7 @@
 import type { AddressInfo, Server, Socket } from 'node:net';
 import rhea from 'rhea';
 import type { AmqpError, Connection, Delivery, EventContext, Message, Receiver, Sender, Typed } from 'rhea';
-import { decodeTransfer, encodeForDelivery, PARTITION_KEY_ANNOTATION, TransferDecodeError } from './codec.js';
+import { decodeTransfer, encodeForDelivery, PARTITION_KEY_ANNOTATION, TransferDecodeError, type EventFields } from './codec.js';
 import { covers, entityPath, verifySasToken, type SasKey, type SasVerdict } from './sasToken.js';
 import { HubLog, PartitionLog, StartPositionError, type StoredEvent } from './store.js';
 
@@ -27,19 +27,12 @@ export interface EventHubBrokerOptions {
 }
 
 /** An event the broker accepted, as the service would have stored it. */
-export interface ReceivedEvent {
+export interface ReceivedEvent extends EventFields {
   hub: string;
   partitionId: string;
   sequenceNumber: number;
   offset: string;
   enqueuedTimeUtc: Date;
-  partitionKey?: string;
-  messageId?: string | number;
-  correlationId?: string;
-  contentType?: string;
-  properties: Record<string, unknown>;
-  /** The raw data-section bytes (for an amqp-value or amqp-sequence body, its JSON). */
-  body: Buffer;
 }
 
 /** A running test broker: connection details, an inspection surface, and fault knobs. */

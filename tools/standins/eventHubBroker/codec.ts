@@ -7,10 +7,8 @@ export const BATCH_MESSAGE_FORMAT = 0x80013700;
 /** Message annotation that carries the partition key. */
 export const PARTITION_KEY_ANNOTATION = 'x-opt-partition-key';
 
-/** One event taken out of a transfer: its verbatim encoding plus the fields tests inspect. */
-export interface DecodedEvent {
-  /** The event's complete encoded AMQP message, kept byte for byte so consumers get exactly what was sent. */
-  encoded: Buffer;
+/** The fields of an event that tests inspect, as the sender set them. */
+export interface EventFields {
   partitionKey?: string;
   messageId?: string | number;
   correlationId?: string;
@@ -18,6 +16,12 @@ export interface DecodedEvent {
   properties: Record<string, unknown>;
   /** Data-section bytes; for an amqp-value or amqp-sequence body, its JSON (or the bytes of a binary value). */
   body: Buffer;
+}
+
+/** One event taken out of a transfer: its verbatim encoding plus the fields tests inspect. */
+export interface DecodedEvent extends EventFields {
+  /** The event's complete encoded AMQP message, kept byte for byte so consumers get exactly what was sent. */
+  encoded: Buffer;
 }
 
 /** The events of one transfer and the key the whole transfer is routed by. */
