@@ -12,10 +12,17 @@ const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 export function uuidV5(name: string, namespace: string): string {
   // This runs once per record: the input is written into a reused buffer and hashed one-shot (Node ≥ 20.12)
   // to hex, which costs a third of a hash to a Buffer (a Buffer result is a costly allocation in Node 20).
-  const length = 16 + Buffer.byteLength(name, 'utf8');
-  if (scratch.length < length) scratch = Buffer.allocUnsafe(Math.max(length, scratch.length * 2));
-  namespaceBytes(namespace).copy(scratch, 0);
-  scratch.write(name, 16, 'utf8');
+  // The write gives the name's UTF-8 length (a UTF-16 code unit is at most 3 bytes), so the name is not
+  // measured first, and the namespace's bytes stay in the buffer while the namespace is the same.
+  if (scratch.length < 16 + 3 * name.length) {
+    scratch = Buffer.allocUnsafe(Math.max(16 + 3 * name.length, scratch.length * 2));
+    scratchNamespace = undefined;
+  }
+  if (namespace !== scratchNamespace) {
+    namespaceBytes(namespace).copy(scratch, 0);
+    scratchNamespace = namespace;
+  }
+  const length = 16 + scratch.write(name, 16, 'utf8');
   const h = hash('sha1', scratch.subarray(0, length), 'hex');
   // The first 16 bytes, with the version (5) in the high nibble of byte 6 and the variant (10xx) in that of byte 8.
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${VARIANT_DIGIT[h.charCodeAt(16)]}${h.slice(17, 20)}-${h.slice(20, 32)}`;
@@ -28,6 +35,8 @@ const VARIANT_DIGIT: readonly string[] = (() => {
   return digits;
 })();
 let scratch = Buffer.allocUnsafe(256);
+/** The namespace whose 16 bytes start `scratch`. */
+let scratchNamespace: string | undefined;
 
 const namespaceCache = new Map<string, Buffer>();
 

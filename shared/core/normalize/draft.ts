@@ -297,7 +297,8 @@ export function toInteger(value: unknown): number | undefined {
 /** JSON true/false, or the strings `true`/`false` in any case (the service writes `True`/`False`). */
 export function toBoolean(value: unknown): boolean | undefined {
   if (typeof value === 'boolean') return value;
-  if (typeof value !== 'string' || value.length > 5) return undefined;
+  // Only `true` and `false` (4 and 5 characters) can be one: no lower-cased copy of any other short value.
+  if (typeof value !== 'string' || (value.length !== 4 && value.length !== 5)) return undefined;
   const lower = value.toLowerCase();
   return lower === 'true' ? true : lower === 'false' ? false : undefined;
 }

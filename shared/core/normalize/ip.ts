@@ -38,6 +38,8 @@ export function isNoAddress(text: string): boolean {
  * and not one of the "no address" markers.
  */
 export function parseClientAddress(text: string): ClientAddress {
+  // The usual value, a bare dotted IPv4 address, without the regular expressions below.
+  if (isPlainIpv4(text)) return { ip: text };
   if (text.length > MAX_ADDRESS_CHARS) return { ip: null, problem: `too long (${text.length} characters)` };
   let host = text;
   let portText: string | undefined;
@@ -70,4 +72,31 @@ export function parseClientAddress(text: string): ClientAddress {
   }
   if (hostname !== undefined) result.hostname = hostname;
   return result;
+}
+
+/**
+ * Whether `text` is exactly four dotted decimal octets as `net.isIP` accepts them (0–255, no leading
+ * zero), which the general parser would return unchanged as `ip` with nothing else.
+ */
+function isPlainIpv4(text: string): boolean {
+  const length = text.length;
+  if (length < 7 || length > 15) return false;
+  let at = 0;
+  for (let octet = 0; octet < 4; octet++) {
+    if (octet > 0) {
+      if (text.charCodeAt(at) !== 0x2e) return false;
+      at++;
+    }
+    const start = at;
+    let value = 0;
+    while (at < length && at - start < 4) {
+      const digit = text.charCodeAt(at) - 0x30;
+      if (digit < 0 || digit > 9) break;
+      value = value * 10 + digit;
+      at++;
+    }
+    const digits = at - start;
+    if (digits === 0 || digits > 3 || value > 255 || (digits > 1 && text.charCodeAt(start) === 0x30)) return false;
+  }
+  return at === length;
 }

@@ -1,8 +1,8 @@
-import { hash } from 'node:crypto';
 import { compactAdditionalFields } from './compact.js';
 import { mapRecord } from './mapRecord.js';
 import { Draft, MAX_DEPTH } from './draft.js';
 import { describe, withFallbackEventId, type RawCapture } from './envelope.js';
+import { rawDigest } from './rawDigest.js';
 import {
   AUDIT_RECORD_IDENTITY,
   ENVELOPE_SCHEMA,
@@ -115,6 +115,7 @@ function newEvent(capture: RawCapture, ctx: NormalizeContext): NormalizedEvent {
   const contentCreated = contentCreatedOf(ctx);
   const time = contentCreated ?? ctx.processedTime;
   const product = productOf(undefined);
+  const digest = rawDigest(capture.text);
   return {
     EnvelopeSchema: ENVELOPE_SCHEMA,
     EnvelopeVersion: ENVELOPE_VERSION,
@@ -198,8 +199,8 @@ function newEvent(capture: RawCapture, ctx: NormalizeContext): NormalizedEvent {
     NewValue: undefined,
     AdditionalFields: undefined,
     ParseWarnings: undefined,
-    RawSha256: hash('sha256', capture.text, 'hex'),
-    RawSizeBytes: Buffer.byteLength(capture.text, 'utf8'),
+    RawSha256: digest.sha256,
+    RawSizeBytes: digest.bytes,
     RawTruncated: false,
     Raw: capture.raw,
   };
@@ -208,7 +209,8 @@ function newEvent(capture: RawCapture, ctx: NormalizeContext): NormalizedEvent {
 /** Warnings when there are any, and the RawSha256-derived EventId when the record had no usable Id. */
 function finish(event: NormalizedEvent, warnings: string[]): NormalizedEvent {
   if (warnings.length > 0) event.ParseWarnings = warnings;
-  return withFallbackEventId(event, `${AUDIT_RECORD_IDENTITY}|${event.OrganizationId}|`);
+  // The prefix is composed only for a record without a usable Id (most have one).
+  return event.EventId === undefined ? withFallbackEventId(event, `${AUDIT_RECORD_IDENTITY}|${event.OrganizationId}|`) : event;
 }
 
 function kindOf(value: unknown): string {
