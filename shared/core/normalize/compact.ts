@@ -33,22 +33,19 @@ export function compactAdditionalFields(record: Record<string, unknown>, event: 
   if (isPlainRecord(record)) {
     // for-in over a JSON.parse object walks V8's enum cache: no key array per record. A plain object
     // (Object.prototype, which has no enumerable members) lists exactly its own keys, in Object.keys order.
-    for (const name in record) {
-      const value = record[name];
-      if (value === undefined) continue;
-      const column = carriedBy(name);
-      if (column !== undefined && event[column] === value) continue;
-      (fields ??= nullObject<NameValues>())[name] = value;
-    }
+    for (const name in record) fields = withUncarried(fields, name, record[name], event);
     return fields;
   }
-  for (const name of Object.keys(record)) {
-    const value = record[name];
-    if (value === undefined) continue;
-    const column = carriedBy(name);
-    if (column !== undefined && event[column] === value) continue;
-    (fields ??= nullObject<NameValues>())[name] = value;
-  }
+  for (const name of Object.keys(record)) fields = withUncarried(fields, name, record[name], event);
+  return fields;
+}
+
+/** `fields` with record field `name` added, unless it is undefined or a column carries it unchanged. */
+function withUncarried(fields: NameValues | undefined, name: string, value: unknown, event: NormalizedEvent): NameValues | undefined {
+  if (value === undefined) return fields;
+  const column = carriedBy(name);
+  if (column !== undefined && event[column] === value) return fields;
+  (fields ??= nullObject<NameValues>())[name] = value;
   return fields;
 }
 

@@ -11,7 +11,7 @@ import { isGraphTimestamp, type SecurityStreamName } from '../model.js';
 import { uuidV5 } from '../uuid.js';
 import { assemble as inOrder, describe, withFallbackEventId, type RawCapture } from './envelope.js';
 import { Draft, MAX_DEPTH, MAX_ENTRIES } from './draft.js';
-import { ENVELOPE_SCHEMA, ENVELOPE_VERSION, EVENT_ID_NAMESPACE, type EventSeverity } from './event.js';
+import { ENVELOPE_SCHEMA, ENVELOPE_VERSION, EVENT_ID_NAMESPACE, type EnvelopeHeader, type EventSeverity } from './event.js';
 import { isJsonObject, nestsDeeperThan, own, stringifyWithoutRecursion } from './json.js';
 import { toIsoUtc } from './time.js';
 
@@ -42,24 +42,13 @@ export type AlertVerdict = 'True Positive' | 'False Positive' | 'Benign Positive
  * One revision of an incident or alert. Fields without `?` are always present; optional fields are
  * omitted rather than empty. `AdditionalFields` is a null-prototype object.
  */
-export interface DefenderEvent {
-  EnvelopeSchema: typeof ENVELOPE_SCHEMA;
-  EnvelopeVersion: typeof ENVELOPE_VERSION;
-  EventId: string;
+export interface DefenderEvent extends EnvelopeHeader {
   /** The entity's Graph `id`, or null when it had none usable. */
   EventOriginalUid: string | null;
   /** `lastUpdateDateTime` in milliseconds with `Z` (the exact value is in `AdditionalFields.LastUpdateDateTime`). */
   TimeGenerated: string;
-  EventStartTime: string;
-  EventEndTime: string;
-  ProcessedTime: string;
   Source: 'DefenderXDR';
   SourceContentType: SecurityStreamName;
-  SourceContentId: string;
-  /** The stream's tenant, lower-cased. */
-  OrganizationId: string;
-  EventVendor: 'Microsoft';
-  EventProduct: string;
   EventOriginalType: 'Incident' | 'Alert';
   EventSchema: 'AlertEvent';
   EventSchemaVersion: '0.1';

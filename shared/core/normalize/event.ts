@@ -58,27 +58,36 @@ export type EventResult = 'Success' | 'Partial' | 'Failure' | 'NA';
 export type EventSeverity = 'Informational' | 'Low' | 'Medium' | 'High';
 
 /**
- * One normalized audit record. Fields without `?` are always present (null only where the type says so);
- * optional fields are omitted rather than null or empty. `AdditionalFields` is a null-prototype object.
+ * The fields every event on the hub starts with, audit record or Defender XDR entity alike: the envelope,
+ * identity, time, provenance and product. Each event type narrows `Source` and says what its uid is.
  */
-export interface NormalizedEvent {
-  EnvelopeSchema: 'm365.audit.normalized';
-  EnvelopeVersion: '1.0.0';
+export interface EnvelopeHeader {
+  EnvelopeSchema: typeof ENVELOPE_SCHEMA;
+  EnvelopeVersion: typeof ENVELOPE_VERSION;
   EventId: string;
-  /** The record's `Id`, or null when it had none usable. */
   EventOriginalUid: string | null;
   TimeGenerated: string;
   EventStartTime: string;
   EventEndTime: string;
   ProcessedTime: string;
-  Source: NormalizeContext['source'];
+  Source: string;
   SourceContentType: string;
   SourceContentId: string;
-  SourceContentCreated?: string;
   /** The stream's tenant, lower-cased. */
   OrganizationId: string;
   EventVendor: 'Microsoft';
   EventProduct: string;
+}
+
+/**
+ * One normalized audit record. Fields without `?` are always present (null only where the type says so);
+ * optional fields are omitted rather than null or empty. `AdditionalFields` is a null-prototype object.
+ */
+export interface NormalizedEvent extends EnvelopeHeader {
+  /** The record's `Id`, or null when it had none usable. */
+  EventOriginalUid: string | null;
+  Source: NormalizeContext['source'];
+  SourceContentCreated?: string;
   Workload: string | null;
   RecordType: number | null;
   RecordTypeName: string;
