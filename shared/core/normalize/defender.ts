@@ -11,7 +11,7 @@ import { isGraphTimestamp, type SecurityStreamName } from '../model.js';
 import { uuidV5 } from '../uuid.js';
 import { assemble as inOrder, describe, withFallbackEventId, type RawCapture } from './envelope.js';
 import { Draft, MAX_DEPTH, MAX_ENTRIES } from './draft.js';
-import { ENVELOPE_SCHEMA, ENVELOPE_VERSION, EVENT_ID_NAMESPACE, type EnvelopeHeader, type EventSeverity } from './event.js';
+import { ENVELOPE_SCHEMA, ENVELOPE_VERSION, EVENT_ID_NAMESPACE, type EnvelopeHeader, type EnvelopeTrailer, type EventSeverity } from './event.js';
 import { isJsonObject, nestsDeeperThan, own, stringifyWithoutRecursion } from './json.js';
 import { toIsoUtc } from './time.js';
 
@@ -42,7 +42,7 @@ export type AlertVerdict = 'True Positive' | 'False Positive' | 'Benign Positive
  * One revision of an incident or alert. Fields without `?` are always present; optional fields are
  * omitted rather than empty. `AdditionalFields` is a null-prototype object.
  */
-export interface DefenderEvent extends EnvelopeHeader {
+export interface DefenderEvent extends EnvelopeHeader, EnvelopeTrailer {
   /** The entity's Graph `id`, or null when it had none usable. */
   EventOriginalUid: string | null;
   /** `lastUpdateDateTime` in milliseconds with `Z` (the exact value is in `AdditionalFields.LastUpdateDateTime`). */
@@ -87,12 +87,6 @@ export interface DefenderEvent extends EnvelopeHeader {
   UserIdType?: string;
   IpAddr?: string;
   Url?: string;
-  AdditionalFields?: Record<string, unknown>;
-  ParseWarnings?: string[];
-  RawSha256: string;
-  RawSizeBytes: number;
-  /** Always false from the normalizer; the publisher sets it when it moves `Raw` to a claim-check blob. */
-  RawTruncated: boolean;
   /** The entity as Graph served it; an incident without its expanded `alerts` (they have their own events). */
   Raw: unknown;
 }

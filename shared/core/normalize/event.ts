@@ -79,11 +79,22 @@ export interface EnvelopeHeader {
   EventProduct: string;
 }
 
+/** The fields every event ends with: what the mapping set aside, its warnings, and the source itself. */
+export interface EnvelopeTrailer {
+  AdditionalFields?: Record<string, unknown>;
+  ParseWarnings?: string[];
+  RawSha256: string;
+  RawSizeBytes: number;
+  /** Always false from the normalizer; the publisher sets it when it moves `Raw` to a claim-check blob. */
+  RawTruncated: boolean;
+  Raw: unknown;
+}
+
 /**
  * One normalized audit record. Fields without `?` are always present (null only where the type says so);
  * optional fields are omitted rather than null or empty. `AdditionalFields` is a null-prototype object.
  */
-export interface NormalizedEvent extends EnvelopeHeader {
+export interface NormalizedEvent extends EnvelopeHeader, EnvelopeTrailer {
   /** The record's `Id`, or null when it had none usable. */
   EventOriginalUid: string | null;
   Source: NormalizeContext['source'];
@@ -153,12 +164,6 @@ export interface NormalizedEvent extends EnvelopeHeader {
   OriginalObjectType?: string;
   OldValue?: string;
   NewValue?: string;
-  AdditionalFields?: Record<string, unknown>;
-  ParseWarnings?: string[];
-  RawSha256: string;
-  RawSizeBytes: number;
-  /** Always false from the normalizer; the sink sets it when it moves `Raw` to a claim-check blob. */
-  RawTruncated: boolean;
   /** The record as parsed; its JSON text instead when it is nested too deeply to serialize safely. */
   Raw: unknown;
 }
