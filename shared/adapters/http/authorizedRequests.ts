@@ -2,11 +2,11 @@ import { IngestError, PermanentError, TransientError } from '../../core/errors.j
 import { silentLogger, type Logger } from '../../ports.js';
 import type { AccessTokenSource } from '../identity/tokenSource.js';
 import { proxiedFetch } from './proxy.js';
-import { realSleep, type RateLimiter, type Sleep } from './rateLimiter.js';
+import { pacingOf, type Pacing, type PacingOptions, type RateLimiter } from './rateLimiter.js';
 import { backoffDelay, networkReason, requestDeadline, tlsTrustFailure, type RequestDeadline, type RetryOptions } from './request.js';
 
 /** What every client of one tenant's API takes (the Management Activity API, Graph security, Graph audit search). */
-export interface TenantHttpClientOptions {
+export interface TenantHttpClientOptions extends PacingOptions {
   readonly tenantId: string;
   readonly tokens: AccessTokenSource;
   /** The tenant's request budget (each client has its default). */
@@ -15,9 +15,6 @@ export interface TenantHttpClientOptions {
   /** How long to wait for response headers (and, for a kept response, between body chunks). Default 60 s. */
   readonly requestTimeoutInMs?: number;
   readonly logger?: Logger;
-  readonly sleep?: Sleep;
-  readonly random?: () => number;
-  readonly now?: () => number;
 }
 
 export interface AuthorizedRequestsOptions extends TenantHttpClientOptions {
@@ -59,20 +56,21 @@ export interface AuthorizedRequest<T> {
  * the service's Retry-After. Anything longer goes back to the caller, whose platform retries.
  */
 export class AuthorizedRequests {
-  readonly now: () => number;
   private readonly retry: Required<RetryOptions>;
   private readonly timeoutInMs: number;
   private readonly log: Logger;
-  private readonly sleep: Sleep;
-  private readonly random: () => number;
+  private readonly pacing: Pacing;
 
   constructor(private readonly options: AuthorizedRequestsOptions) {
     this.retry = { maxAttempts: 4, baseDelayInMs: 500, maxDelayInMs: 20_000, maxRetryAfterInMs: 60_000, ...options.retry };
     this.timeoutInMs = options.requestTimeoutInMs ?? 60_000;
     this.log = options.logger ?? silentLogger;
-    this.sleep = options.sleep ?? realSleep;
-    this.random = options.random ?? Math.random;
-    this.now = options.now ?? Date.now;
+    this.pacing = pacingOf(options);
+  }
+
+  /** The clock the requests are paced by (a Retry-After date is read against it). */
+  now(): number {
+    return this.pacing.now();
   }
 
   async send<T>(request: AuthorizedRequest<T>): Promise<T> {
@@ -122,10 +120,10 @@ export class AuthorizedRequests {
       }
       if (!failure.retryable || attempt >= this.retry.maxAttempts) throw failure;
       const retryAfter = request.retryAfter ? request.retryAfter(failure) : failure.retryAfterInMs;
-      const waitInMs = backoffDelay(attempt, retryAfter, this.retry, this.random);
+      const waitInMs = backoffDelay(attempt, retryAfter, this.retry, this.pacing.random);
       if (waitInMs === undefined) throw failure;
       this.log.debug('retrying', { tenantId, operation, attempt, waitInMs, code: failure.code, afCode: failure.afCode, httpStatus: failure.httpStatus });
-      await this.sleep(waitInMs, abortSignal);
+      await this.pacing.sleep(waitInMs, abortSignal);
     }
   }
 }

@@ -5,13 +5,29 @@ export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
 
 export const realSleep: Sleep = (ms, signal) => delay(ms, undefined, { signal });
 
-export interface RateLimiterOptions {
+/** The clock, sleep and randomness an adapter paces itself by; tests pass their own. */
+export interface PacingOptions {
+  readonly now?: () => number;
+  readonly sleep?: Sleep;
+  readonly random?: () => number;
+}
+
+/** {@link PacingOptions} with the real clock, timers and `Math.random` where none is given. */
+export interface Pacing {
+  readonly now: () => number;
+  readonly sleep: Sleep;
+  readonly random: () => number;
+}
+
+export function pacingOf(options: PacingOptions): Pacing {
+  return { now: options.now ?? Date.now, sleep: options.sleep ?? realSleep, random: options.random ?? Math.random };
+}
+
+export interface RateLimiterOptions extends PacingOptions {
   /** Sustained requests per minute. */
   readonly requestsPerMinute: number;
   /** Requests that may go out at once after a quiet period. */
   readonly burst: number;
-  readonly now?: () => number;
-  readonly sleep?: Sleep;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { silentLogger, type Logger } from '../../ports.js';
-import { RateLimiter, realSleep, type RateLimiterOptions, type Sleep } from './rateLimiter.js';
+import { pacingOf, RateLimiter, type Pacing, type RateLimiterOptions } from './rateLimiter.js';
 
 /** What a claim on the shared budget returned: `granted` tokens of the window [windowStart, windowEnd). */
 export interface BudgetClaim {
@@ -30,7 +30,6 @@ export interface SharedBudgetLimiterOptions extends RateLimiterOptions {
   readonly retryBudgetAfterInMs?: number;
   /** Callers that found a window spent wake up to this much after the next begins, not all at once. */
   readonly jitterInMs?: number;
-  readonly random?: () => number;
   readonly logger?: Logger;
 }
 
@@ -55,9 +54,7 @@ export class SharedBudgetLimiter extends RateLimiter {
   private readonly claimTimeoutInMs: number;
   private readonly retryBudgetAfterInMs: number;
   private readonly jitterInMs: number;
-  private readonly clock: () => number;
-  private readonly wait: Sleep;
-  private readonly random: () => number;
+  private readonly pacing: Pacing;
   private readonly logger: Logger;
   /** Tokens of the claimed block left, spendable until `spendUntil` (the window's end less the margin). */
   private left = 0;
@@ -82,9 +79,7 @@ export class SharedBudgetLimiter extends RateLimiter {
     this.claimTimeoutInMs = options.claimTimeoutInMs ?? SHARED_BUDGET.claimTimeoutInMs;
     this.retryBudgetAfterInMs = options.retryBudgetAfterInMs ?? SHARED_BUDGET.retryBudgetAfterInMs;
     this.jitterInMs = options.jitterInMs ?? SHARED_BUDGET.jitterInMs;
-    this.clock = options.now ?? Date.now;
-    this.wait = options.sleep ?? realSleep;
-    this.random = options.random ?? Math.random;
+    this.pacing = pacingOf(options);
     this.logger = options.logger ?? silentLogger;
   }
 
@@ -92,7 +87,7 @@ export class SharedBudgetLimiter extends RateLimiter {
     await super.acquire(signal);
     for (;;) {
       signal?.throwIfAborted();
-      const now = this.clock();
+      const now = this.pacing.now();
       if (this.left > 0 && now < this.spendUntil) {
         this.left -= 1;
         return;
@@ -104,7 +99,7 @@ export class SharedBudgetLimiter extends RateLimiter {
       // Nothing granted (the window is spent), or the window is in its last moments: wait rather than claim.
       const waiting = this.spent ? now < this.wakeAt : now >= this.spendUntil && now < this.windowEnd;
       if (waiting) {
-        await this.wait(this.wakeAt - now, signal);
+        await this.pacing.sleep(this.wakeAt - now, signal);
         continue;
       }
       this.claiming ??= this.claim();
@@ -124,13 +119,13 @@ export class SharedBudgetLimiter extends RateLimiter {
         this.spent = claim.granted === 0;
         // Processes that wait for the next window wake a little apart, so they do not all race for its row.
         const retryAt = claim.granted > 0 ? claim.windowEnd : claim.retryAt;
-        this.wakeAt = retryAt >= claim.windowEnd ? retryAt + Math.floor(this.random() * this.jitterInMs) : retryAt;
+        this.wakeAt = retryAt >= claim.windowEnd ? retryAt + Math.floor(this.pacing.random() * this.jitterInMs) : retryAt;
         if (this.degraded) {
           this.degraded = false;
           this.logger.info('shared request budget reachable again; requests count against the tenant budget of all instances', { tenantId: this.tenantId });
         }
       } catch (err) {
-        this.retryAt = this.clock() + this.retryBudgetAfterInMs;
+        this.retryAt = this.pacing.now() + this.retryBudgetAfterInMs;
         if (!this.degraded) {
           this.degraded = true;
           this.logger.warn(

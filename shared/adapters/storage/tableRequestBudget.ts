@@ -1,5 +1,5 @@
 import { odata } from '@azure/data-tables';
-import { realSleep, type Sleep } from '../http/rateLimiter.js';
+import { pacingOf, type Pacing, type PacingOptions } from '../http/rateLimiter.js';
 import type { BudgetClaim, RequestBudget } from '../http/sharedBudgetLimiter.js';
 import { statusOf, storageError } from './clients.js';
 
@@ -20,7 +20,7 @@ type BudgetRow = {
   readonly capacity: number;
 };
 
-export interface TableRequestBudgetOptions {
+export interface TableRequestBudgetOptions extends PacingOptions {
   /** Length of a window; windows start at multiples of it (epoch time). */
   readonly windowInMs?: number;
   /** Requests all processes together may start in one window, per tenant. */
@@ -29,9 +29,6 @@ export interface TableRequestBudgetOptions {
   readonly keepWindows?: number;
   /** Attempts of one claim that lose a race (409, 412) before the caller is told to come back shortly. */
   readonly maxAttempts?: number;
-  readonly now?: () => number;
-  readonly sleep?: Sleep;
-  readonly random?: () => number;
 }
 
 /**
@@ -54,9 +51,7 @@ export class TableRequestBudget implements RequestBudget {
   private readonly capacity: number;
   private readonly keepWindows: number;
   private readonly maxAttempts: number;
-  private readonly now: () => number;
-  private readonly sleep: Sleep;
-  private readonly random: () => number;
+  private readonly pacing: Pacing;
 
   constructor(
     private readonly table: BudgetTable,
@@ -70,23 +65,21 @@ export class TableRequestBudget implements RequestBudget {
     if (!(Number.isInteger(this.capacity) && this.capacity >= 1)) throw new RangeError('capacity must be a positive integer');
     if (!(Number.isInteger(this.keepWindows) && this.keepWindows >= 2)) throw new RangeError('keepWindows must be an integer >= 2 (the current and the previous window)');
     if (!(Number.isInteger(this.maxAttempts) && this.maxAttempts >= 1)) throw new RangeError('maxAttempts must be a positive integer');
-    this.now = options.now ?? Date.now;
-    this.sleep = options.sleep ?? realSleep;
-    this.random = options.random ?? Math.random;
+    this.pacing = pacingOf(options);
   }
 
   async claim(tenantId: string, tokens: number, signal?: AbortSignal): Promise<BudgetClaim> {
     if (!(Number.isInteger(tokens) && tokens >= 1)) throw new RangeError('tokens must be a positive integer');
     for (let attempt = 1; ; attempt++) {
-      const now = this.now();
+      const now = this.pacing.now();
       const windowStart = Math.floor(now / this.windowInMs) * this.windowInMs;
       const windowEnd = windowStart + this.windowInMs;
       const rowKey = new Date(windowStart).toISOString();
       if (attempt > this.maxAttempts) {
         // Lost every race: others are claiming this window right now. Come back in a moment.
-        return { granted: 0, windowStart, windowEnd, retryAt: Math.min(windowEnd, now + 50 + Math.floor(this.random() * 200)) };
+        return { granted: 0, windowStart, windowEnd, retryAt: Math.min(windowEnd, now + 50 + Math.floor(this.pacing.random() * 200)) };
       }
-      if (attempt > 1) await this.sleep(Math.floor(this.random() * 20 * attempt), signal);
+      if (attempt > 1) await this.pacing.sleep(Math.floor(this.pacing.random() * 20 * attempt), signal);
 
       const row = await this.read(tenantId, rowKey, signal);
       const used = row ? row.used : 0;
