@@ -39,8 +39,7 @@ export interface RateLimiterOptions extends PacingOptions {
 export class RateLimiter {
   private readonly ratePerMs: number;
   private readonly burst: number;
-  private readonly now: () => number;
-  private readonly sleep: Sleep;
+  protected readonly pacing: Pacing;
   private tokens: number;
   private updatedAt: number;
 
@@ -48,15 +47,14 @@ export class RateLimiter {
     if (!(options.requestsPerMinute > 0) || !(options.burst >= 1)) throw new RangeError('requestsPerMinute must be > 0 and burst >= 1');
     this.ratePerMs = options.requestsPerMinute / 60_000;
     this.burst = options.burst;
-    this.now = options.now ?? Date.now;
-    this.sleep = options.sleep ?? realSleep;
+    this.pacing = pacingOf(options);
     this.tokens = options.burst;
-    this.updatedAt = this.now();
+    this.updatedAt = this.pacing.now();
   }
 
   /** Resolves when the caller may send one request. */
   async acquire(signal?: AbortSignal): Promise<void> {
-    const now = this.now();
+    const now = this.pacing.now();
     this.tokens = Math.min(this.burst, this.tokens + (now - this.updatedAt) * this.ratePerMs);
     this.updatedAt = now;
     // Reserve now (the balance may go negative) and wait until the reservation is covered.
@@ -64,7 +62,7 @@ export class RateLimiter {
     if (this.tokens >= 0) return;
     const waitInMs = Math.ceil(-this.tokens / this.ratePerMs);
     try {
-      await this.sleep(waitInMs, signal);
+      await this.pacing.sleep(waitInMs, signal);
     } catch (err) {
       this.tokens += 1; // give the reservation back
       throw err;

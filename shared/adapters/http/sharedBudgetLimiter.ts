@@ -1,5 +1,5 @@
 import { silentLogger, type Logger } from '../../ports.js';
-import { pacingOf, RateLimiter, type Pacing, type RateLimiterOptions } from './rateLimiter.js';
+import { RateLimiter, type RateLimiterOptions } from './rateLimiter.js';
 
 /** What a claim on the shared budget returned: `granted` tokens of the window [windowStart, windowEnd). */
 export interface BudgetClaim {
@@ -54,7 +54,6 @@ export class SharedBudgetLimiter extends RateLimiter {
   private readonly claimTimeoutInMs: number;
   private readonly retryBudgetAfterInMs: number;
   private readonly jitterInMs: number;
-  private readonly pacing: Pacing;
   private readonly logger: Logger;
   /** Tokens of the claimed block left, spendable until `spendUntil` (the window's end less the margin). */
   private left = 0;
@@ -79,7 +78,6 @@ export class SharedBudgetLimiter extends RateLimiter {
     this.claimTimeoutInMs = options.claimTimeoutInMs ?? SHARED_BUDGET.claimTimeoutInMs;
     this.retryBudgetAfterInMs = options.retryBudgetAfterInMs ?? SHARED_BUDGET.retryBudgetAfterInMs;
     this.jitterInMs = options.jitterInMs ?? SHARED_BUDGET.jitterInMs;
-    this.pacing = pacingOf(options);
     this.logger = options.logger ?? silentLogger;
   }
 
