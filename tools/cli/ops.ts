@@ -28,7 +28,7 @@ import { describeVerification, ManifestVerifier } from '../../shared/core/verify
 import type { Logger } from '../../shared/ports.js';
 import type { HourAccount, StreamHealth } from '../../shared/core/accounting.js';
 import type { LedgerStatus } from '../../shared/core/ledger.js';
-import { healOptionsOf, healRange } from '../../shared/usecases/healGaps.js';
+import { healRange } from '../../shared/usecases/healGaps.js';
 import { backfill, replay, status } from '../../shared/usecases/operations.js';
 import { reconcile } from '../../shared/usecases/reconcile.js';
 import { createWiring } from '../../shared/wiring.js';
@@ -160,7 +160,9 @@ async function main(argv: string[]): Promise<void> {
     }
     if (command === 'reconcile') {
       const streams = [...wiring.streams, ...wiring.securityStreams];
-      const health = await reconcile(streams, deps);
+      // As the reconcile timer runs it: the configured ledger retention and retry backoff.
+      const run = wiring.reconciling({ logger, metrics });
+      const health = await reconcile(streams, run.deps, run.options);
       for (const h of health) console.log(`${h.tenantId} ${h.contentType}: ${h.state}${h.reasons.length ? ` (${h.reasons.join('; ')})` : ''} · invariant ${describeInvariant(h.invariant)}`);
       // reconcile logs a stream it could not finish and goes on with the others; the operator must see that in the exit code.
       const failed = streams.length - health.length;
@@ -174,7 +176,8 @@ async function main(argv: string[]): Promise<void> {
       if (!(to > from)) throw new UsageError('--to must be after --from');
       const waitMinutes = values.wait === undefined ? 60 : Number(values.wait);
       if (!(waitMinutes >= 0)) throw new UsageError('--wait needs a number of minutes');
-      const gap = await healRange(stream, { start: from, end: to }, deps, healOptionsOf(config, wiring.clock.now() + waitMinutes * 60_000));
+      const run = wiring.healing({ logger, metrics }, wiring.clock.now() + waitMinutes * 60_000);
+      const gap = await healRange(stream, { start: from, end: to }, run.deps, run.options);
       const heal = gap.heal!;
       const submitted = heal.queries.filter((q) => q.submittedAt).length;
       console.log(`heal ${stream.tenantId} ${stream.contentType} ${gap.start} to ${gap.end}: ${heal.state} · ${submitted} queries, ${heal.splits ?? 0} splits · ${heal.recordsFound} records found, ${heal.recordsDelivered} delivered`);
