@@ -35,7 +35,7 @@ import type { RetryPolicy } from './core/deliveryRetry.js';
 import { HOUR_MS, MINUTE_MS } from './core/windows.js';
 import type { IngestContentDependencies, IngestContentOptions } from './usecases/common/delivery.js';
 import { healOptionsOf, type HealGapsDependencies, type HealGapsOptions } from './usecases/healGaps.js';
-import { DEFAULT_SECURITY_OVERLAP_MS, type PollSecurityDependencies, type PollSecurityOptions } from './usecases/pollSecurity.js';
+import type { PollSecurityDependencies, PollSecurityOptions } from './usecases/pollSecurity.js';
 import type { PollStreamsDependencies, PollStreamsOptions } from './usecases/pollStreams.js';
 import type { ReconcileDependencies, ReconcileOptions } from './usecases/reconcile.js';
 import type { ScheduleDiscoveryDependencies } from './usecases/scheduleDiscovery.js';
@@ -241,6 +241,8 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
   const logsIngestion = config.logsIngestion ? new AzureLogsIngestion({ ...config.logsIngestion, credential: azureCredential, retry: overrides.logsIngestionRetry }) : undefined;
   const discovery = ({ logger, metrics }: Observed) => ({ ledger, queue, listings, sink: lazySink, blobs, clock, logger, metrics });
   const listing = { settleLagInMs: config.poll.settleLagMinutes * MINUTE_MS, overlapInMs: config.poll.overlapMinutes * MINUTE_MS, concurrency: 1 };
+  const initialLookbackInMs = config.poll.initialLookbackHours * HOUR_MS;
+  const reconcileOptions: ReconcileOptions = { ledgerRetentionDays: config.reconcile.ledgerRetentionDays, retry: deliveryOptions.retry };
 
   return {
     config,
@@ -272,7 +274,7 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
     scheduling: ({ logger: log, metrics }) => ({ tasks: pollTasks, clock, logger: log, metrics }),
     polling: (observed, deadlineAtMs) => ({
       deps: { ...discovery(observed), feed, cursors, gaps },
-      options: { ...listing, initialLookbackInMs: config.poll.initialLookbackHours * HOUR_MS, deadlineAtMs },
+      options: { ...listing, initialLookbackInMs, deadlineAtMs },
     }),
     sweeping: (observed, deadlineAtMs) => ({
       deps: { ...discovery(observed), feed: sweepFeed, cursors, sweeps },
@@ -281,8 +283,7 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
     securityPolling: ({ logger: log, metrics }, deadlineAtMs) => ({
       deps: { feed: securityFeed, cursors, ledger, sink: lazySink, blobs, clock, logger: log, metrics },
       options: {
-        overlapInMs: DEFAULT_SECURITY_OVERLAP_MS,
-        initialLookbackInMs: config.poll.initialLookbackHours * HOUR_MS,
+        initialLookbackInMs,
         maxEventBytes: config.ingest.maxEventBytes,
         partitionKeyMode: config.ingest.partitionKeyMode,
         concurrency: 1,
@@ -295,7 +296,7 @@ export function createWiring(config: Config, overrides: WiringOverrides = {}): W
     }),
     reconciling: ({ logger: log, metrics }) => ({
       deps: { ledger, cursors, queue, health, listings, summaries, sweeps, gaps, clock, logger: log, metrics },
-      options: { ledgerRetentionDays: config.reconcile.ledgerRetentionDays, retry: retryPolicyOf(config) },
+      options: reconcileOptions,
     }),
     async ensureResources() {
       await Promise.all([
@@ -392,12 +393,12 @@ export function lazyAppCredential(config: Config): TokenCredential {
 }
 
 /** RETRY_INITIAL_SECONDS and RETRY_MAX_SECONDS as the delivery backoff, for ingest, onPoison and reconcile alike. */
-export function retryPolicyOf(config: Config): RetryPolicy {
+function retryPolicyOf(config: Config): RetryPolicy {
   return { initialInMs: config.retry.initialSeconds * 1000, maxInMs: config.retry.maxSeconds * 1000 };
 }
 
 /** Logger and metrics bound to one invocation (log lines correlate with it in Application Insights). */
-export function observability(context: InvocationContext): { logger: Logger; metrics: Metrics } {
+export function observability(context: InvocationContext): Observed {
   const logger = invocationLogger(context);
   return { logger, metrics: invocationMetrics(logger) };
 }

@@ -107,7 +107,7 @@ export async function healGaps(deps: HealGapsDependencies, options: HealGapsOpti
   const budgets = new Budgets(all, deps.clock.now(), options);
   const time = new RunBudget(deps.clock, options);
   // Gaps of tenants no longer configured are left as they are.
-  const work = all.filter((g) => isContentType(g.contentType) && deps.tenants.has(g.tenantId) && select(g)).map((g) => new GapHealing(g, all, budgets, deps, options));
+  const work = all.filter((g) => isContentType(g.contentType) && deps.tenants.has(g.tenantId) && select(g)).map((g) => new GapHealing(g, all, budgets, time, deps, options));
   for (const w of work) await w.begin();
   let wait = options.pollInitialInMs ?? 5000;
   for (;;) {
@@ -229,12 +229,12 @@ class GapHealing {
   private reason?: string;
   private splits: number;
   private range: TimeWindow;
-  private readonly time: RunBudget;
 
   constructor(
     gap: GapRecord,
     private readonly allGaps: readonly GapRecord[],
     private readonly budgets: Budgets,
+    private readonly time: RunBudget,
     private readonly deps: HealGapsDependencies,
     private readonly options: HealGapsOptions,
   ) {
@@ -245,7 +245,6 @@ class GapHealing {
     this.reason = gap.heal?.reason;
     this.splits = gap.heal?.splits ?? 0;
     this.range = healRangeOf(gap, options.lookbehindInMs);
-    this.time = new RunBudget(deps.clock, options);
   }
 
   private get fields() {

@@ -8,8 +8,6 @@ import { WindowRecorder, type ListingRecorderDependencies } from './common/listi
 import type { StreamOutcome } from './common/streamCursor.js';
 import { CursorRun } from './common/streamRun.js';
 
-export type { StreamOutcome } from './common/streamCursor.js';
-
 export interface PollStreamsDependencies extends ListingRecorderDependencies {
   readonly feed: ActivityFeed;
   readonly cursors: CursorStore;

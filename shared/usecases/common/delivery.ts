@@ -57,7 +57,6 @@ export interface IngestOutcome {
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = { initialInMs: 30_000, maxInMs: 3_600_000 };
 
-
 export type FinalStatus = Exclude<LedgerStatus, 'listed' | 'delivering' | 'done'>;
 
 /**

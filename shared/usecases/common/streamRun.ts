@@ -17,9 +17,9 @@ export class RunBudget {
     private readonly limits: RunLimits,
   ) {}
 
-  /** The deadline has passed (at `now`, by default the clock's). */
-  pastDeadline(now = this.clock.now()): boolean {
-    return now >= this.limits.deadlineAtMs;
+  /** The deadline has passed. */
+  pastDeadline(): boolean {
+    return this.clock.now() >= this.limits.deadlineAtMs;
   }
 
   /** Waiting `waitInMs` from now would end after the deadline. */
