@@ -1,5 +1,6 @@
 import type { NormalizedEvent } from './event.js';
 import type { NameValues } from './draft.js';
+import { isPlainRecord } from './draft.js';
 import { nullObject } from './json.js';
 
 /**
@@ -43,53 +44,8 @@ export function compactAdditionalFields(record: Record<string, unknown>, event: 
 /** `fields` with record field `name` added, unless it is undefined or a column carries it unchanged. */
 function withUncarried(fields: NameValues | undefined, name: string, value: unknown, event: NormalizedEvent): NameValues | undefined {
   if (value === undefined) return fields;
-  const column = carriedBy(name);
+  const column = CARRIED_BY.get(name);
   if (column !== undefined && event[column] === value) return fields;
   (fields ??= nullObject<NameValues>())[name] = value;
   return fields;
-}
-
-/**
- * {@link CARRIED_BY}'s column for a record field, as a switch: a record's keys are internalized strings,
- * so each case is a pointer comparison, where a Map lookup hashes the key (17 keys a record on the bench
- * corpus). Checked against CARRIED_BY when this module loads.
- */
-function carriedBy(name: string): keyof NormalizedEvent | undefined {
-  switch (name) {
-    case 'Id':
-      return 'EventOriginalUid';
-    case 'RecordType':
-      return 'RecordType';
-    case 'Operation':
-      return 'Operation';
-    case 'Workload':
-      return 'Workload';
-    case 'OrganizationId':
-      return 'OrganizationId';
-    case 'UserId':
-      return 'ActorUsername';
-    case 'UserKey':
-      return 'ActorUserId';
-    case 'OrganizationName':
-      return 'ActorScope';
-    case 'ClientIP':
-      return 'SrcIpAddrOriginal';
-    case 'UserAgent':
-      return 'HttpUserAgent';
-    case 'ResultStatus':
-      return 'EventOriginalResultDetails';
-    default:
-      return undefined;
-  }
-}
-
-for (const [field, column] of CARRIED_BY) {
-  if (carriedBy(field) !== column) throw new Error(`compact: carriedBy(${field}) is not CARRIED_BY's ${column}`);
-}
-
-/** An object whose for-in lists exactly its own enumerable string keys: its prototype is Object.prototype, unchanged. */
-function isPlainRecord(record: object): boolean {
-  if (Object.getPrototypeOf(record) !== Object.prototype) return false;
-  for (const _key in Object.prototype) return false;
-  return true;
 }

@@ -5,10 +5,10 @@
  * entity's `lastUpdateDateTime`, and consumers keep the latest with `arg_max(TimeGenerated, *) by
  * EventOriginalUid`.
  */
-import { hash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { isGraphTimestamp, type SecurityStreamName } from '../model.js';
 import { uuidV5 } from '../uuid.js';
+import { rawDigest } from './rawDigest.js';
 import { assemble as inOrder, describe, withFallbackEventId, type RawCapture } from './envelope.js';
 import { Draft, MAX_DEPTH, MAX_ENTRIES } from './draft.js';
 import { ENVELOPE_SCHEMA, ENVELOPE_VERSION, EVENT_ID_NAMESPACE, type EnvelopeHeader, type EnvelopeTrailer, type EventSeverity } from './event.js';
@@ -225,7 +225,7 @@ function captureRaw(entity: unknown, kind: DefenderEntityKind): RawCapture {
 /** Every always-present field, with the values an entity that tells us nothing gets. */
 function baseEvent(capture: RawCapture, ctx: DefenderContext): Partial<DefenderEvent> {
   const tenant = ctx.tenantId.toLowerCase();
-  const rawSha256 = hash('sha256', capture.text, 'hex');
+  const digest = rawDigest(capture.text);
   // Alerts name their own product once their serviceSource is read.
   const product = INCIDENT_PRODUCT;
   return {
@@ -253,8 +253,8 @@ function baseEvent(capture: RawCapture, ctx: DefenderContext): Partial<DefenderE
     Dvc: product,
     AlertStatus: 'Active',
     AlertVerdict: 'Unknown',
-    RawSha256: rawSha256,
-    RawSizeBytes: Buffer.byteLength(capture.text, 'utf8'),
+    RawSha256: digest.sha256,
+    RawSizeBytes: digest.bytes,
     RawTruncated: false,
     Raw: capture.raw,
   };
@@ -452,5 +452,5 @@ function joined(values: readonly string[]): string | undefined {
 
 /** The event in field order, with the RawSha256-derived EventId when the entity had no id or lastUpdateDateTime. */
 function assemble(fields: Partial<DefenderEvent>, warnings: string[], ctx: DefenderContext): DefenderEvent {
-  return inOrder(withFallbackEventId(fields, `DefenderXDR|${fields.OrganizationId}|${ctx.kind}:`), FIELD_ORDER, warnings);
+  return inOrder(withFallbackEventId(fields, 'DefenderXDR', `${ctx.kind}:`), FIELD_ORDER, warnings);
 }

@@ -44,7 +44,7 @@ export class Draft {
     // cache) instead of a lookup per field a mapper asks for: records have many different shapes, which
     // makes each of those lookups slow. Only for plain objects: for-in would also list enumerable
     // inherited properties, and a plain object has none unless Object.prototype was tampered with.
-    if (Object.getPrototypeOf(record) === Object.prototype && !hasEnumerableMembers(Object.prototype)) {
+    if (isPlainRecord(record)) {
       this.slots = SLOT_OF.size;
       const values: unknown[] = new Array(this.slots);
       for (const key in record) {
@@ -270,9 +270,11 @@ const SLOT_OF = new Map<string, number>();
 /** The mappers read a fixed set of names; this only bounds the table should that ever change. */
 const MAX_SLOTS = 1024;
 
-function hasEnumerableMembers(object: object): boolean {
-  for (const _key in object) return true;
-  return false;
+/** An object whose for-in lists exactly its own enumerable string keys: its prototype is Object.prototype, unchanged. */
+export function isPlainRecord(record: object): boolean {
+  if (Object.getPrototypeOf(record) !== Object.prototype) return false;
+  for (const _key in Object.prototype) return false;
+  return true;
 }
 const DECIMAL = /^-?\d+$/;
 

@@ -25,11 +25,12 @@ export function assemble<E>(fields: Partial<E>, order: readonly (keyof E)[], war
 }
 
 /**
- * Sets `EventId` from `RawSha256` unless the mapping found the entity's own id. Computed only when
- * needed: most records have an id, and a UUIDv5 per record is not free.
+ * Sets `EventId` from `RawSha256` unless the mapping found the entity's own id: the UUIDv5 of
+ * `<identity>|<tenant>|<kind>sha256:<RawSha256>`. Composed and hashed only when needed: most records
+ * have an id, and a UUIDv5 per record is not free.
  */
-export function withFallbackEventId<E extends { EventId?: string; RawSha256?: string }>(fields: E, prefix: string): E {
-  if (fields.EventId === undefined) fields.EventId = uuidV5(`${prefix}sha256:${fields.RawSha256}`, EVENT_ID_NAMESPACE);
+export function withFallbackEventId<E extends { EventId?: string; RawSha256?: string; OrganizationId?: string }>(fields: E, identity: string, kind = ''): E {
+  if (fields.EventId === undefined) fields.EventId = uuidV5(`${identity}|${fields.OrganizationId}|${kind}sha256:${fields.RawSha256}`, EVENT_ID_NAMESPACE);
   return fields;
 }
 

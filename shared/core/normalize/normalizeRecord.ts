@@ -209,8 +209,7 @@ function newEvent(capture: RawCapture, ctx: NormalizeContext): NormalizedEvent {
 /** Warnings when there are any, and the RawSha256-derived EventId when the record had no usable Id. */
 function finish(event: NormalizedEvent, warnings: string[]): NormalizedEvent {
   if (warnings.length > 0) event.ParseWarnings = warnings;
-  // The prefix is composed only for a record without a usable Id (most have one).
-  return event.EventId === undefined ? withFallbackEventId(event, `${AUDIT_RECORD_IDENTITY}|${event.OrganizationId}|`) : event;
+  return withFallbackEventId(event, AUDIT_RECORD_IDENTITY);
 }
 
 function kindOf(value: unknown): string {
