@@ -360,7 +360,7 @@ function specOf<K extends SettingSpec['kind']>(name: string, kind: K): Extract<S
 }
 
 /** The default of a setting, from the table. */
-export function settingDefault(name: string): string | undefined {
+function settingDefault(name: string): string | undefined {
   return SPECS.get(name)?.default;
 }
 
