@@ -28,8 +28,8 @@ import { reconcile } from '../../shared/usecases/reconcile.js';
 import { createWiring } from '../../shared/wiring.js';
 import { startAzurite } from '../local/azurite.js';
 import { REPO_ROOT } from '../common/ipc.js';
-import { describeCode, describeMachine } from './machine.js';
-import { formatCount, formatFixed, markdownTable, median, replaceBlock } from './stats.js';
+import { describeCode, describeMachine } from '../common/machine.js';
+import { formatCount, formatFixed, markdownTable, median, replaceBlock } from '../common/stats.js';
 
 const { values: args } = parseArgs({
   options: {

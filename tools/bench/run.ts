@@ -18,9 +18,9 @@ import { startSimTenant, CONTENT_TYPES, type SimTenant } from '../standins/simTe
 import { startAzurite } from '../local/azurite.js';
 import { blobBody, buildCorpus, recordsForBytes, RECORD_BYTES } from './corpus.js';
 import { REPO_ROOT, spawnCompiled, spawnTs, type Notice, type TsChild } from '../common/ipc.js';
-import { describeCode, describeMachine } from './machine.js';
+import { describeCode, describeMachine } from '../common/machine.js';
 import { summarizeProfile } from './profile.js';
-import { formatCount, formatFixed, formatMiB, markdownTable, median, replaceBlock } from './stats.js';
+import { formatCount, formatFixed, formatMiB, markdownTable, median, replaceBlock } from '../common/stats.js';
 import { exitOnHelp } from '../common/cliHelp.js';
 
 const HUB = 'm365-audit';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { blobBody, padRecord, recordsForBytes } from '../../../tools/bench/corpus.js';
-import { formatCount, formatFixed, formatMiB, markdownTable, median, replaceBlock } from '../../../tools/bench/stats.js';
+import { formatCount, formatFixed, formatMiB, markdownTable, median, replaceBlock } from '../../../tools/common/stats.js';
 import { Rng } from '../../../tools/standins/simTenant/rng.js';
 
 describe('median', () => {
