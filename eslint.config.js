@@ -6,12 +6,14 @@ const sdk = { group: ['@azure/*'], message: 'Only shared/adapters may import Azu
 const adapters = { group: ['**/adapters/**'], message: 'Depend on shared/ports.ts, not on an adapter.' };
 const settings = { group: ['**/wiring*', '**/config*'], message: 'core and usecases receive settings as arguments.' };
 const ports = { group: ['**/ports*'], message: 'core holds plain data and logic: its records live in shared/core, the ports depend on them, not the reverse.' };
+// Written on the specifier's text, so each also catches the roundabout spellings (`./common/../x`,
+// `../../shared/usecases/x`, `./../x`).
 const entryFromEntry = {
-  regex: '^\\./(?!common/)|^\\.\\./usecases/',
+  regex: '^\\./(?!common/)|^\\./common/(.*/)?\\.\\./|(^|/)usecases/(?!common/)',
   message: 'An entry use case does not import another use case: move what they share to shared/usecases/common/.',
 };
 const entryFromCommon = {
-  regex: '^\\.\\./(?!\\.)',
+  regex: '^(\\./)?\\.\\./(?!\\.\\./)|(^|/)usecases/(?!common/)',
   message: 'shared/usecases/common serves the entry use cases and never imports one.',
 };
 const pure = {
@@ -52,10 +54,11 @@ export default tseslint.config(
     rules: {
       'no-restricted-syntax': [
         'error',
-        { selector: 'ExportNamedDeclaration > TSTypeAliasDeclaration', message: 'A data type or union belongs in shared/core, not in shared/ports.ts.' },
+        { selector: 'TSTypeAliasDeclaration', message: 'A data type or union belongs in shared/core, not in shared/ports.ts.' },
         { selector: 'TSInterfaceDeclaration:not(:has(TSMethodSignature))', message: 'An interface without methods is a data record: it belongs in shared/core, not in shared/ports.ts.' },
         { selector: 'TSEnumDeclaration', message: 'An enum is data: it belongs in shared/core.' },
         { selector: 'ExportNamedDeclaration[source]', message: 'shared/ports.ts does not re-export; import records from shared/core.' },
+        { selector: 'ExportNamedDeclaration:not([declaration])', message: 'shared/ports.ts exports only what it declares (no export lists, which could pass on an import).' },
         { selector: 'ExportAllDeclaration', message: 'shared/ports.ts does not re-export; import records from shared/core.' },
       ],
     },
