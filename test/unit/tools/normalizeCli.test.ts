@@ -35,6 +35,30 @@ function run(args: string[], input: string, stopAfterFirstOutput = false): Promi
   });
 }
 
+/**
+ * Runs the CLI with `first` on stdin, then, once output comes (the CLI is reading), `rest` written
+ * `pieceBytes` at a time a few milliseconds apart, so the CLI reads it in many small chunks.
+ */
+function runInPieces(args: string[], first: string, rest: Buffer, pieceBytes: number): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'tools/cli/normalize.ts', ...args], { cwd: repoRoot });
+    let stdout = '';
+    let stderr = '';
+    const write = (from: number): void => {
+      if (from >= rest.length) return void child.stdin.end();
+      child.stdin.write(rest.subarray(from, from + pieceBytes), () => setTimeout(() => write(from + pieceBytes), 2));
+    };
+    child.stdout.setEncoding('utf8').on('data', (text: string) => {
+      if (stdout === '') write(0);
+      stdout += text;
+    });
+    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.write(`${first}\n`);
+  });
+}
+
 function events(stdout: string): Record<string, unknown>[] {
   return stdout
     .split('\n')
@@ -72,6 +96,29 @@ describe('normalize CLI', { timeout: 60_000 }, () => {
       TimeGenerated: '2024-06-03T08:15:22.000Z',
     });
     expect(output[0]!.ProcessedTime).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+  });
+
+  it('reads NDJSON cut anywhere into chunks as it reads it whole: CRLF, a BOM, characters split across chunks, no final LF', async () => {
+    // Four-byte characters seven times over: with seven-byte pieces, one is cut at every offset.
+    const subject = '\u{1F600}é€'.repeat(7);
+    const lines = [
+      '\uFEFF{"Id":"c1","RecordType":2,"CreationTime":"2024-06-03T08:15:22","Operation":"Send","ObjectId":"' + subject + '"}',
+      '{"Id":"c2","RecordType":2,"CreationTime":"2024-06-03T08:15:23","Operation":"Send","ObjectId":"' + subject + '"}\r',
+      '',
+      '{"Id":"c3","RecordType":2,"CreationTime":"2024-06-03T08:15:24","Operation":"Send","ObjectId":"' + subject + '"}',
+    ];
+    // A first record large enough that its event fills the CLI's output buffer and is written at once:
+    // when it arrives the CLI is reading, and the rest goes to it in pieces.
+    const first = `{"Id":"c0","RecordType":2,"CreationTime":"2024-06-03T08:15:21","Operation":"Send","Padding":"${'x'.repeat(70_000)}"}`;
+    const rest = Buffer.from(lines.join('\n'), 'utf8');
+    const whole = await run(ARGS, `${first}\n${rest.toString('utf8')}`);
+    const cut = await runInPieces(ARGS, first, rest, 7);
+    expect(cut.code, cut.stderr).toBe(0);
+    expect(cut.stderr).toBe('');
+    const ids = (r: Run) => events(r.stdout).map((e) => [e.EventOriginalUid, e.Object, e.RawSha256]);
+    expect(ids(cut)).toEqual(ids(whole));
+    expect(events(cut.stdout).map((e) => e.EventOriginalUid)).toEqual(['c0', 'c1', 'c2', 'c3']);
+    expect(events(cut.stdout).slice(1).every((e) => e.Object === subject)).toBe(true);
   });
 
   it('streams a JSON array: one event per element, in order, exit 0', async () => {
