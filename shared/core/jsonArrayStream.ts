@@ -30,6 +30,15 @@ export interface JsonArraySplitterOptions {
   readonly maxNesting?: number;
 }
 
+/** One element of the array with its value, from {@link JsonArraySplitter.pushParsed}. */
+export interface SplitElement {
+  /** The element's exact source text. */
+  readonly text: string;
+  /** `JSON.parse(text)` when `parsed`; undefined when the text is not valid JSON. */
+  readonly value: unknown;
+  readonly parsed: boolean;
+}
+
 const enum State {
   /** Before `[`: whitespace and a UTF-8 byte order mark only. */
   Start,
@@ -105,6 +114,8 @@ export class JsonArraySplitter {
   /** Bytes of the current element from earlier chunks, copied because callers may reuse their buffers. */
   private carried: Uint8Array[] = [];
   private readonly decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+  /** Where the element {@link byBraces} last found ends in its chunk (the index just past its `}`). */
+  private braceEnd = 0;
 
   constructor(options: JsonArraySplitterOptions = {}) {
     this.maxNesting = options.maxNesting ?? MAX_NESTING;
@@ -115,9 +126,30 @@ export class JsonArraySplitter {
    * top-level elements completed by it, in order, each as its exact source text (no surrounding whitespace).
    */
   push(input: Uint8Array): string[] {
+    return this.feed(input, false) as string[];
+  }
+
+  /**
+   * {@link push}, with each element parsed: its exact source text and `JSON.parse` of it (or `parsed: false`
+   * when it is not valid JSON). An object element is first looked for without following its strings: it
+   * ends, at the earliest, at the `}` that balances its braces, counted with native searches (strings
+   * included). When `JSON.parse` accepts that text, it is the element: a cut inside a string or inside a
+   * nested container leaves an unterminated string or an unclosed bracket, which JSON.parse refuses, and a
+   * valid JSON object ends where the exact scan ends it. Otherwise (a brace inside a string, a text that is
+   * not JSON, an element running past the chunk or longer than the nesting limit in characters, so never
+   * deeper than it) the exact scan decides, as in `push`, for that element and the rest of the chunk. The
+   * elements, faults and offsets are those of `push`; the caller is spared parsing each element again.
+   */
+  pushParsed(input: Uint8Array): SplitElement[] {
+    return this.feed(input, true) as SplitElement[];
+  }
+
+  private feed(input: Uint8Array, parsing: boolean): (string | SplitElement)[] {
     if (this.failure) throw this.failure;
     const chunk = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
-    const elements: string[] = [];
+    const elements: (string | SplitElement)[] = [];
+    // Whether object elements are first looked for by their braces (see pushParsed); off after a miss.
+    let byBraces = parsing;
     const length = chunk.length;
     // The chunk's bytes as a one-byte string (a plain copy): character i is byte i, so positions are byte
     // offsets, and String.prototype.indexOf is a cheaper call than Buffer's. Only scanning reads it; an
@@ -133,8 +165,8 @@ export class JsonArraySplitter {
         const end = this.inScalar ? this.scanScalar(chunk, i) : this.scan(bytes, i);
         if (end === MORE) break;
         if (this.failure) break;
-        if (this.carried.length === 0 && (ascii ??= isAscii(chunk))) elements.push(bytes.slice(start, end));
-        else elements.push(this.take(chunk, start, end));
+        const text = this.carried.length === 0 && (ascii ??= isAscii(chunk)) ? bytes.slice(start, end) : this.take(chunk, start, end);
+        elements.push(parsing ? parsedElement(text) : text);
         this.state = State.AfterElement;
         i = end;
         continue;
@@ -164,6 +196,17 @@ export class JsonArraySplitter {
             break;
           }
           start = i;
+          if (byBraces && byte === OPEN_OBJECT) {
+            bytes ??= chunk.toString('latin1');
+            const found = this.byBraces(bytes, chunk, i, (ascii ??= isAscii(chunk)));
+            if (found !== undefined) {
+              elements.push(found);
+              this.state = State.AfterElement;
+              i = this.braceEnd;
+              continue;
+            }
+            byBraces = false;
+          }
           this.state = State.Element;
           if (byte === QUOTE) {
             this.inString = true;
@@ -310,6 +353,37 @@ export class JsonArraySplitter {
     return true;
   }
 
+  /**
+   * The object element starting at `start` (its `{`), ended at the first `}` that balances the braces
+   * counted from there and confirmed by JSON.parse (see {@link pushParsed}), its end left in `braceEnd`;
+   * undefined when that does not give it.
+   */
+  private byBraces(bytes: string, chunk: Buffer, start: number, ascii: boolean): SplitElement | undefined {
+    // An element of at most maxNesting characters cannot nest deeper than maxNesting.
+    const limit = Math.min(bytes.length, start + this.maxNesting);
+    let depth = 1;
+    let open = bytes.indexOf('{', start + 1);
+    let close = bytes.indexOf('}', start + 1);
+    for (;;) {
+      if (close === -1 || close >= limit) return undefined;
+      if (open !== -1 && open < close) {
+        depth++;
+        open = bytes.indexOf('{', open + 1);
+      } else if (--depth === 0) break;
+      else close = bytes.indexOf('}', close + 1);
+    }
+    const end = close + 1;
+    const text = ascii ? bytes.slice(start, end) : this.decoder.decode(chunk.subarray(start, end));
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return undefined;
+    }
+    this.braceEnd = end;
+    return { text, value, parsed: true };
+  }
+
   /** The element's text: carried bytes from earlier chunks plus `chunk[start, end)`. */
   private take(chunk: Uint8Array, start: number, end: number): string {
     const tail = chunk.subarray(start, end);
@@ -341,4 +415,20 @@ export async function* splitJsonArray(chunks: AsyncIterable<Uint8Array>): AsyncG
   const splitter = new JsonArraySplitter();
   for await (const chunk of chunks) yield* splitter.push(chunk);
   yield* splitter.end();
+}
+
+/** {@link splitJsonArray} with each element parsed ({@link JsonArraySplitter.pushParsed}). */
+export async function* splitParsedJsonArray(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<SplitElement> {
+  const splitter = new JsonArraySplitter();
+  for await (const chunk of chunks) yield* splitter.pushParsed(chunk);
+  splitter.end();
+}
+
+/** An element's text with JSON.parse of it, or `parsed: false` when it is not valid JSON. */
+function parsedElement(text: string): SplitElement {
+  try {
+    return { text, value: JSON.parse(text), parsed: true };
+  } catch {
+    return { text, value: undefined, parsed: false };
+  }
 }

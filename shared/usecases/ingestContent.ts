@@ -3,7 +3,7 @@ import { CONTAINER_QUARANTINE } from '../core/containers.js';
 import { nextRetry } from '../core/deliveryRetry.js';
 import { describeError, IngestError, PermanentError } from '../core/errors.js';
 import { checkFeedUrl, contentUriFor } from '../core/feedUrls.js';
-import { JsonStreamError, splitJsonArray } from '../core/jsonArrayStream.js';
+import { JsonStreamError, splitParsedJsonArray, type SplitElement } from '../core/jsonArrayStream.js';
 import type { StreamKey } from '../core/model.js';
 import type { NormalizeContext } from '../core/normalize/event.js';
 import { buildElement, serializeElement } from '../core/normalize/serialize.js';
@@ -168,14 +168,14 @@ class BlobDelivery {
     });
     try {
       const download = await deps.source.download(message.tenantId, this.contentUri, this.options);
-      for await (const text of splitJsonArray(this.countBytes(download.body))) {
+      for await (const element of splitParsedJsonArray(this.countBytes(download.body))) {
         if (this.index < this.resumeFrom) {
           // Published by an earlier attempt: not sent again, but counted in the manifest's digest.
-          this.digest.add(buildElement(text, this.context, { profile: this.options.eventProfile, index: this.index }).event.EventId);
+          this.digest.add(buildElement(element, this.context, { profile: this.options.eventProfile, index: this.index }).event.EventId);
           this.index++;
           continue;
         }
-        const outgoing = await this.toOutgoing(text);
+        const outgoing = await this.toOutgoing(element);
         this.digest.add(outgoing.messageId);
         await addToHub(publication, outgoing);
         this.index++;
@@ -232,11 +232,11 @@ class BlobDelivery {
     return { status: 'done', contentId: message.contentId, records: this.index };
   }
 
-  private async toOutgoing(text: string): Promise<OutgoingEvent> {
+  private async toOutgoing(element: SplitElement): Promise<OutgoingEvent> {
     const { message, deps } = this;
-    // Parse, normalize and serialize (an element that is not JSON is kept, its text as Raw).
-    const { event, body: serialized } = serializeElement(text, this.context, { profile: this.options.eventProfile, index: this.index });
-    const body = await bodyWithinBudget(event, serialized, () => text, `${message.tenantId}/${safeName(message.contentId)}`, message, deps, this.options);
+    // Normalize and serialize (an element that is not JSON is kept, its text as Raw).
+    const { event, body: serialized } = serializeElement(element, this.context, { profile: this.options.eventProfile, index: this.index });
+    const body = await bodyWithinBudget(event, serialized, () => element.text, `${message.tenantId}/${safeName(message.contentId)}`, message, deps, this.options);
     return { body, messageId: event.EventId, correlationId: message.contentId, properties: eventProperties(event) };
   }
 

@@ -171,6 +171,21 @@ function splitPass(body: Buffer, expected: number): number {
   return count;
 }
 
+/**
+ * What ingest does first with the body: the splitter hands out each element parsed (pushParsed), in 64 KiB
+ * chunks. Beside JSON.parse of every record, what splitting adds to the parse ingest needs anyway.
+ */
+function splitParsedPass(body: Buffer, expected: number): number {
+  const splitter = new JsonArraySplitter();
+  let count = 0;
+  for (let at = 0; at < body.length; at += 65_536) {
+    for (const element of splitter.pushParsed(body.subarray(at, at + 65_536))) count += element.parsed ? 1 : 0;
+  }
+  splitter.end();
+  if (count !== expected) throw new Error(`the splitter parsed ${count} records, expected ${expected}`);
+  return count;
+}
+
 /** Counts what the poll path writes, around the real adapters. */
 function countingPorts() {
   const counts = { ledgerInsertCalls: 0, ledgerRowsOffered: 0, ledgerRowsInserted: 0, ledgerMarkEnqueued: 0, ledgerForgotten: 0, enqueueCalls: 0, messagesEnqueued: 0, cursorWrites: 0 };
@@ -280,10 +295,11 @@ serveCommands({
    * The ingest path's CPU work on the same records, one thread, no I/O. First where the time goes: split
    * the blob body (64 KiB chunks), then, record by record as ingest does it, JSON.parse, normalize,
    * serialize the event as BlobDelivery does (for full, the record's source text spliced in as Raw) and
-   * UTF-8 encode, each stage timed around its own call. Then the two target figures, each a whole pass
+   * UTF-8 encode, each stage timed around its own call. Then the target figures, each a whole pass
    * timed like its yardstick and beside it, in pairs (yardstick, pass, yardstick, pass, ...): parse +
    * normalize + serialize of every record against JSON.parse + JSON.stringify of every record (the
-   * floor), and the split of the body against JSON.parse of every record. Per-record timers put a
+   * floor), the split of the body against JSON.parse of every record, and the split that parses each
+   * element (as ingest does) against JSON.parse of every record. Per-record timers put a
    * collection wherever it happens to fall; whole passes on both sides of a ratio are measured alike.
    */
   async stages({ file, profile, tenantId, pairs }: { file: string; profile?: EventProfile; tenantId: string; pairs: number }) {
@@ -314,6 +330,7 @@ serveCommands({
     const floorMs = timedPass(() => floorPass(texts));
     const normalizeRatios: number[] = [];
     const splitRatios: number[] = [];
+    const splitParsedRatios: number[] = [];
     // One untimed pass of each kind first, so the pairs start in the state they keep.
     floorPass(texts);
     normalizePass(texts, context, profile);
@@ -322,6 +339,8 @@ serveCommands({
       normalizeRatios.push(timedPass(() => normalizePass(texts, context, profile)) / floor);
       const parse = timedPass(() => parsePass(texts));
       splitRatios.push(timedPass(() => splitPass(body, texts.length)) / parse);
+      const parseAgain = timedPass(() => parsePass(texts));
+      splitParsedRatios.push(timedPass(() => splitParsedPass(body, texts.length)) / parseAgain - 1);
     }
     return {
       ms: {
@@ -332,7 +351,7 @@ serveCommands({
         encode: stage.encode,
         floor: floorMs,
       },
-      ratios: { normalize: normalizeRatios, split: splitRatios },
+      ratios: { normalize: normalizeRatios, split: splitRatios, splitParsed: splitParsedRatios },
       records: texts.length,
       eventBytes,
       recordBytes: texts.reduce((sum, text) => sum + Buffer.byteLength(text), 0),

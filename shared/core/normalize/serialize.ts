@@ -1,3 +1,4 @@
+import type { SplitElement } from '../jsonArrayStream.js';
 import { buildEvent } from './normalizeRecord.js';
 import type { EventProfile, NormalizeContext, NormalizedEvent } from './event.js';
 
@@ -32,31 +33,39 @@ export function serializeRecord(record: unknown, ctx: NormalizeContext, options:
  * The event of one element of a content blob, built but not serialized (delivery needs no more than its
  * EventId for an element an earlier attempt already published). An element that is not valid JSON is not
  * dropped: its text becomes `Raw` (in either profile) with a warning naming `index`; `parsed` says which.
+ * The element is its source text, or that text already parsed by the splitter.
  */
 export function buildElement(
-  text: string,
+  element: string | SplitElement,
   ctx: NormalizeContext,
   options: { readonly profile?: EventProfile; readonly index: number },
 ): { readonly event: NormalizedEvent; readonly record: unknown; readonly parsed: boolean } {
-  let record: unknown;
-  try {
-    record = JSON.parse(text);
-  } catch {
+  const { text, value, parsed } = typeof element === 'string' ? parsedText(element) : element;
+  if (!parsed) {
     const event = buildEvent(text, ctx, { rawText: text, profile: options.profile });
     event.ParseWarnings = [...(event.ParseWarnings ?? []), `record ${options.index} is not valid JSON; Raw holds its text`];
     return { event, record: text, parsed: false };
   }
-  return { event: buildEvent(record, ctx, { rawText: text, profile: options.profile }), record, parsed: true };
+  return { event: buildEvent(value, ctx, { rawText: text, profile: options.profile }), record: value, parsed: true };
 }
 
-/** {@link serializeRecord} for one element of a content blob, parsing it first ({@link buildElement}). */
+/** {@link serializeRecord} for one element of a content blob, parsing it first unless it is parsed ({@link buildElement}). */
 export function serializeElement(
-  text: string,
+  element: string | SplitElement,
   ctx: NormalizeContext,
   options: { readonly profile?: EventProfile; readonly index: number },
 ): SerializedEvent {
-  const { event, record, parsed } = buildElement(text, ctx, options);
+  const { event, record, parsed } = buildElement(element, ctx, options);
+  const text = typeof element === 'string' ? element : element.text;
   return { event, body: parsed ? serializeEvent(event, record, text) : JSON.stringify(event) };
+}
+
+function parsedText(text: string): SplitElement {
+  try {
+    return { text, value: JSON.parse(text), parsed: true };
+  } catch {
+    return { text, value: undefined, parsed: false };
+  }
 }
 
 /**

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { JsonArraySplitter, JsonStreamError, MAX_NESTING, splitJsonArray } from '../../../shared/core/jsonArrayStream.js';
+import {
+  JsonArraySplitter,
+  JsonStreamError,
+  MAX_NESTING,
+  splitJsonArray,
+  splitParsedJsonArray,
+  type JsonArraySplitterOptions,
+  type SplitElement,
+} from '../../../shared/core/jsonArrayStream.js';
 
 const encoder = new TextEncoder();
 
@@ -284,5 +292,142 @@ describe('splitJsonArray', () => {
       for await (const text of splitJsonArray(chunksOf('[{"a":1},{"b":', 4))) seen.push(text);
     }).rejects.toThrow(JsonStreamError);
     expect(seen).toEqual(['{"a":1}']);
+  });
+});
+
+/** What one way of feeding gives: every element's text (and for pushParsed, its value), then the fault if any. */
+interface Outcome {
+  texts: string[];
+  fault?: { message: string; offset: number };
+}
+
+function outcomeOf(bytes: Uint8Array, cuts: number[], parsed: boolean, options?: JsonArraySplitterOptions): Outcome {
+  const splitter = new JsonArraySplitter(options);
+  const texts: string[] = [];
+  const take = (elements: (string | SplitElement)[]): void => {
+    for (const element of elements) {
+      if (typeof element === 'string') {
+        texts.push(element);
+        continue;
+      }
+      texts.push(element.text);
+      if (element.parsed) expect(element.value).toEqual(JSON.parse(element.text));
+      else expect(() => JSON.parse(element.text)).toThrow(SyntaxError);
+    }
+  };
+  let start = 0;
+  try {
+    for (const cut of [...cuts, bytes.length]) {
+      const chunk = bytes.subarray(start, cut);
+      take(parsed ? splitter.pushParsed(chunk) : splitter.push(chunk));
+      start = cut;
+    }
+    take(splitter.end());
+  } catch (error) {
+    expect(error).toBeInstanceOf(JsonStreamError);
+    return { texts, fault: { message: (error as JsonStreamError).message, offset: (error as JsonStreamError).offset } };
+  }
+  return { texts };
+}
+
+/** pushParsed gives push's elements and faults, each element with JSON.parse of its text. */
+function expectAgreement(bytes: Uint8Array, cuts: number[] = [], options?: JsonArraySplitterOptions): Outcome {
+  const exact = outcomeOf(bytes, cuts, false, options);
+  expect(outcomeOf(bytes, cuts, true, options)).toEqual(exact);
+  return exact;
+}
+
+describe('JsonArraySplitter.pushParsed (object elements found by their braces, confirmed by JSON.parse)', () => {
+  const BRACE_STRINGS = ['}', '{', '},{', '"}', '\\}', '{"a":1}', '}]},{"x":[{', '\\"}', '{{{', '}}}'];
+
+  it("gives push's elements, values and faults on generated arrays whose strings hold braces and quotes, cut anywhere", () => {
+    const next = random(20261203);
+    const braceStrings = (value: unknown): unknown => {
+      if (typeof value === 'string') return next() < 0.5 ? `${value}${BRACE_STRINGS[Math.floor(next() * BRACE_STRINGS.length)]}` : value;
+      if (Array.isArray(value)) return value.map(braceStrings);
+      if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([key, item]) => [braceStrings(key) as string, braceStrings(item)]));
+      return value;
+    };
+    let elements = 0;
+    for (let round = 0; round < 400; round++) {
+      const value = Array.from({ length: Math.floor(next() * 8) }, () => braceStrings({ first: generate(next, 1), second: generate(next, 1) }));
+      const bytes = encoder.encode(serialize(value, next));
+      const cuts = round % 2 === 0 ? [] : Array.from({ length: Math.floor(next() * 4) }, () => Math.floor(next() * bytes.length)).sort((a, b) => a - b);
+      const { texts, fault } = expectAgreement(bytes, cuts);
+      expect(fault).toBeUndefined();
+      expect(texts.map((text) => JSON.parse(text) as unknown)).toEqual(value);
+      elements += texts.length;
+    }
+    expect(elements).toBeGreaterThan(1000);
+  });
+
+  it('falls back to the exact scan when the braces mislead it: a brace in a string, text that is not JSON', () => {
+    const cases = [
+      '[{"a":"}"},{"b":1}]',
+      '[{"a":"{"},{"b":1}]',
+      '[{"a":"{"},{"b":"}"},{"c":{"d":"}"}}]',
+      '[{"a":tru},{"b":"}"},{"c":1}]',
+      '[{"a":1,},{"b":2}]',
+      '[{"a" 1},{"b":2}]',
+      '[{"a":"x}y"}  ,  {"b":"\\"}"}]',
+      '[{"a":1}}]',
+      '[{"a":[}]}]',
+      '[{"a":1} {"b":2}]',
+      '[{"a":1},{"b":2}] x',
+      '[{"a":1},{"b":',
+      '[{"a":"\u007d"},{"é":"😀}"}]',
+      '[{"a":1},"}",{"b":"{"},[{"c":"}"}],{}]',
+    ];
+    for (const text of cases) {
+      const bytes = encoder.encode(text);
+      for (let cut = 0; cut <= bytes.length; cut++) expectAgreement(bytes, [cut]);
+    }
+    expect(expectAgreement(encoder.encode(cases[0]!)).texts).toEqual(['{"a":"}"}', '{"b":1}']);
+    expect(expectAgreement(encoder.encode(cases[3]!)).texts).toEqual(['{"a":tru}', '{"b":"}"}', '{"c":1}']);
+  });
+
+  it("gives push's result on every input of the tests above: faults and offsets, byte order marks, whitespace", () => {
+    const texts = [
+      'x[1]', '  x', '{"a":1}', '"[1]"', '42', '[{]', '[1}', '[}]', '[[1]]]', '[,1]', '[1,]', '[1 2]', '[1] x', '[1][2]',
+      '', '  \n', '[1,2', '["abc', '[{"a":1', '[]', '\r\n [ \t ] \n', '[{"n":1},{"n":2},{"n":3}]',
+    ];
+    for (const text of texts) expectAgreement(encoder.encode(text));
+    expectAgreement(new Uint8Array([0xef, 0xbb, 0xbf, ...encoder.encode('[{"a":1}]')]), [1, 2]);
+    expectAgreement(new Uint8Array([0xef, 0xbb, ...encoder.encode('[{"a":1}]')]));
+    expectAgreement(encoder.encode('[{"a":1}, {"b":2}]   x'), [3, 7]);
+  });
+
+  it('never lets an element past the nesting limit through: one longer than the limit in characters is scanned exactly', () => {
+    const options = { maxNesting: 3 };
+    expect(expectAgreement(encoder.encode('[{"a":[{"b":[1]}]}]'), [], options).fault?.message).toBe('an element nests deeper than 3 levels at byte 12');
+    expect(expectAgreement(encoder.encode('[{"a":{"b":{"c":{}}}}]'), [], options).fault?.message).toBe('an element nests deeper than 3 levels at byte 16');
+    expect(expectAgreement(encoder.encode('[{},{"a":1}]'), [], options).texts).toEqual(['{}', '{"a":1}']);
+    // Its first brace is level 1, so the last of its MAX_NESTING brackets is one level too many.
+    const deep = `{"a":${'['.repeat(MAX_NESTING)}1${']'.repeat(MAX_NESTING)}}`;
+    expect(expectAgreement(encoder.encode(`[{"a":1},${deep}]`)).fault?.offset).toBe(9 + 5 + MAX_NESTING - 1);
+  });
+
+  it('decodes elements of a chunk that is not all ASCII as UTF-8, as push does', () => {
+    const records = [{ name: 'café', note: '😀 }' }, { name: 'naïve', list: [{ x: '{é' }] }, { plain: 'ascii' }];
+    const bytes = encoder.encode(JSON.stringify(records));
+    const { texts } = expectAgreement(bytes);
+    expect(texts.map((text) => JSON.parse(text) as unknown)).toEqual(records);
+    for (let cut = 0; cut <= bytes.length; cut++) expectAgreement(bytes, [cut]);
+  });
+
+  it('splitParsedJsonArray yields every element parsed, and the fault after what was complete', async () => {
+    async function* chunksOf(text: string, size: number): AsyncGenerator<Uint8Array> {
+      const bytes = encoder.encode(text);
+      for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
+    }
+    const records = Array.from({ length: 50 }, (_, i) => ({ Id: `id-${i}`, Note: 'x"y\\z é }' }));
+    const seen: unknown[] = [];
+    for await (const element of splitParsedJsonArray(chunksOf(JSON.stringify(records), 64))) seen.push(element.value);
+    expect(seen).toEqual(records);
+    const partial: string[] = [];
+    await expect(async () => {
+      for await (const element of splitParsedJsonArray(chunksOf('[{"a":1},{"b":', 4))) partial.push(element.text);
+    }).rejects.toThrow(JsonStreamError);
+    expect(partial).toEqual(['{"a":1}']);
   });
 });
