@@ -425,7 +425,7 @@ export async function* splitParsedJsonArray(chunks: AsyncIterable<Uint8Array>): 
 }
 
 /** An element's text with JSON.parse of it, or `parsed: false` when it is not valid JSON. */
-function parsedElement(text: string): SplitElement {
+export function parsedElement(text: string): SplitElement {
   try {
     return { text, value: JSON.parse(text), parsed: true };
   } catch {

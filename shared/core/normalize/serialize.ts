@@ -1,4 +1,4 @@
-import type { SplitElement } from '../jsonArrayStream.js';
+import { parsedElement, type SplitElement } from '../jsonArrayStream.js';
 import { buildEvent } from './normalizeRecord.js';
 import type { EventProfile, NormalizeContext, NormalizedEvent } from './event.js';
 
@@ -40,7 +40,7 @@ export function buildElement(
   ctx: NormalizeContext,
   options: { readonly profile?: EventProfile; readonly index: number },
 ): { readonly event: NormalizedEvent; readonly record: unknown; readonly parsed: boolean } {
-  const { text, value, parsed } = typeof element === 'string' ? parsedText(element) : element;
+  const { text, value, parsed } = typeof element === 'string' ? parsedElement(element) : element;
   if (!parsed) {
     const event = buildEvent(text, ctx, { rawText: text, profile: options.profile });
     event.ParseWarnings = [...(event.ParseWarnings ?? []), `record ${options.index} is not valid JSON; Raw holds its text`];
@@ -58,14 +58,6 @@ export function serializeElement(
   const { event, record, parsed } = buildElement(element, ctx, options);
   const text = typeof element === 'string' ? element : element.text;
   return { event, body: parsed ? serializeEvent(event, record, text) : JSON.stringify(event) };
-}
-
-function parsedText(text: string): SplitElement {
-  try {
-    return { text, value: JSON.parse(text), parsed: true };
-  } catch {
-    return { text, value: undefined, parsed: false };
-  }
 }
 
 /**
