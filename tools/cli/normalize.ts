@@ -12,7 +12,7 @@
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { exitOnHelp } from '../common/cliHelp.js';
-import { JsonArraySplitter, JsonStreamError } from '../../shared/core/jsonArrayStream.js';
+import { JsonArraySplitter, JsonStreamError, parsedElement, type SplitElement } from '../../shared/core/jsonArrayStream.js';
 import { CONTENT_TYPES, isContentType, isGuid } from '../../shared/core/model.js';
 import { serializeRecord, type EventProfile, type NormalizeContext } from '../../shared/core/normalize/index.js';
 
@@ -113,11 +113,10 @@ async function main(): Promise<number> {
   let context: NormalizeContext = { ...usage.context, processedTime: new Date().toISOString() };
   let contextSince = Date.now();
 
-  const normalize = async (text: string, where: string): Promise<void> => {
-    let record: unknown;
-    try {
-      record = JSON.parse(text);
-    } catch {
+  // A line, or an array element the splitter has already parsed.
+  const normalize = async (element: string | SplitElement, where: string): Promise<void> => {
+    const { text, value: record, parsed } = typeof element === 'string' ? parsedElement(element) : element;
+    if (!parsed) {
       // The parser's message quotes the input; report only where the problem is.
       process.stderr.write(`${where}: not valid JSON\n`);
       malformed = true;
@@ -169,16 +168,16 @@ function firstSignificantByte(chunks: Buffer[]): number | undefined {
   return undefined;
 }
 
-/** Streams a JSON array through the splitter; returns whether its structure was broken. */
+/** Streams a JSON array through the splitter, each element parsed; returns whether its structure was broken. */
 async function readArray(
   chunks: AsyncIterable<Buffer>,
-  normalize: (text: string, where: string) => Promise<void>,
+  normalize: (element: SplitElement, where: string) => Promise<void>,
 ): Promise<boolean> {
   const splitter = new JsonArraySplitter();
   let index = 0;
   try {
     for await (const chunk of chunks) {
-      for (const element of splitter.push(chunk)) await normalize(element, `element ${index++}`);
+      for (const element of splitter.pushParsed(chunk)) await normalize(element, `element ${index++}`);
     }
     splitter.end();
     return false;
