@@ -25,8 +25,11 @@ export class JsonStreamError extends Error {
  */
 export const MAX_NESTING = 10_000;
 
+/** The largest nesting limit a splitter takes (its bit set then holds 128 MiB at most). */
+const MAX_NESTING_LIMIT = 2 ** 30;
+
 export interface JsonArraySplitterOptions {
-  /** Deepest nesting accepted inside an element (default {@link MAX_NESTING}). */
+  /** Deepest nesting accepted inside an element (default {@link MAX_NESTING}); an integer from 0 to 2^30. */
   readonly maxNesting?: number;
 }
 
@@ -93,7 +96,8 @@ function endsScalar(byte: number): boolean {
  * nesting past the limit, a missing or extra comma between elements, anything after the closing `]`, or
  * input that ends early) raise a {@link JsonStreamError}: elements completed before the fault are still
  * returned by that `push`, and the fault is thrown by the next `push` or `end` (and by every call after).
- * Whether an element is valid JSON is left to the caller's `JSON.parse`.
+ * Whether an element is valid JSON is left to the caller's `JSON.parse` (`push`) or told with the element
+ * (`pushParsed`).
  */
 export class JsonArraySplitter {
   private state = State.Start;
@@ -118,7 +122,12 @@ export class JsonArraySplitter {
   private braceEnd = 0;
 
   constructor(options: JsonArraySplitterOptions = {}) {
-    this.maxNesting = options.maxNesting ?? MAX_NESTING;
+    const maxNesting = options.maxNesting ?? MAX_NESTING;
+    // The bit set is sized from it, and the brace path of pushParsed bounds an element's length by it.
+    if (!Number.isSafeInteger(maxNesting) || maxNesting < 0 || maxNesting > MAX_NESTING_LIMIT) {
+      throw new RangeError(`maxNesting must be an integer from 0 to ${MAX_NESTING_LIMIT}`);
+    }
+    this.maxNesting = maxNesting;
   }
 
   /**
@@ -343,7 +352,7 @@ export class JsonArraySplitter {
     }
     const at = depth >> 3;
     if (at >= this.kinds.length) {
-      const grown = new Uint8Array(Math.min(this.kinds.length * 2, (this.maxNesting >> 3) + 1));
+      const grown = new Uint8Array(Math.min(this.kinds.length * 2, Math.floor(this.maxNesting / 8) + 1));
       grown.set(this.kinds);
       this.kinds = grown;
     }

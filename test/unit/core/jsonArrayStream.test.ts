@@ -261,6 +261,15 @@ describe('JsonArraySplitter on deep nesting', () => {
     expect(JSON.parse(split(bytes)[0]!)).toBeTruthy();
   });
 
+  it('refuses a nesting limit that is not an integer from 0 to 2^30', () => {
+    for (const maxNesting of [Number.POSITIVE_INFINITY, Number.NaN, -1, 1.5, 2 ** 31, 2 ** 32 + 100]) {
+      expect(() => new JsonArraySplitter({ maxNesting })).toThrow(RangeError);
+    }
+    expect(new JsonArraySplitter({ maxNesting: 0 }).push(encoder.encode('[1,2]'))).toEqual(['1', '2']);
+    const deep = `{"a":${'['.repeat(600)}${']'.repeat(600)}}`;
+    expect(new JsonArraySplitter({ maxNesting: 2 ** 30 }).push(encoder.encode(`[${deep}]`))).toEqual([deep]);
+  });
+
   it('takes a lower limit, counting objects and arrays alike, and still matches brackets by kind', () => {
     const splitter = (): JsonArraySplitter => new JsonArraySplitter({ maxNesting: 3 });
     expect(splitter().push(encoder.encode('[{"a":[{"b":1}]}]'))).toEqual(['{"a":[{"b":1}]}']);
