@@ -113,9 +113,8 @@ async function main(): Promise<number> {
   let context: NormalizeContext = { ...usage.context, processedTime: new Date().toISOString() };
   let contextSince = Date.now();
 
-  // A line, or an array element the splitter has already parsed.
-  const normalize = async (element: string | SplitElement, where: string): Promise<void> => {
-    const { text, value: record, parsed } = typeof element === 'string' ? parsedElement(element) : element;
+  // A line or an array element, parsed (see readLines and readArray).
+  const normalize = async ({ text, value: record, parsed }: SplitElement, where: string): Promise<void> => {
     if (!parsed) {
       // The parser's message quotes the input; report only where the problem is.
       process.stderr.write(`${where}: not valid JSON\n`);
@@ -190,7 +189,7 @@ async function readArray(
 }
 
 /**
- * Reads NDJSON line by line (LF or CRLF; blank lines are skipped but counted). Each chunk's complete lines
+ * Reads NDJSON line by line (LF or CRLF; blank lines are skipped but counted), each line handed on parsed. Each chunk's complete lines
  * (up to its last LF) are decoded in one piece and split on LF as text; the bytes after the last LF are
  * carried to the next chunk. A LF byte is never part of a multi-byte UTF-8 sequence, so the pieces decode
  * as the lines would one by one (invalid UTF-8 becomes U+FFFD either way), at a native call per chunk
@@ -199,7 +198,7 @@ async function readArray(
  */
 async function readLines(
   chunks: AsyncIterable<Buffer>,
-  normalize: (text: string, where: string) => Promise<void>,
+  normalize: (line: SplitElement, where: string) => Promise<void>,
 ): Promise<void> {
   let carried: Buffer[] = [];
   let lineNumber = 0;
@@ -208,13 +207,13 @@ async function readLines(
     for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', start)) {
       lineNumber++;
       const line = text.slice(start, end).trim();
-      if (line !== '') await normalize(line, `line ${lineNumber}`);
+      if (line !== '') await normalize(parsedElement(line), `line ${lineNumber}`);
       start = end + 1;
     }
     // The text ends a line (at a chunk's last LF, or at the end of the input).
     lineNumber++;
     const line = text.slice(start).trim();
-    if (line !== '') await normalize(line, `line ${lineNumber}`);
+    if (line !== '') await normalize(parsedElement(line), `line ${lineNumber}`);
   };
   for await (const chunk of chunks) {
     const last = chunk.lastIndexOf(LF);

@@ -55,9 +55,9 @@ export function serializeElement(
   ctx: NormalizeContext,
   options: { readonly profile?: EventProfile; readonly index: number },
 ): SerializedEvent {
-  const { event, record, parsed } = buildElement(element, ctx, options);
-  const text = typeof element === 'string' ? element : element.text;
-  return { event, body: parsed ? serializeEvent(event, record, text) : JSON.stringify(event) };
+  const split = typeof element === 'string' ? parsedElement(element) : element;
+  const { event, record, parsed } = buildElement(split, ctx, options);
+  return { event, body: parsed ? serializeEvent(event, record, split.text) : JSON.stringify(event) };
 }
 
 /**
