@@ -158,7 +158,7 @@ export class JsonArraySplitter {
     const chunk = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
     const elements: (string | SplitElement)[] = [];
     // Whether object elements are first looked for by their braces (see pushParsed); off after a miss.
-    let byBraces = parsing;
+    let tryBraces = parsing;
     const length = chunk.length;
     // The chunk's bytes as a one-byte string (a plain copy): character i is byte i, so positions are byte
     // offsets, and String.prototype.indexOf is a cheaper call than Buffer's. Only scanning reads it; an
@@ -205,7 +205,7 @@ export class JsonArraySplitter {
             break;
           }
           start = i;
-          if (byBraces && byte === OPEN_OBJECT) {
+          if (tryBraces && byte === OPEN_OBJECT) {
             bytes ??= chunk.toString('latin1');
             const found = this.byBraces(bytes, chunk, i, (ascii ??= isAscii(chunk)));
             if (found !== undefined) {
@@ -214,7 +214,7 @@ export class JsonArraySplitter {
               i = this.braceEnd;
               continue;
             }
-            byBraces = false;
+            tryBraces = false;
           }
           this.state = State.Element;
           if (byte === QUOTE) {
