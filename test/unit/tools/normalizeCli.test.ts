@@ -1,5 +1,5 @@
 // The one unit test that starts a child process: the normalize CLI is exercised as users run it.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,23 +16,33 @@ interface Run {
   stderr: string;
 }
 
-/** Runs the CLI with `input` on stdin; with `stopAfterFirstOutput`, closes its stdout after the first bytes. */
-function run(args: string[], input: string, stopAfterFirstOutput = false): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'tools/cli/normalize.ts', ...args], { cwd: repoRoot });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (text: string) => {
-      stdout += text;
-      if (stopAfterFirstOutput) child.stdout.destroy();
-    });
-    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-    // The child may stop reading early (usage error, closed stdout); that is not a failure of the test.
-    child.stdin.on('error', () => {});
+/** Starts the CLI; `onOutput` sees each piece of its stdout (`first` for the first) as it comes. */
+function start(args: string[], onOutput: (child: ChildProcessWithoutNullStreams, first: boolean) => void): { child: ChildProcessWithoutNullStreams; done: Promise<Run> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'tools/cli/normalize.ts', ...args], { cwd: repoRoot });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (text: string) => {
+    const first = stdout === '';
+    stdout += text;
+    onOutput(child, first);
+  });
+  child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+  const done = new Promise<Run>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
   });
+  return { child, done };
+}
+
+/** Runs the CLI with `input` on stdin; with `stopAfterFirstOutput`, closes its stdout after the first bytes. */
+function run(args: string[], input: string, stopAfterFirstOutput = false): Promise<Run> {
+  const { child, done } = start(args, (c) => {
+    if (stopAfterFirstOutput) c.stdout.destroy();
+  });
+  // The child may stop reading early (usage error, closed stdout); that is not a failure of the test.
+  child.stdin.on('error', () => {});
+  child.stdin.end(input);
+  return done;
 }
 
 /**
@@ -40,23 +50,15 @@ function run(args: string[], input: string, stopAfterFirstOutput = false): Promi
  * `pieceBytes` at a time a few milliseconds apart, so the CLI reads it in many small chunks.
  */
 function runInPieces(args: string[], first: string, rest: Buffer, pieceBytes: number): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'tools/cli/normalize.ts', ...args], { cwd: repoRoot });
-    let stdout = '';
-    let stderr = '';
-    const write = (from: number): void => {
-      if (from >= rest.length) return void child.stdin.end();
-      child.stdin.write(rest.subarray(from, from + pieceBytes), () => setTimeout(() => write(from + pieceBytes), 2));
-    };
-    child.stdout.setEncoding('utf8').on('data', (text: string) => {
-      if (stdout === '') write(0);
-      stdout += text;
-    });
-    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.write(`${first}\n`);
+  const write = (child: ChildProcessWithoutNullStreams, from: number): void => {
+    if (from >= rest.length) return void child.stdin.end();
+    child.stdin.write(rest.subarray(from, from + pieceBytes), () => setTimeout(() => write(child, from + pieceBytes), 2));
+  };
+  const { child, done } = start(args, (c, isFirst) => {
+    if (isFirst) write(c, 0);
   });
+  child.stdin.write(`${first}\n`);
+  return done;
 }
 
 function events(stdout: string): Record<string, unknown>[] {
