@@ -417,16 +417,10 @@ export class JsonArraySplitter {
 }
 
 /**
- * Yields the source text of each top-level element of the JSON array carried by `chunks`, in order, as
- * soon as each is complete. Throws a {@link JsonStreamError} when the input is not a well-formed array.
+ * Yields each top-level element of the JSON array carried by `chunks`, its source text and its value
+ * ({@link JsonArraySplitter.pushParsed}), in order, as soon as each is complete. Throws a
+ * {@link JsonStreamError} when the input is not a well-formed array.
  */
-export async function* splitJsonArray(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
-  const splitter = new JsonArraySplitter();
-  for await (const chunk of chunks) yield* splitter.push(chunk);
-  yield* splitter.end();
-}
-
-/** {@link splitJsonArray} with each element parsed ({@link JsonArraySplitter.pushParsed}). */
 export async function* splitParsedJsonArray(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<SplitElement> {
   const splitter = new JsonArraySplitter();
   for await (const chunk of chunks) yield* splitter.pushParsed(chunk);

@@ -3,7 +3,6 @@ import {
   JsonArraySplitter,
   JsonStreamError,
   MAX_NESTING,
-  splitJsonArray,
   splitParsedJsonArray,
   type JsonArraySplitterOptions,
   type SplitElement,
@@ -282,7 +281,7 @@ describe('JsonArraySplitter on deep nesting', () => {
   });
 });
 
-describe('splitJsonArray', () => {
+describe('splitParsedJsonArray', () => {
   async function* chunksOf(text: string, size: number): AsyncGenerator<Uint8Array> {
     const bytes = encoder.encode(text);
     for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
@@ -291,14 +290,14 @@ describe('splitJsonArray', () => {
   it('yields every element of a streamed array in order', async () => {
     const records = Array.from({ length: 50 }, (_, i) => ({ Id: `id-${i}`, Note: 'x"y\\z é' }));
     const seen: unknown[] = [];
-    for await (const text of splitJsonArray(chunksOf(JSON.stringify(records), 7))) seen.push(JSON.parse(text));
+    for await (const { text } of splitParsedJsonArray(chunksOf(JSON.stringify(records), 7))) seen.push(JSON.parse(text));
     expect(seen).toEqual(records);
   });
 
   it('throws a JsonStreamError after yielding what was complete when the array is not closed', async () => {
     const seen: string[] = [];
     await expect(async () => {
-      for await (const text of splitJsonArray(chunksOf('[{"a":1},{"b":', 4))) seen.push(text);
+      for await (const { text } of splitParsedJsonArray(chunksOf('[{"a":1},{"b":', 4))) seen.push(text);
     }).rejects.toThrow(JsonStreamError);
     expect(seen).toEqual(['{"a":1}']);
   });
